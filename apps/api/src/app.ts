@@ -1,0 +1,98 @@
+// The Express 5 app factory: tests build it in-process on an ephemeral port, main.ts for real.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import express from 'express';
+import helmet from 'helmet';
+
+import { docsRouter } from './docs/docs.routes.ts';
+import type { ApiDeps } from './deps.ts';
+import { healthRoutes } from './health/health.routes.ts';
+import { createHttpMetrics } from './http/metrics.ts';
+import { buildOpenApiDocument } from './http/openapi.ts';
+import { errorHandler, notFoundHandler } from './http/problem.ts';
+import { requestContext } from './http/request-context.ts';
+import { RouteRegistry } from './http/route.ts';
+
+export const API_VERSION = '1.0.0';
+export const JSON_BODY_LIMIT = '256kb';
+
+export interface ApiApp {
+  app: express.Express;
+  server: Server;
+  routes: RouteRegistry;
+  openapi: () => ReturnType<typeof buildOpenApiDocument>;
+  /** Listens on `port` (0 = ephemeral) and resolves with the base URL. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Stops accepting, then waits for in-flight requests (idle keep-alive sockets are closed). */
+  close(): Promise<void>;
+}
+
+export function createApi(deps: ApiDeps): ApiApp {
+  const app = express();
+  const routes = new RouteRegistry();
+  const metrics = createHttpMetrics();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', deps.settings.TRUST_PROXY);
+  app.set('query parser', 'simple');
+
+  app.use(requestContext(deps.log));
+  app.use(metrics.middleware);
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: { 'script-src': ["'self'"], 'img-src': ["'self'", 'data:'], 'connect-src': ["'self'"] },
+      },
+    }),
+  );
+  app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
+
+  const router = express.Router();
+  healthRoutes(router, routes, deps);
+  router.get('/metrics', (_req, res, next) => {
+    metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text), next);
+  });
+  app.use(router);
+
+  const openapi = () =>
+    buildOpenApiDocument(routes.routes, {
+      title: 'Ratewire API',
+      version: API_VERSION,
+      description:
+        'Currency rates (CBR, Binance), conversions, exchange jobs and auth. Rates and money are decimal strings. ' +
+        'Errors are application/problem+json (RFC 9457). Live updates: WebSocket /ws.',
+    });
+  app.use(docsRouter(openapi));
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+
+  return {
+    app,
+    server,
+    routes,
+    openapi,
+    listen(port, host = '0.0.0.0') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const { port: actual } = server.address() as AddressInfo;
+          resolve(`http://127.0.0.1:${actual}`);
+        });
+      });
+    },
+    close() {
+      return new Promise((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

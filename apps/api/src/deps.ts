@@ -1,0 +1,13 @@
+import type { ApiSettings } from '@ratewire/contracts';
+import type { Logger, NatsConnection, Redis } from '@ratewire/core';
+import type { Database, Pool } from '@ratewire/db';
+
+/** Everything the api needs from outside, built in main.ts (or by a test). */
+export interface ApiDeps {
+  settings: ApiSettings;
+  log: Logger;
+  pool: Pool;
+  db: Database;
+  redis: Redis;
+  nats: NatsConnection;
+}

@@ -1,0 +1,114 @@
+// OpenAPI 3.1 generated from the same zod schemas the routes validate with (see route.ts).
+import { z } from 'zod';
+
+import type { RouteSpec } from './route.ts';
+
+type JsonSchema = Record<string, unknown>;
+
+function toSchema(schema: z.ZodType, io: 'input' | 'output', components: Record<string, JsonSchema>): JsonSchema {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
+  const defs = (json.$defs ?? {}) as Record<string, JsonSchema>;
+  delete json.$defs;
+  delete json.$schema;
+  const renames = new Map<string, string>();
+  for (const [id, def] of Object.entries(defs)) {
+    let name = id;
+    const existing = components[name];
+    if (existing && JSON.stringify(existing) !== JSON.stringify(def))
+      name = `${id}${io === 'input' ? 'Input' : 'Output'}`;
+    components[name] = def;
+    renames.set(id, name);
+  }
+  // $refs point at $defs of this one schema; in the document they live under components.schemas.
+  const text = JSON.stringify(json).replace(/"#\/\$defs\/([^"]+)"/g, (_, id: string) => {
+    return JSON.stringify(`#/components/schemas/${renames.get(id) ?? id}`);
+  });
+  const rewritten = JSON.parse(text) as JsonSchema;
+  for (const [id, name] of renames) {
+    components[name] = JSON.parse(
+      JSON.stringify(components[name]).replace(/"#\/\$defs\/([^"]+)"/g, (_, ref: string) =>
+        JSON.stringify(`#/components/schemas/${renames.get(ref) ?? ref}`),
+      ),
+    ) as JsonSchema;
+    void id;
+  }
+  return rewritten;
+}
+
+function parameters(schema: z.ZodType | undefined, where: 'path' | 'query', components: Record<string, JsonSchema>) {
+  if (!schema) return [];
+  const json = toSchema(schema, 'input', components);
+  const props = (json.properties ?? {}) as Record<string, JsonSchema>;
+  const required = new Set((json.required ?? []) as string[]);
+  return Object.entries(props).map(([name, s]) => ({
+    name,
+    in: where,
+    required: where === 'path' || required.has(name),
+    ...(typeof s.description === 'string' ? { description: s.description } : {}),
+    schema: s,
+  }));
+}
+
+export interface DocumentInfo {
+  title: string;
+  version: string;
+  description: string;
+}
+
+export function buildOpenApiDocument(routes: readonly RouteSpec[], info: DocumentInfo) {
+  const components: Record<string, JsonSchema> = {};
+  const paths: Record<string, Record<string, unknown>> = {};
+  const tags = new Set<string>();
+  for (const route of routes) {
+    if (route.hidden) continue;
+    route.tags.forEach((t) => tags.add(t));
+    const responses: Record<string, unknown> = {};
+    for (const [status, res] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: res.description,
+        ...(res.schema
+          ? {
+              content: {
+                [res.contentType ?? 'application/json']: { schema: toSchema(res.schema, 'output', components) },
+              },
+            }
+          : {}),
+      };
+    }
+    const body = route.body
+      ? {
+          required: true,
+          content: Object.fromEntries(
+            (route.bodyContentTypes ?? ['application/json']).map((ct) => [
+              ct,
+              { schema: toSchema(route.body!, 'input', components) },
+            ]),
+          ),
+        }
+      : undefined;
+    paths[route.path] ??= {};
+    paths[route.path]![route.method] = {
+      operationId: route.operationId,
+      summary: route.summary,
+      ...(route.description ? { description: route.description } : {}),
+      tags: route.tags,
+      ...(route.auth && route.auth !== 'public' ? { security: [{ bearer: [] }] } : {}),
+      parameters: [...parameters(route.params, 'path', components), ...parameters(route.query, 'query', components)],
+      ...(body ? { requestBody: body } : {}),
+      responses,
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    tags: [...tags].sort().map((name) => ({
+      name,
+      ...(name === 'compat' ? { description: 'Seed-compatible aliases over the same handlers' } : {}),
+    })),
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
+  };
+}

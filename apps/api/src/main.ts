@@ -1,0 +1,26 @@
+// api process: settings → connections → HTTP server; SIGTERM stops it in the fixed order.
+import { apiSettingsSchema } from '@ratewire/contracts';
+import { Shutdown, createLogger, createNats, createRedis, loadSettings } from '@ratewire/core';
+import { createDb, createPool } from '@ratewire/db';
+
+import { createApi } from './app.ts';
+
+const settings = loadSettings('api', apiSettingsSchema);
+const log = createLogger('api', settings.LOG_LEVEL);
+const shutdown = new Shutdown(log);
+shutdown.installSignalHandlers();
+
+const pool = createPool(settings.DATABASE_URL, { max: 20, applicationName: 'ratewire-api' });
+const db = createDb(pool);
+shutdown.add('postgres', 'pool', () => db.destroy());
+const redis = createRedis(settings.REDIS_URL, log, 'api');
+shutdown.add('redis', 'client', async () => {
+  await redis.quit();
+});
+const nats = await createNats(settings.NATS_URL, log, 'ratewire-api');
+shutdown.add('nats', 'drain', () => nats.drain());
+
+const api = createApi({ settings, log, pool, db, redis, nats });
+shutdown.add('accepting', 'http', () => api.close());
+const url = await api.listen(settings.PORT);
+log.info({ url, docs: `${url}/docs`, ws: `${url.replace('http', 'ws')}/ws` }, 'api listening');

@@ -1,0 +1,37 @@
+// worker process: feed pollers, exchange jobs, callback delivery, retention.
+import { workerSettingsSchema } from '@ratewire/contracts';
+import {
+  Shutdown,
+  createLogger,
+  createNats,
+  createRedis,
+  loadSettings,
+  natsCheck,
+  redisCheck,
+  startHealthServer,
+  timed,
+} from '@ratewire/core';
+import { createDb, createPool } from '@ratewire/db';
+
+const settings = loadSettings('worker', workerSettingsSchema);
+const log = createLogger('worker', settings.LOG_LEVEL);
+const shutdown = new Shutdown(log);
+shutdown.installSignalHandlers();
+
+const pool = createPool(settings.DATABASE_URL, { max: 10, applicationName: 'ratewire-worker' });
+const db = createDb(pool);
+shutdown.add('postgres', 'pool', () => db.destroy());
+const redis = createRedis(settings.REDIS_URL, log, 'worker');
+shutdown.add('redis', 'client', async () => {
+  await redis.quit();
+});
+const nats = await createNats(settings.NATS_URL, log, 'ratewire-worker');
+shutdown.add('nats', 'drain', () => nats.drain());
+
+const health = await startHealthServer(settings.HEALTH_PORT, {
+  postgres: () => timed(() => pool.query('select 1')),
+  redis: () => redisCheck(redis),
+  nats: () => natsCheck(nats),
+});
+shutdown.add('accepting', 'health', () => new Promise<void>((r) => health.close(() => r())));
+log.info({ health: health.address() }, 'worker started');

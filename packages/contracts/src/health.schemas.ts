@@ -1,0 +1,30 @@
+import { z } from 'zod';
+
+export const dependencyCheckSchema = z.object({
+  ok: z.boolean(),
+  latency_ms: z.number().optional(),
+  error: z.string().optional(),
+});
+
+export const feedHealthSchema = z.object({
+  last_success_at: z.string().nullable(),
+  age_seconds: z.number().nullable(),
+  stale: z.boolean(),
+  consecutive_failures: z.number().int(),
+  last_error: z.string().nullable(),
+});
+
+export const readinessSchema = z
+  .object({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.object({
+      postgres: dependencyCheckSchema,
+      redis: dependencyCheckSchema,
+      nats: dependencyCheckSchema,
+    }),
+    feeds: z.record(z.string(), feedHealthSchema).optional(),
+  })
+  .meta({ id: 'Readiness' });
+
+export type Readiness = z.infer<typeof readinessSchema>;
+export type DependencyCheck = z.infer<typeof dependencyCheckSchema>;

@@ -1,0 +1,3 @@
+export * from './settings.schemas.ts';
+export * from './problem.schemas.ts';
+export * from './health.schemas.ts';

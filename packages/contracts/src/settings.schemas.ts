@@ -1,0 +1,132 @@
+// Environment settings, one schema per app, composed from shared fragments.
+// Parsed once at boot by @ratewire/core's loadSettings; process.env is read nowhere else.
+import { z } from 'zod';
+
+export const DEV_JWT_SECRET = 'ratewire-dev-only-jwt-secret-do-not-use-in-production';
+
+/** Local service URLs that `npm start` / `npm test` bring up (scripts/services.mjs). */
+export const LOCAL_URLS = {
+  DATABASE_URL: 'postgres://ratewire@127.0.0.1:55432/ratewire',
+  REDIS_URL: 'redis://127.0.0.1:56379',
+  NATS_URL: 'nats://127.0.0.1:54222',
+} as const;
+
+const urlWith = (protocols: readonly string[], what: string) =>
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a ${what} URL (${protocols.map((p) => `${p}://`).join(' or ')})` },
+  );
+
+const intSetting = (min: number, max: number) =>
+  z.coerce
+    .number({ message: 'expected a whole number' })
+    .int({ message: 'expected a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
+
+const port = intSetting(0, 65535);
+
+const optionalNonEmpty = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const hostList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  );
+
+export const commonSettingsSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  DATABASE_URL: urlWith(['postgres', 'postgresql'], 'Postgres').default(LOCAL_URLS.DATABASE_URL),
+  REDIS_URL: urlWith(['redis', 'rediss'], 'Redis').default(LOCAL_URLS.REDIS_URL),
+  NATS_URL: z
+    .string()
+    .default(LOCAL_URLS.NATS_URL)
+    .transform((v) => v.split(',').map((s) => s.trim()))
+    .pipe(z.array(urlWith(['nats', 'tls'], 'NATS')).min(1)),
+});
+
+const cbrSettings = {
+  CBR_BASE_URL: urlWith(['http', 'https'], 'HTTP').default('https://www.cbr.ru'),
+  CBR_POLL_INTERVAL_MS: intSetting(1000, 86_400_000).default(120_000),
+};
+const binanceSettings = {
+  BINANCE_BASE_URL: urlWith(['http', 'https'], 'HTTP').default('https://api.binance.com'),
+  BINANCE_POLL_INTERVAL_MS: intSetting(1000, 86_400_000).default(10_000),
+};
+
+export const apiSettingsSchema = commonSettingsSchema
+  .extend({
+    PORT: port.default(8000),
+    JWT_SECRET: z.string().min(32, { message: 'must be at least 32 characters' }).default(DEV_JWT_SECRET),
+    JWT_TTL_SECONDS: intSetting(60, 30 * 86_400).default(3600),
+    ADMIN_EMAIL: optionalNonEmpty.pipe(z.email({ message: 'expected an email address' }).optional()),
+    ADMIN_PASSWORD: optionalNonEmpty.pipe(z.string().min(8, { message: 'must be at least 8 characters' }).optional()),
+    TRUST_PROXY: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+    ...cbrSettings,
+    ...binanceSettings,
+  })
+  .superRefine((s, ctx) => {
+    if (s.NODE_ENV === 'production' && s.JWT_SECRET === DEV_JWT_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['JWT_SECRET'],
+        message: 'is the development default; set a secret of your own when NODE_ENV=production',
+      });
+    }
+    if (Boolean(s.ADMIN_EMAIL) !== Boolean(s.ADMIN_PASSWORD)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [s.ADMIN_EMAIL ? 'ADMIN_PASSWORD' : 'ADMIN_EMAIL'],
+        message: 'ADMIN_EMAIL and ADMIN_PASSWORD are set together or not at all',
+      });
+    }
+  });
+
+export const workerSettingsSchema = commonSettingsSchema.extend({
+  HEALTH_PORT: port.default(8001),
+  ...cbrSettings,
+  ...binanceSettings,
+  BINANCE_HISTORY_RETENTION_DAYS: intSetting(1, 3650).default(7),
+  EXCHANGE_CALLBACK_URL: optionalNonEmpty.pipe(urlWith(['http', 'https'], 'HTTP').optional()),
+  EXCHANGE_CALLBACK_TOKEN: optionalNonEmpty,
+  CALLBACK_ALLOWED_HOSTS: hostList,
+  /** Comma-separated callback retry delays in ms; the last one repeats until the attempts run out. */
+  CALLBACK_RETRY_SCHEDULE_MS: z
+    .string()
+    .default('0,5000,300000,1800000,7200000,18000000,36000000')
+    .transform((v) => v.split(',').map((s) => s.trim()))
+    .pipe(
+      z
+        .array(z.string().regex(/^\d+$/, { message: 'expected whole numbers of milliseconds' }).transform(Number))
+        .min(1),
+    ),
+  CALLBACK_MAX_ATTEMPTS: intSetting(1, 100).default(8),
+});
+
+export const notifierSettingsSchema = commonSettingsSchema.extend({
+  HEALTH_PORT: port.default(8002),
+  WS_HISTORY_MAX_LEN: intSetting(10, 1_000_000).default(1000),
+  WS_HISTORY_MAX_AGE_MS: intSetting(1000, 86_400_000).default(120_000),
+});
+
+export type CommonSettings = z.infer<typeof commonSettingsSchema>;
+export type ApiSettings = z.infer<typeof apiSettingsSchema>;
+export type WorkerSettings = z.infer<typeof workerSettingsSchema>;
+export type NotifierSettings = z.infer<typeof notifierSettingsSchema>;

@@ -1,0 +1,17 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** JSON logs on stdout, one line per event, with the app's name on every line. */
+export function createLogger(app: string, level: string): Logger {
+  return pino({
+    level,
+    base: { app },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: {
+      paths: ['password', '*.password', 'token', '*.token', 'headers.authorization', 'req.headers.authorization'],
+      censor: '[redacted]',
+    },
+  });
+}

@@ -1,0 +1,3 @@
+export * from './pool.ts';
+export * from './schema.ts';
+export * from './migrate.ts';

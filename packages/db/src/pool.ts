@@ -1,0 +1,44 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+
+import type { DB } from './schema.ts';
+
+const { Pool, types } = pg;
+
+// Exact values: numeric and int8 stay strings (pg's default, made explicit), timestamptz becomes a
+// Date (an instant, UTC), and a calendar `date` stays the 'YYYY-MM-DD' string it is.
+const TYPE_PARSERS: Record<number, (v: string) => unknown> = {
+  [types.builtins.NUMERIC]: (v) => v,
+  [types.builtins.INT8]: (v) => v,
+  [types.builtins.DATE]: (v) => v,
+};
+
+export interface PoolOptions {
+  max?: number;
+  applicationName?: string;
+}
+
+export function createPool(connectionString: string, options: PoolOptions = {}): pg.Pool {
+  const pool = new Pool({
+    connectionString,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'ratewire',
+    options: '-c timezone=UTC',
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30_000,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        TYPE_PARSERS[oid] ?? (types.getTypeParser(oid, format) as unknown)) as typeof types.getTypeParser,
+    },
+  });
+  // An idle client losing its connection (Postgres restart) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+export type Database = Kysely<DB>;
+export type Pool = pg.Pool;
+
+export function createDb(pool: pg.Pool): Database {
+  return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}
