@@ -1,0 +1,5 @@
+export * from './database.ts';
+export * from './services.ts';
+export * from './wait.ts';
+export * from './process.ts';
+export * from './lifecycle.ts';
