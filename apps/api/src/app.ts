@@ -7,6 +7,7 @@ import helmet from 'helmet';
 
 import { docsRouter } from './docs/docs.routes.ts';
 import type { ApiDeps } from './deps.ts';
+import { mountFeatures } from './features.ts';
 import { healthRoutes } from './health/health.routes.ts';
 import { createHttpMetrics } from './http/metrics.ts';
 import { buildOpenApiDocument } from './http/openapi.ts';
@@ -50,7 +51,8 @@ export function createApi(deps: ApiDeps): ApiApp {
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
 
   const router = express.Router();
-  healthRoutes(router, routes, deps);
+  const features = mountFeatures(router, routes, deps);
+  healthRoutes(router, routes, deps, features.readiness);
   router.get('/metrics', (_req, res, next) => {
     metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text), next);
   });
@@ -87,12 +89,13 @@ export function createApi(deps: ApiDeps): ApiApp {
         });
       });
     },
-    close() {
-      return new Promise((resolve) => {
+    async close() {
+      await new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await features.close();
     },
   };
 }

@@ -4,3 +4,4 @@ export * from './errors.ts';
 export * from './shutdown.ts';
 export * from './connections.ts';
 export * from './health-server.ts';
+export * from './decimal.ts';

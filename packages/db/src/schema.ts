@@ -16,6 +16,87 @@ export interface UsersTable {
   updated_at: Generated<Timestamp>;
 }
 
+export interface CbrRatesTable {
+  date: string;
+  code: string;
+  num_code: string | null;
+  cbr_id: string | null;
+  name: string;
+  nominal: number;
+  value: Numeric;
+  unit_rate: Numeric;
+  fetched_at: Generated<Timestamp>;
+}
+
+export interface CbrDaysTable {
+  requested: string;
+  effective: string;
+  fetched_at: Generated<Timestamp>;
+}
+
+export interface CurrenciesTable {
+  id: Generated<number>;
+  code: string;
+  name: string | null;
+  nominal: Generated<number>;
+  /** Rubles for `nominal` units. */
+  rate: Numeric;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface BinanceSymbolsTable {
+  symbol: string;
+  base_asset: string;
+  quote_asset: string;
+  status: string;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface BinancePricesTable {
+  symbol: string;
+  price: Numeric;
+  updated_at: Timestamp;
+}
+
+export interface BinancePriceHistoryTable {
+  id: Generated<string>;
+  symbol: string;
+  price: Numeric;
+  observed_at: Timestamp;
+}
+
+export interface FeedStatusTable {
+  source: 'cbr' | 'binance';
+  interval_ms: number;
+  last_success_at: Timestamp | null;
+  last_attempt_at: Timestamp | null;
+  last_error: string | null;
+  last_error_at: Timestamp | null;
+  consecutive_failures: Generated<number>;
+  paused_until: Timestamp | null;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface TasksTable {
+  id: Generated<string>;
+  kind: string;
+  status: Generated<'queued' | 'running' | 'done' | 'failed'>;
+  detail: string | null;
+  requested_by: string | null;
+  created_at: Generated<Timestamp>;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+}
+
 export interface DB {
   users: UsersTable;
+  cbr_rates: CbrRatesTable;
+  cbr_days: CbrDaysTable;
+  currencies: CurrenciesTable;
+  binance_symbols: BinanceSymbolsTable;
+  binance_prices: BinancePricesTable;
+  binance_price_history: BinancePriceHistoryTable;
+  feed_status: FeedStatusTable;
+  tasks: TasksTable;
 }

@@ -1,0 +1,35 @@
+// The one decimal helper for money and rates: exact arithmetic on decimal strings.
+import { Decimal } from 'decimal.js';
+
+const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_UP, toExpNeg: -100, toExpPos: 100 });
+
+export type DecimalValue = string | number | InstanceType<typeof D>;
+export { D as Dec };
+
+export const dec = (v: DecimalValue) => new D(v);
+
+/** Round half-up to `places` and print with exactly that many places: round('3775', 2) = '3775.00'. */
+export function roundFixed(v: DecimalValue, places: number): string {
+  return new D(v).toDecimalPlaces(places, D.ROUND_HALF_UP).toFixed(places);
+}
+
+/** Plain decimal text without trailing zeros or exponent: '75.50000' → '75.5'. */
+export function normalize(v: DecimalValue): string {
+  return new D(v).toFixed();
+}
+
+export function mul(...values: DecimalValue[]): InstanceType<typeof D> {
+  return values.reduce<InstanceType<typeof D>>((acc, v) => acc.mul(v), new D(1));
+}
+
+export function div(a: DecimalValue, b: DecimalValue): InstanceType<typeof D> {
+  return new D(a).div(b);
+}
+
+export function isPositive(v: DecimalValue): boolean {
+  return new D(v).isPositive() && !new D(v).isZero();
+}
+
+export function equal(a: DecimalValue, b: DecimalValue): boolean {
+  return new D(a).eq(b);
+}
