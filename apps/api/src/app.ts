@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import helmet from 'helmet';
 
+import { authenticate } from './auth/auth.middleware.ts';
 import { docsRouter } from './docs/docs.routes.ts';
 import type { ApiDeps } from './deps.ts';
 import { mountFeatures } from './features.ts';
@@ -49,6 +50,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   );
   app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
+  app.use(authenticate(deps.settings));
 
   const router = express.Router();
   const features = mountFeatures(router, routes, deps);

@@ -12,6 +12,8 @@ export const SUBJECTS = {
   currenciesDeleted: 'currencies.deleted',
   currenciesInbound: 'currencies.updates',
   tasksRatesRefresh: 'tasks.rates-refresh', // .requested | .queued | .running | .done | .failed
+  /** NATS request/reply served by any worker: fetch and store the CBR rates for one past day. */
+  ratesCbrFetchDay: 'rates.cbr.fetch-day',
   jobsSubmit: 'jobs.exchange.submit',
   jobsCompleted: 'jobs.exchange.completed',
   jobsFailed: 'jobs.exchange.failed',
@@ -74,6 +76,12 @@ export const taskEvent = z.object({
   status: taskStatus,
   detail: z.string().optional(),
 });
+
+export const cbrFetchDayRequest = z.object({ date: isoDate });
+export const cbrFetchDayReply = z.union([
+  z.object({ ok: z.literal(true), requested: isoDate, effective: isoDate.nullable() }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
 
 export const jobSubmitMessage = z.object({ job_id: z.string().uuid() });
 export const jobStatus = z.enum(['queued', 'running', 'done', 'failed']);

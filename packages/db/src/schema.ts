@@ -89,6 +89,48 @@ export interface TasksTable {
   finished_at: Timestamp | null;
 }
 
+export interface ExchangeJobsTable {
+  id: Generated<string>;
+  user_id: string;
+  request_id: string;
+  body_hash: string;
+  request: ColumnType<unknown, string, string>;
+  currency: string | null;
+  rate: Numeric;
+  callback_url: string | null;
+  status: Generated<'queued' | 'running' | 'done' | 'failed'>;
+  /** [{denomination_id, subtotal_rub}] with subtotal_rub a decimal string. */
+  breakdown: ColumnType<unknown, string | null, string | null> | null;
+  total_rub: Numeric | null;
+  error: string | null;
+  created_at: Generated<Timestamp>;
+  started_at: Timestamp | null;
+  completed_at: Timestamp | null;
+}
+
+export interface OutboxTable {
+  id: Generated<string>;
+  subject: string;
+  msg_id: string;
+  payload: ColumnType<unknown, string, string>;
+  created_at: Generated<Timestamp>;
+  published_at: Timestamp | null;
+}
+
+export interface CallbackDeliveriesTable {
+  job_id: string;
+  url: string;
+  webhook_id: string;
+  status: Generated<'pending' | 'delivered' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: Timestamp | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
 export interface DB {
   users: UsersTable;
   cbr_rates: CbrRatesTable;
@@ -99,4 +141,7 @@ export interface DB {
   binance_price_history: BinancePriceHistoryTable;
   feed_status: FeedStatusTable;
   tasks: TasksTable;
+  exchange_jobs: ExchangeJobsTable;
+  outbox: OutboxTable;
+  callback_deliveries: CallbackDeliveriesTable;
 }
