@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { startServices } from './services.mjs';
+import { aptInstall, startServices, which } from './services.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TOOLCHAIN = join(ROOT, '.toolchain');
@@ -98,6 +98,9 @@ async function main() {
 
   log(`node ${process.version}, pnpm ${PNPM_VERSION}: installing the workspace`);
   pnpmRun(['install', '--frozen-lockfile', '--prefer-offline', '--reporter=append-only']);
+
+  // The browser test of /docs needs Chromium (Debian's package; nothing is downloaded by a test tool).
+  if (command === 'test' && !process.env.CHROMIUM_PATH && !which('chromium')) aptInstall('chromium', log);
 
   const services = await startServices({ root: ROOT, log });
   const env = childEnv(services.env);

@@ -39,7 +39,7 @@ const readPid = (file) => {
   }
 };
 
-function which(name, extra = []) {
+export function which(name, extra = []) {
   for (const dir of [
     ...(process.env.PATH ?? '').split(':'),
     '/usr/local/sbin',
@@ -57,7 +57,7 @@ function which(name, extra = []) {
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;
 
 let aptUpdated = false;
-function aptInstall(pkg, log) {
+export function aptInstall(pkg, log) {
   if (!isRoot() || !which('apt-get')) {
     throw new Error(
       `${pkg} is not installed and cannot be installed here (needs root and apt-get); install it or set its URL`,
