@@ -1,4 +1,5 @@
 import type { Benchmark } from './harness.ts';
+import { ingestBench } from './ingest/ingest.bench.ts';
 
 /** Every benchmark `pnpm bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [];
+export const benchmarks: Benchmark[] = [ingestBench];

@@ -6,6 +6,7 @@ import type { Router } from 'express';
 import type { ApiDeps } from './deps.ts';
 import type { ReadinessExtras } from './health/health.routes.ts';
 import type { RouteRegistry } from './http/route.ts';
+import { feedsReadiness } from './feeds/feeds.readiness.ts';
 
 export interface Features {
   readiness?: ReadinessExtras;
@@ -13,9 +14,10 @@ export interface Features {
   close(): Promise<void>;
 }
 
-export function mountFeatures(_router: Router, _routes: RouteRegistry, _deps: ApiDeps): Features {
+export function mountFeatures(_router: Router, _routes: RouteRegistry, deps: ApiDeps): Features {
   const closers: (() => Promise<void>)[] = [];
   return {
+    readiness: feedsReadiness(deps),
     async close() {
       for (const close of closers.reverse()) await close();
     },

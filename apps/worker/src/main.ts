@@ -13,6 +13,8 @@ import {
 } from '@ratewire/core';
 import { createDb, createPool } from '@ratewire/db';
 
+import { startFeeds } from './feeds/feeds.module.ts';
+
 const settings = loadSettings('worker', workerSettingsSchema);
 const log = createLogger('worker', settings.LOG_LEVEL);
 const shutdown = new Shutdown(log);
@@ -27,6 +29,8 @@ shutdown.add('redis', 'client', async () => {
 });
 const nats = await createNats(settings.NATS_URL, log, 'ratewire-worker');
 shutdown.add('nats', 'drain', () => nats.drain());
+
+startFeeds({ settings, log, db, nats, redis, shutdown });
 
 const health = await startHealthServer(settings.HEALTH_PORT, {
   postgres: () => timed(() => pool.query('select 1')),

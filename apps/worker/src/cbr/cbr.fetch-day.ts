@@ -1,0 +1,63 @@
+// Serves `rates.cbr.fetch-day` on every replica (queue group `workers`): the api asks for a
+// past day it does not have; one worker fetches, stores and answers.
+import type { Logger } from '@ratewire/core';
+
+import { SUBJECTS, cbrFetchDayReply, cbrFetchDayRequest } from '@ratewire/contracts';
+import { errorMessage, type NatsConnection } from '@ratewire/core';
+
+import { fetchCbrDay, type CbrServiceDeps } from './cbr.service.ts';
+
+export const FETCH_DAY_QUEUE = 'workers';
+
+export function serveCbrFetchDay(
+  deps: CbrServiceDeps & { nats: NatsConnection; log: Logger },
+  /** Tests give a subject of their own so that no other worker on the shared NATS answers. */
+  subject: string = SUBJECTS.ratesCbrFetchDay,
+): { stop(): Promise<void> } {
+  const { nats, log } = deps;
+  const sub = nats.subscribe(subject, { queue: FETCH_DAY_QUEUE });
+  // the same day asked twice at once is fetched once
+  const pending = new Map<string, Promise<ReturnType<typeof cbrFetchDayReply.parse>>>();
+  const answer = async (raw: Uint8Array) => {
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(raw));
+    } catch {
+      return cbrFetchDayReply.parse({ ok: false, error: 'request is not JSON' });
+    }
+    const req = cbrFetchDayRequest.safeParse(body);
+    if (!req.success) return cbrFetchDayReply.parse({ ok: false, error: 'expected {date: "YYYY-MM-DD"}' });
+    const { date } = req.data;
+    let work = pending.get(date);
+    if (!work) {
+      work = fetchCbrDay(deps, date)
+        .then((r) => {
+          log.info({ requested: date, effective: r.effective }, `cbr fetch-day: ${r.summary}`);
+          return cbrFetchDayReply.parse({ ok: true, requested: date, effective: r.effective });
+        })
+        .catch((err: unknown) => {
+          log.warn({ requested: date, err: errorMessage(err) }, 'cbr fetch-day failed');
+          return cbrFetchDayReply.parse({ ok: false, error: errorMessage(err) });
+        })
+        .finally(() => pending.delete(date));
+      pending.set(date, work);
+    }
+    return work;
+  };
+  const done = (async () => {
+    for await (const msg of sub) {
+      void answer(msg.data)
+        .then((reply) => {
+          if (msg.reply) msg.respond(JSON.stringify(reply));
+        })
+        .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cbr fetch-day reply failed'));
+    }
+  })().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'cbr fetch-day subscription ended'));
+  return {
+    async stop() {
+      await sub.drain().catch(() => undefined);
+      await done;
+      await Promise.allSettled([...pending.values()]);
+    },
+  };
+}
