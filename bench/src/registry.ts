@@ -1,5 +1,6 @@
 import type { Benchmark } from './harness.ts';
+import { httpBench } from './http/http.bench.ts';
 import { ingestBench } from './ingest/ingest.bench.ts';
 
 /** Every benchmark `pnpm bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [ingestBench];
+export const benchmarks: Benchmark[] = [ingestBench, httpBench];

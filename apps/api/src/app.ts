@@ -17,7 +17,8 @@ import { requestContext } from './http/request-context.ts';
 import { RouteRegistry } from './http/route.ts';
 
 export const API_VERSION = '1.0.0';
-export const JSON_BODY_LIMIT = '256kb';
+/** Room for the largest valid exchange body: 10,000 bills of up to ~150 bytes each. */
+export const JSON_BODY_LIMIT = '2mb';
 
 export interface ApiApp {
   app: express.Express;
@@ -72,7 +73,8 @@ export function createApi(deps: ApiDeps): ApiApp {
   app.use(notFoundHandler);
   app.use(errorHandler);
 
-  const server = createServer(app);
+  features.hotReads?.useMetrics(metrics.registry);
+  const server = createServer(features.hotReads ? features.hotReads.listener(app) : app);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;

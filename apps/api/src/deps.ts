@@ -10,4 +10,6 @@ export interface ApiDeps {
   db: Database;
   redis: Redis;
   nats: NatsConnection;
+  /** Prefix of the api's Redis keys (login counters, shared response cache); default `rw:`. Tests pass their own. */
+  redisPrefix?: string;
 }

@@ -4,6 +4,7 @@ import { Shutdown, createLogger, createNats, createRedis, loadSettings } from '@
 import { createDb, createPool } from '@ratewire/db';
 
 import { createApi } from './app.ts';
+import { ensureAdmin } from './auth/auth.service.ts';
 
 const settings = loadSettings('api', apiSettingsSchema);
 const log = createLogger('api', settings.LOG_LEVEL);
@@ -20,6 +21,7 @@ shutdown.add('redis', 'client', async () => {
 const nats = await createNats(settings.NATS_URL, log, 'ratewire-api');
 shutdown.add('nats', 'drain', () => nats.drain());
 
+await ensureAdmin(db, settings, log);
 const api = createApi({ settings, log, pool, db, redis, nats });
 shutdown.add('accepting', 'http', () => api.close());
 const url = await api.listen(settings.PORT);

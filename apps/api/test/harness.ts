@@ -1,17 +1,48 @@
 // Starts the api in-process on an ephemeral port over a database of its own and the real
-// Redis and NATS that `npm test` runs.
+// Redis and NATS that `npm test` runs (Redis keys under a prefix of its own).
+import { randomBytes, randomUUID } from 'node:crypto';
+
 import { apiSettingsSchema, type ApiSettings } from '@ratewire/contracts';
 import { createLogger, createNats, createRedis, parseSettings } from '@ratewire/core';
 import { createTestDatabase, serviceUrls, type TestDatabase } from '@ratewire/testkit';
 
 import { createApi, type ApiApp } from '../src/app.ts';
+import { ensureAdmin } from '../src/auth/auth.service.ts';
+import { hashPassword } from '../src/auth/passwords.ts';
+import { signAccessToken } from '../src/auth/tokens.ts';
 import type { ApiDeps } from '../src/deps.ts';
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  role: 'user' | 'admin';
+  token: string;
+  /** `{ authorization: 'Bearer …' }` */
+  auth: Record<string, string>;
+}
+
+export interface Reply<T = unknown> {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed JSON body (undefined when the body is empty or not JSON). */
+  body: T;
+}
 
 export interface TestApi {
   url: string;
   api: ApiApp;
   deps: ApiDeps;
   database: TestDatabase;
+  /** Creates an account straight in the database and signs a token for it. */
+  user(role?: 'user' | 'admin'): Promise<TestUser>;
+  /** An HTTP request to the api; a non-string `body` is sent as JSON. */
+  request<T = unknown>(
+    method: string,
+    path: string,
+    options?: { body?: unknown; headers?: Record<string, string> },
+  ): Promise<Reply<T>>;
   close(): Promise<void>;
 }
 
@@ -27,7 +58,9 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const log = createLogger('api-test', settings.LOG_LEVEL);
   const redis = createRedis(settings.REDIS_URL, log, 'api-test');
   const nats = await createNats(settings.NATS_URL, log, 'api-test');
-  const deps: ApiDeps = { settings, log, pool: database.pool, db: database.db, redis, nats };
+  const redisPrefix = `rw:test:${randomBytes(6).toString('hex')}:`;
+  const deps: ApiDeps = { settings, log, pool: database.pool, db: database.db, redis, nats, redisPrefix };
+  await ensureAdmin(database.db, settings, log);
   const api = createApi(deps);
   const url = await api.listen(0, '127.0.0.1');
   return {
@@ -35,9 +68,40 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
     api,
     deps,
     database,
+    async user(role = 'user') {
+      const email = `${randomUUID()}@users.test`;
+      const password = `pw-${randomBytes(8).toString('hex')}`;
+      const row = await database.db
+        .insertInto('users')
+        .values({ email, name: null, password_hash: await hashPassword(password), role })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const token = await signAccessToken({ id: row.id, email, role }, settings);
+      return { id: row.id, email, password, role, token, auth: { authorization: `Bearer ${token}` } };
+    },
+    async request<T>(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) {
+      const headers: Record<string, string> = { ...options.headers };
+      let body: string | undefined;
+      if (typeof options.body === 'string') body = options.body;
+      else if (options.body !== undefined) {
+        body = JSON.stringify(options.body);
+        headers['content-type'] ??= 'application/json';
+      }
+      const res = await fetch(`${url}${path}`, { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, headers: res.headers, text, body: parsed as T };
+    },
     async close() {
       await api.close();
       await nats.drain();
+      const keys = await redis.keys(`${redisPrefix}*`);
+      if (keys.length) await redis.del(...keys);
       await redis.quit();
       await database.drop();
     },

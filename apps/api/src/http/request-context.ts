@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 
 export interface AuthUser {
@@ -24,17 +24,30 @@ declare global {
 
 const VALID_ID = /^[\w.:-]{1,128}$/;
 
+const BASE_LOG = Symbol('ratewire.baseLog');
+const CHILD_LOG = Symbol('ratewire.log');
+interface WithLogs {
+  [BASE_LOG]?: Logger;
+  [CHILD_LOG]?: Logger;
+}
+
+// `req.log` is a getter on Express's request prototype, defined once: defining it on every request
+// object (Object.defineProperty per request) turned requests into slow dictionary-mode objects and
+// halved the throughput of the hot reads.
+Object.defineProperty(express.request, 'log', {
+  configurable: true,
+  get(this: Request & WithLogs): Logger | undefined {
+    return (this[CHILD_LOG] ??= this[BASE_LOG]?.child({ req_id: this.id }));
+  },
+});
+
 /** Request ids (accepted from `x-request-id` when sane, else generated) and a lazy per-request logger. */
 export function requestContext(log: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
     const incoming = req.headers['x-request-id'];
     req.id = typeof incoming === 'string' && VALID_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('x-request-id', req.id);
-    let child: Logger | undefined;
-    Object.defineProperty(req, 'log', {
-      configurable: true,
-      get: () => (child ??= log.child({ req_id: req.id })),
-    });
+    (req as Request & WithLogs)[BASE_LOG] = log;
     next();
   };
 }

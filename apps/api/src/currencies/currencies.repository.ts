@@ -1,0 +1,59 @@
+// currencies: the seed's editable rows (latest rate per currency; the CBR poller keeps them current).
+import { sql } from 'kysely';
+
+import type { Database } from '@ratewire/db';
+
+export interface CurrencyRow {
+  id: number;
+  code: string;
+  name: string | null;
+  nominal: number;
+  rate: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const columns = ['id', 'code', 'name', 'nominal', 'rate', 'created_at', 'updated_at'] as const;
+
+/** Postgres unique_violation (the code is taken). */
+export const isUniqueViolation = (err: unknown) => (err as { code?: string }).code === '23505';
+
+export async function listCurrencies(db: Database, limit: number, offset: number): Promise<CurrencyRow[]> {
+  return db
+    .selectFrom('currencies')
+    .select(columns)
+    .orderBy('id')
+    .limit(limit)
+    .offset(offset)
+    .$castTo<CurrencyRow>()
+    .execute();
+}
+
+export async function findCurrency(db: Database, id: number): Promise<CurrencyRow | undefined> {
+  return db.selectFrom('currencies').select(columns).where('id', '=', id).$castTo<CurrencyRow>().executeTakeFirst();
+}
+
+export async function insertCurrency(
+  db: Database,
+  values: { code: string; name: string | null; nominal: number; rate: string },
+): Promise<CurrencyRow> {
+  return db.insertInto('currencies').values(values).returning(columns).$castTo<CurrencyRow>().executeTakeFirstOrThrow();
+}
+
+export async function updateCurrency(
+  db: Database,
+  id: number,
+  changes: { code?: string; name?: string | null; nominal?: number; rate?: string },
+): Promise<CurrencyRow | undefined> {
+  return db
+    .updateTable('currencies')
+    .set({ ...changes, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .returning(columns)
+    .$castTo<CurrencyRow>()
+    .executeTakeFirst();
+}
+
+export async function deleteCurrency(db: Database, id: number): Promise<{ id: number; code: string } | undefined> {
+  return db.deleteFrom('currencies').where('id', '=', id).returning(['id', 'code']).executeTakeFirst();
+}

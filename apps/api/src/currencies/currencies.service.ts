@@ -1,0 +1,145 @@
+// Currency rows: reads (the lists through the response cache) and admin writes. Each committed
+// write publishes currencies.created|updated|deleted and invalidates this replica's cached lists
+// at once; the other replicas follow on the same NATS event.
+import {
+  SUBJECTS,
+  type CurrencyCreateBody,
+  type CurrencyDeletedEvent,
+  type CurrencyDto,
+  type CurrencyEvent,
+  type CurrencyPatchBody,
+} from '@ratewire/contracts';
+import { AppError, div, normalize, roundFixed, type Logger, type NatsConnection } from '@ratewire/core';
+import type { Database } from '@ratewire/db';
+
+import { ResponseCache, type CachedResponse } from '../cache/response-cache.ts';
+import {
+  deleteCurrency,
+  findCurrency,
+  insertCurrency,
+  isUniqueViolation,
+  listCurrencies,
+  updateCurrency,
+  type CurrencyRow,
+} from './currencies.repository.ts';
+
+/** Lists are revalidated on every use (cheap with the ETag): admins edit them. */
+export const CACHE_REVALIDATE = 'no-cache';
+
+export const unitRate = (row: { rate: string; nominal: number }) =>
+  normalize(roundFixed(div(row.rate, row.nominal), 20));
+
+export function toCurrencyDto(row: CurrencyRow): CurrencyDto {
+  return {
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    nominal: row.nominal,
+    rate: row.rate,
+    unit_rate: unitRate(row),
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+export interface CurrenciesServiceDeps {
+  db: Database;
+  nats: NatsConnection;
+  log: Logger;
+  cache: ResponseCache;
+}
+
+export class CurrenciesService {
+  private readonly deps: CurrenciesServiceDeps;
+  readonly cache: ResponseCache;
+
+  constructor(deps: CurrenciesServiceDeps) {
+    this.deps = deps;
+    this.cache = deps.cache;
+  }
+
+  /** A page of the list as a cached body; `render` shapes the rows (REST or the seed's shape). */
+  cachedList(
+    key: string,
+    limit: number,
+    offset: number,
+    render: (rows: CurrencyRow[], page: { limit: number; offset: number; more: boolean }) => string,
+  ): Promise<CachedResponse> {
+    return this.deps.cache.get('currencies', `currencies:${key}:${limit}:${offset}`, async () => {
+      const rows = await listCurrencies(this.deps.db, limit + 1, offset);
+      const more = rows.length > limit;
+      return { json: render(rows.slice(0, limit), { limit, offset, more }), cacheControl: CACHE_REVALIDATE };
+    });
+  }
+
+  async get(id: number): Promise<CurrencyRow> {
+    const row = await findCurrency(this.deps.db, id);
+    if (!row) throw notFound(id);
+    return row;
+  }
+
+  async create(body: CurrencyCreateBody): Promise<CurrencyRow> {
+    let row: CurrencyRow;
+    try {
+      row = await insertCurrency(this.deps.db, {
+        code: body.code,
+        name: body.name ?? null,
+        nominal: body.nominal,
+        rate: body.rate,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw duplicate(body.code);
+      throw err;
+    }
+    this.published(SUBJECTS.currenciesCreated, currencyEvent(row));
+    return row;
+  }
+
+  async update(id: number, changes: CurrencyPatchBody): Promise<CurrencyRow> {
+    let row: CurrencyRow | undefined;
+    try {
+      row = await updateCurrency(this.deps.db, id, changes);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw duplicate(changes.code ?? '');
+      throw err;
+    }
+    if (!row) throw notFound(id);
+    this.published(SUBJECTS.currenciesUpdated, currencyEvent(row));
+    return row;
+  }
+
+  async remove(id: number): Promise<void> {
+    const row = await deleteCurrency(this.deps.db, id);
+    if (!row) throw notFound(id);
+    const event: CurrencyDeletedEvent = { id: row.id, code: row.code };
+    this.published(SUBJECTS.currenciesDeleted, event);
+  }
+
+  /** After commit: drop this replica's cached lists, then tell everyone (the echo is a no-op here). */
+  private published(subject: string, payload: CurrencyEvent | CurrencyDeletedEvent): void {
+    const data = JSON.stringify(payload);
+    this.deps.cache.invalidate('currencies', ResponseCache.versionOf(subject, data));
+    try {
+      this.deps.nats.publish(subject, data);
+    } catch (err) {
+      // the write is committed; a closed connection must not turn it into an error reply
+      this.deps.log.error({ err, subject }, 'could not publish a currency event');
+    }
+  }
+}
+
+function currencyEvent(row: CurrencyRow): CurrencyEvent {
+  return {
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    nominal: row.nominal,
+    rate: normalize(row.rate),
+    unit_rate: unitRate(row),
+    updated_at: row.updated_at.toISOString(),
+    source: 'api',
+  };
+}
+
+const notFound = (id: number) => new AppError(404, 'currency_not_found', `no currency with id ${id}`);
+const duplicate = (code: string) => new AppError(409, 'currency_exists', `a currency with code ${code} already exists`);

@@ -1,0 +1,69 @@
+// REST auth: registration, login (JSON or the OAuth2 password-flow form), the caller.
+import { z } from 'zod';
+
+export const userRole = z.enum(['user', 'admin']);
+
+const email = z
+  .string()
+  .trim()
+  .max(254, { message: 'at most 254 characters' })
+  .pipe(z.email({ message: 'expected an email address' }))
+  .transform((v) => v.toLowerCase());
+
+const password = z
+  .string()
+  .min(8, { message: 'at least 8 characters' })
+  .max(256, { message: 'at most 256 characters' });
+
+export const registerBody = z
+  .object({
+    email,
+    password,
+    name: z.string().trim().min(1).max(200).optional(),
+  })
+  .meta({ id: 'RegisterRequest' });
+
+/**
+ * JSON `{email, password}` or the form `username=…&password=…` OAuth2 password-flow clients send
+ * (`grant_type` and `scope` are accepted and ignored). Either way it becomes `{email, password}`.
+ */
+export const loginBody = z
+  .object({
+    email: z.string().max(254).optional(),
+    username: z.string().max(254).optional().meta({ description: 'Form alias of `email` (OAuth2 password flow)' }),
+    password: z.string().min(1, { message: 'required' }).max(256, { message: 'at most 256 characters' }),
+    grant_type: z.string().optional(),
+    scope: z.string().optional(),
+  })
+  .transform((v, ctx) => {
+    const login = (v.email ?? v.username ?? '').trim().toLowerCase();
+    if (!login) {
+      ctx.addIssue({ code: 'custom', path: ['email'], message: 'email (or form field username) is required' });
+      return z.NEVER;
+    }
+    return { email: login, password: v.password };
+  })
+  .meta({ id: 'LoginRequest' });
+
+export const tokenResponse = z
+  .object({
+    access_token: z.string(),
+    token_type: z.literal('Bearer'),
+    expires_in: z.number().int().meta({ description: 'Seconds until the token expires' }),
+  })
+  .meta({ id: 'TokenResponse' });
+
+export const userSchema = z
+  .object({
+    id: z.string().uuid(),
+    email: z.string(),
+    name: z.string().nullable(),
+    role: userRole,
+    created_at: z.string(),
+  })
+  .meta({ id: 'User' });
+
+export type RegisterBody = z.infer<typeof registerBody>;
+export type LoginBody = z.output<typeof loginBody>;
+export type TokenResponse = z.infer<typeof tokenResponse>;
+export type UserDto = z.infer<typeof userSchema>;

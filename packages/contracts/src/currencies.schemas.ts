@@ -1,0 +1,93 @@
+// REST currencies (latest CBR rate per currency, editable by admins) and the seed 000 shape.
+import { z } from 'zod';
+
+import { currencyCode, decimalInput, decimalString, paginationQuery } from './common.schemas.ts';
+
+/** A decimal input (number or string) that must be greater than zero. */
+export const positiveDecimalInput = decimalInput.refine((v) => !v.startsWith('-') && /[1-9]/.test(v), {
+  message: 'must be greater than 0',
+});
+
+export const currencyId = z.object({
+  id: z.coerce
+    .number({ message: 'expected a whole number' })
+    .int({ message: 'expected a whole number' })
+    .min(1, { message: 'must be at least 1' })
+    .max(2_147_483_647, { message: 'too large' }),
+});
+
+export const currencySchema = z
+  .object({
+    id: z.number().int(),
+    code: z.string(),
+    name: z.string().nullable(),
+    nominal: z.number().int(),
+    rate: decimalString.meta({ description: 'Rubles for `nominal` units' }),
+    unit_rate: decimalString.meta({ description: 'Rubles for one unit (rate ÷ nominal)' }),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'Currency' });
+
+const nominal = z.number().int().min(1).max(1_000_000);
+const name = z.string().trim().min(1).max(200).nullable();
+
+export const currencyCreateBody = z
+  .object({
+    code: currencyCode,
+    name: name.optional(),
+    nominal: nominal.default(1),
+    rate: positiveDecimalInput.meta({ description: 'Rubles for `nominal` units (number or decimal string)' }),
+  })
+  .meta({ id: 'CurrencyCreate' });
+
+export const currencyPatchBody = z
+  .object({
+    code: currencyCode.optional(),
+    name: name.optional(),
+    nominal: nominal.optional(),
+    rate: positiveDecimalInput.optional(),
+  })
+  .refine((v) => Object.values(v).some((x) => x !== undefined), { message: 'nothing to change' })
+  .meta({ id: 'CurrencyPatch' });
+
+export const currenciesListQuery = paginationQuery;
+
+export const currencyListSchema = z
+  .object({
+    items: z.array(currencySchema),
+    limit: z.number().int(),
+    offset: z.number().int(),
+    next_offset: z.number().int().nullable().meta({ description: 'Offset of the next page; null on the last' }),
+  })
+  .meta({ id: 'CurrencyList' });
+
+// Seed 000: {id, currency, rate, created_at, updated_at}, rate a JSON number (written exactly).
+export const compatCurrencySchema = z
+  .object({
+    id: z.number().int(),
+    currency: z.string(),
+    rate: z.number(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .meta({ id: 'CompatCurrency' });
+
+export const compatCurrencyCreateBody = z
+  .object({ currency: currencyCode, rate: positiveDecimalInput })
+  .meta({ id: 'CompatCurrencyCreate' });
+
+export const compatCurrencyPatchBody = z
+  .object({ currency: currencyCode.optional(), rate: positiveDecimalInput.optional() })
+  .refine((v) => v.currency !== undefined || v.rate !== undefined, { message: 'nothing to change' })
+  .meta({ id: 'CompatCurrencyPatch' });
+
+export type CurrencyDto = z.infer<typeof currencySchema>;
+export type CurrencyCreateBody = z.output<typeof currencyCreateBody>;
+export type CurrencyPatchBody = z.output<typeof currencyPatchBody>;
+
+/** Seed 000 lists every row; pages exist for very long lists. */
+export const compatCurrenciesQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+});

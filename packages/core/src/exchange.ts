@@ -1,0 +1,33 @@
+// The seed 001 exchange calculation, shared by the api (answered at once) and the worker (jobs):
+// subtotal = denomination × count × rate, exact, rounded half-up to 2 places; total = Σ subtotals.
+import { dec, mul, roundFixed } from './decimal.ts';
+
+export interface ExchangeBill {
+  denomination_id: number;
+  /** Face value as an exact decimal string. */
+  denomination: string;
+  count: number;
+}
+
+export interface ExchangeLine {
+  denomination_id: number;
+  /** Rubles, exactly 2 places. */
+  subtotal_rub: string;
+}
+
+export interface ExchangeResult {
+  breakdown: ExchangeLine[];
+  /** Sum of the rounded subtotals, exactly 2 places. */
+  total_rub: string;
+}
+
+/** `rate` is rubles for one unit of the bills' currency (a decimal string). Lines keep the input order. */
+export function calculateExchange(rate: string, bills: readonly ExchangeBill[]): ExchangeResult {
+  let total = dec(0);
+  const breakdown = bills.map((bill) => {
+    const subtotal = roundFixed(mul(bill.denomination, bill.count, rate), 2);
+    total = total.add(subtotal);
+    return { denomination_id: bill.denomination_id, subtotal_rub: subtotal };
+  });
+  return { breakdown, total_rub: roundFixed(total, 2) };
+}
