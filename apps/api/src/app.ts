@@ -15,6 +15,7 @@ import { buildOpenApiDocument } from './http/openapi.ts';
 import { errorHandler, notFoundHandler } from './http/problem.ts';
 import { requestContext } from './http/request-context.ts';
 import { RouteRegistry } from './http/route.ts';
+import { createWsGateway } from './ws/ws.gateway.ts';
 
 export const API_VERSION = '1.0.0';
 /** Room for the largest valid exchange body: 10,000 bills of up to ~150 bytes each. */
@@ -78,6 +79,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
+  const gateway = createWsGateway(deps, server, metrics.registry);
 
   return {
     app,
@@ -94,11 +96,14 @@ export function createApi(deps: ApiDeps): ApiApp {
       });
     },
     async close() {
-      await new Promise<void>((resolve) => {
+      const stopped = new Promise<void>((resolve) => {
         if (!server.listening) return resolve();
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      // upgraded sockets keep the server open: they are closed (1001) before it can finish
+      await gateway.close();
+      await stopped;
       await features.close();
     },
   };

@@ -11,6 +11,8 @@ import {
   startHealthServer,
 } from '@ratewire/core';
 
+import { startBridge } from './bridge.ts';
+
 const settings = loadSettings('notifier', notifierSettingsSchema);
 const log = createLogger('notifier', settings.LOG_LEVEL);
 const shutdown = new Shutdown(log);
@@ -20,11 +22,20 @@ const redis = createRedis(settings.REDIS_URL, log, 'notifier');
 shutdown.add('redis', 'client', async () => {
   await redis.quit();
 });
+const subscriber = createRedis(settings.REDIS_URL, log, 'notifier-sub');
+shutdown.add('redis', 'subscriber', async () => {
+  await subscriber.quit();
+});
 const nats = await createNats(settings.NATS_URL, log, 'ratewire-notifier');
 shutdown.add('nats', 'drain', () => nats.drain());
 
+const bridge = await startBridge({ settings, log, redis, subscriber, nats });
+shutdown.add('accepting', 'bridge', () => bridge.stop());
+shutdown.add('in-flight', 'frames', () => bridge.drain());
+
 const health = await startHealthServer(settings.HEALTH_PORT, {
   redis: () => redisCheck(redis),
+  redis_subscriber: () => redisCheck(subscriber),
   nats: () => natsCheck(nats),
 });
 shutdown.add('accepting', 'health', () => new Promise<void>((r) => health.close(() => r())));

@@ -3,6 +3,7 @@ export * from './problem.schemas.ts';
 export * from './health.schemas.ts';
 export * from './common.schemas.ts';
 export * from './events.schemas.ts';
+export * from './ws.schemas.ts';
 export * from './auth.schemas.ts';
 export * from './currencies.schemas.ts';
 export * from './rates.schemas.ts';

@@ -79,6 +79,8 @@ export const apiSettingsSchema = commonSettingsSchema
       .enum(['true', 'false'])
       .default('false')
       .transform((v) => v === 'true'),
+    /** /ws heartbeat: a socket that has not answered the previous ping by the next one is dropped. */
+    WS_PING_INTERVAL_MS: intSetting(100, 600_000).default(30_000),
     ...cbrSettings,
     ...binanceSettings,
   })

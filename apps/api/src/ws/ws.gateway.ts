@@ -1,0 +1,174 @@
+// WebSocket /ws: upgrades on the api's HTTP server, sessions, heartbeat and shutdown. Frames come
+// from the notifier through Redis (ws.channels.ts); each api replica holds only the channels its
+// sockets hold.
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+import { WS_LIMITS } from '@ratewire/contracts';
+import type { Logger } from '@ratewire/core';
+import { Gauge, type Registry } from 'prom-client';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+import { verifyAccessToken } from '../auth/tokens.ts';
+import type { ApiDeps } from '../deps.ts';
+import type { AuthUser } from '../http/request-context.ts';
+import { ChannelHub } from './ws.channels.ts';
+import { readSince, type Replay } from './ws.history.ts';
+import { WsSession } from './ws.session.ts';
+
+export const WS_PATH = '/ws';
+
+export interface GatewayStats {
+  framesSent: number;
+  slowCloses: number;
+  floodCloses: number;
+  heartbeatDrops: number;
+}
+
+/** What a session needs from the gateway. */
+export interface GatewayContext {
+  hub: ChannelHub;
+  log: Logger;
+  stats: GatewayStats;
+  verifyToken(token: string): Promise<AuthUser | null>;
+  /** The owner of a job, or null when there is no such job. */
+  jobOwner(jobId: string): Promise<string | null>;
+  readSince(channel: string, since: string): Promise<Replay>;
+}
+
+export interface WsGateway {
+  readonly stats: GatewayStats;
+  connections(): number;
+  channels(): number;
+  /** Refuses new sockets, closes every open one with 1001 and drops the Redis subscriber. */
+  close(): Promise<void>;
+}
+
+export function createWsGateway(deps: ApiDeps, server: Server, registry?: Registry): WsGateway {
+  const log = deps.log.child({ component: 'ws' });
+  const hub = new ChannelHub(deps.settings.REDIS_URL, deps.redis, log);
+  const stats: GatewayStats = { framesSent: 0, slowCloses: 0, floodCloses: 0, heartbeatDrops: 0 };
+  const ctx: GatewayContext = {
+    hub,
+    log,
+    stats,
+    verifyToken: (token) => verifyAccessToken(token, deps.settings),
+    async jobOwner(jobId) {
+      const row = await deps.db
+        .selectFrom('exchange_jobs')
+        .select('user_id')
+        .where('id', '=', jobId)
+        .executeTakeFirst();
+      return row?.user_id ?? null;
+    },
+    readSince: (channel, since) => readSince(deps.redis, channel, since),
+  };
+  const sessions = new Set<WsSession>();
+  const wss = new WebSocketServer({ noServer: true, maxPayload: WS_LIMITS.maxFrameBytes, clientTracking: false });
+  let closing = false;
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== WS_PATH || closing) {
+      const status = closing ? '503 Service Unavailable' : '404 Not Found';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, url.searchParams.get('token')));
+  });
+
+  function onConnection(ws: WebSocket, token: string | null): void {
+    if (closing) {
+      ws.close(1001, 'server shutting down');
+      return;
+    }
+    const session = new WsSession(ws, ctx);
+    sessions.add(session);
+    ws.on('message', (data, isBinary) => session.onMessage(data, isBinary));
+    ws.on('pong', () => {
+      session.alive = true;
+    });
+    ws.on('error', (err) => log.debug({ err: err.message }, 'ws socket error'));
+    ws.once('close', () => {
+      sessions.delete(session);
+      session.dispose();
+    });
+    session.start(token);
+  }
+
+  // heartbeat: a socket that has not answered the previous ping by the next one is dropped
+  const heartbeat = setInterval(() => {
+    for (const session of sessions) {
+      if (!session.alive) {
+        stats.heartbeatDrops++;
+        session.ws.terminate();
+        continue;
+      }
+      session.alive = false;
+      session.ws.ping();
+    }
+  }, deps.settings.WS_PING_INTERVAL_MS);
+  heartbeat.unref();
+
+  if (registry) {
+    new Gauge({
+      name: 'ws_connections',
+      help: 'Open /ws sockets',
+      registers: [registry],
+      collect() {
+        this.set(sessions.size);
+      },
+    });
+    new Gauge({
+      name: 'ws_channels',
+      help: 'Channels this replica is subscribed to in Redis',
+      registers: [registry],
+      collect() {
+        this.set(hub.channelCount);
+      },
+    });
+    const totals = new Gauge({
+      name: 'ws_totals',
+      help: 'Since start: frames sent, sockets closed as slow (1013), as floods (1008), by heartbeat',
+      labelNames: ['kind'] as const,
+      registers: [registry],
+      collect() {
+        totals.set({ kind: 'frames_sent' }, stats.framesSent);
+        totals.set({ kind: 'slow_closes' }, stats.slowCloses);
+        totals.set({ kind: 'flood_closes' }, stats.floodCloses);
+        totals.set({ kind: 'heartbeat_drops' }, stats.heartbeatDrops);
+      },
+    });
+  }
+
+  return {
+    stats,
+    connections: () => sessions.size,
+    channels: () => hub.channelCount,
+    async close() {
+      if (closing) return;
+      closing = true;
+      clearInterval(heartbeat);
+      const open = [...sessions];
+      const closed = Promise.all(
+        open.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              if (s.ws.readyState === s.ws.CLOSED) return resolve();
+              s.ws.once('close', () => resolve());
+            }),
+        ),
+      );
+      for (const s of open) {
+        s.dispose();
+        s.ws.close(1001, 'server shutting down');
+      }
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 2000)))]);
+      clearTimeout(timer);
+      for (const s of sessions) s.ws.terminate();
+      await hub.close();
+    },
+  };
+}

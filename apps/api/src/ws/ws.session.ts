@@ -1,0 +1,294 @@
+// One socket of /ws: its ops (handled one at a time, in order), its subscriptions, and every
+// send (checked against the socket's backlog first).
+import {
+  WS_CHANNEL_RE,
+  WS_DEFAULT_CHANNELS,
+  WS_JOB_CHANNEL_RE,
+  WS_LIMITS,
+  wsClientOp,
+  type WsClientOp,
+  type WsErrorCode,
+} from '@ratewire/contracts';
+import type { WebSocket, RawData } from 'ws';
+
+import type { AuthUser } from '../http/request-context.ts';
+import { compareIds, type ChannelMember } from './ws.channels.ts';
+import type { GatewayContext } from './ws.gateway.ts';
+import { rawSocket } from './ws.wire.ts';
+
+/** Ops a socket may send per second before it is closed as a flood (1008). */
+export const MAX_OPS_PER_SECOND = 200;
+/** Ops waiting for their turn (e.g. behind a slow history read) before the socket is closed. */
+const MAX_QUEUED_OPS = 256;
+/** A slow socket gets this long to take its close frame before it is cut off. */
+const SLOW_CLOSE_GRACE_MS = 5000;
+const HISTORY_ATTEMPTS = 10;
+
+const textOf = (data: RawData): string =>
+  Buffer.isBuffer(data)
+    ? data.toString()
+    : Array.isArray(data)
+      ? Buffer.concat(data).toString()
+      : Buffer.from(new Uint8Array(data)).toString();
+
+/** A frame that did not validate: answered with bad_request in its turn. */
+interface Rejected {
+  op: 'rejected';
+  message: string;
+}
+
+/** A socket's hold on one channel; buffers live frames while the history replay is sent. */
+class Subscription implements ChannelMember {
+  readonly session: WsSession;
+  readonly channel: string;
+  pending: { wire: Buffer; id: string }[] | null = [];
+  /** Set on default subscriptions about to be dropped, so a channel taken over explicitly is not sent twice. */
+  muted = false;
+
+  constructor(session: WsSession, channel: string) {
+    this.session = session;
+    this.channel = channel;
+  }
+
+  deliver(wire: Buffer, id: string): void {
+    if (this.muted) return;
+    if (this.pending) {
+      this.pending.push({ wire, id });
+      if (this.pending.length > 10_000) this.session.closeSlow();
+    } else {
+      this.session.sendWire(wire);
+    }
+  }
+}
+
+export class WsSession {
+  readonly ws: WebSocket;
+  private readonly ctx: GatewayContext;
+  user: AuthUser | null = null;
+  /** Answered the last heartbeat ping. */
+  alive = true;
+  private subs: Map<string, Subscription> | null = null;
+  /** Seed-compatible default subscriptions, held until the first subscribe op. */
+  private implicit: Subscription[] | null = null;
+  /** Ops (and answers to invalid frames) waiting their turn: every frame is answered in order. */
+  private queue: (WsClientOp | Rejected)[] | null = null;
+  private windowStart = 0;
+  private windowOps = 0;
+  private closed = false;
+
+  constructor(ws: WebSocket, ctx: GatewayContext) {
+    this.ws = ws;
+    this.ctx = ctx;
+  }
+
+  /** Greets the client and joins the default channels; `token` from the URL authenticates first. */
+  start(token: string | null): void {
+    this.sendJson({ type: 'welcome' });
+    this.implicit = WS_DEFAULT_CHANNELS.map((channel) => {
+      const sub = new Subscription(this, channel);
+      sub.pending = null;
+      void this.ctx.hub.join(channel, sub);
+      return sub;
+    });
+    if (token !== null) this.enqueue({ op: 'auth', token });
+  }
+
+  onMessage(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.windowOps = 0;
+    }
+    if (++this.windowOps > MAX_OPS_PER_SECOND) {
+      this.ctx.stats.floodCloses++;
+      this.ws.close(1008, 'too many messages');
+      this.dispose();
+      return;
+    }
+    if (isBinary) return this.enqueue({ op: 'rejected', message: 'frames are JSON text' });
+    let json: unknown;
+    try {
+      json = JSON.parse(textOf(data));
+    } catch {
+      return this.enqueue({ op: 'rejected', message: 'frame is not valid JSON' });
+    }
+    const parsed = wsClientOp.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+      return this.enqueue({ op: 'rejected', message: `${where}${issue?.message ?? 'invalid op'}` });
+    }
+    this.enqueue(parsed.data);
+  }
+
+  private enqueue(op: WsClientOp | Rejected): void {
+    if (this.queue) {
+      if (this.queue.length >= MAX_QUEUED_OPS) {
+        this.ctx.stats.floodCloses++;
+        this.ws.close(1008, 'too many pending requests');
+        this.dispose();
+        return;
+      }
+      this.queue.push(op);
+      return;
+    }
+    this.queue = [op];
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue?.length && !this.closed) {
+      const op = this.queue.shift()!;
+      try {
+        await this.handle(op);
+      } catch (err) {
+        this.ctx.log.warn({ err: err instanceof Error ? err.message : String(err), op: op.op }, 'ws op failed');
+        this.error('bad_request', 'the request could not be handled; try again');
+      }
+    }
+    this.queue = null;
+  }
+
+  private async handle(op: WsClientOp | Rejected): Promise<void> {
+    switch (op.op) {
+      case 'rejected':
+        return this.error('bad_request', op.message);
+      case 'ping':
+        return this.sendJson({ type: 'pong' });
+      case 'auth': {
+        const user = await this.ctx.verifyToken(op.token);
+        if (!user) return this.error('unauthorized', 'the token is invalid or expired');
+        this.user = user;
+        return this.sendJson({ type: 'authenticated', user_id: user.id });
+      }
+      case 'unsubscribe':
+        return this.unsubscribe(op.channel);
+      case 'subscribe':
+        return this.subscribe(op.channel, op.since);
+    }
+  }
+
+  private async subscribe(channel: string, since: string | undefined): Promise<void> {
+    if (!WS_CHANNEL_RE.test(channel)) return this.error('unknown_channel', `no channel named ${channel}`);
+    this.subs ??= new Map();
+    if (this.subs.has(channel)) return this.sendJson({ type: 'subscribed', channel });
+    if (this.subs.size >= WS_LIMITS.maxSubscriptions) {
+      return this.error('too_many', `at most ${WS_LIMITS.maxSubscriptions} subscriptions per socket`);
+    }
+    const job = WS_JOB_CHANNEL_RE.exec(channel);
+    if (job && !(await this.mayFollowJob(job[1]!))) {
+      return this.error('forbidden', `${channel} is open to the job's owner and admins only`);
+    }
+    if (this.closed) return;
+    const sub = new Subscription(this, channel);
+    this.subs.set(channel, sub);
+    if (this.implicit) for (const s of this.implicit) s.muted = true;
+    await this.ctx.hub.join(channel, sub);
+    this.dropImplicit();
+    if (this.closed) return;
+    this.sendJson({ type: 'subscribed', channel });
+    // live frames are buffered in `sub.pending` since join(): history first, then those not replayed
+    let last: string | null = null;
+    if (since !== undefined) {
+      last = since;
+      const replay = await this.readHistory(channel, since);
+      if (this.closed || this.subs.get(channel) !== sub) return;
+      if (replay.truncated) this.sendJson({ type: 'reset', channel, reason: 'history_truncated' });
+      for (const { wire, id } of replay.frames) {
+        this.sendWire(wire);
+        last = id;
+      }
+    }
+    const pending = sub.pending ?? [];
+    sub.pending = null;
+    for (const { wire, id } of pending) {
+      if (last === null || compareIds(id, last) > 0) this.sendWire(wire);
+    }
+  }
+
+  private async readHistory(channel: string, since: string) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.ctx.readSince(channel, since);
+      } catch (err) {
+        // Redis blinking: retry for a while; past that the client is told to reload
+        if (attempt >= HISTORY_ATTEMPTS || this.closed) {
+          this.ctx.log.warn({ err: err instanceof Error ? err.message : String(err), channel }, 'history read failed');
+          return { truncated: true, frames: [] };
+        }
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    }
+  }
+
+  private unsubscribe(channel: string): void {
+    const sub = this.subs?.get(channel);
+    if (sub) {
+      this.subs!.delete(channel);
+      this.ctx.hub.leave(channel, sub);
+      return;
+    }
+    const implicit = this.implicit?.find((s) => s.channel === channel);
+    if (implicit) {
+      this.implicit = this.implicit!.filter((s) => s !== implicit);
+      this.ctx.hub.leave(channel, implicit);
+    }
+  }
+
+  private async mayFollowJob(jobId: string): Promise<boolean> {
+    if (!this.user) return false;
+    if (this.user.role === 'admin') return true;
+    const owner = await this.ctx.jobOwner(jobId);
+    return owner !== null && owner === this.user.id;
+  }
+
+  private dropImplicit(): void {
+    if (!this.implicit) return;
+    for (const sub of this.implicit) this.ctx.hub.leave(sub.channel, sub);
+    this.implicit = null;
+  }
+
+  /** Sends a complete event frame unless the socket is too far behind, which closes it (1013). */
+  sendWire(wire: Buffer): void {
+    const ws = this.ws;
+    if (ws.readyState !== 1 || this.closed) return;
+    if (ws.bufferedAmount > WS_LIMITS.maxBufferedBytes) return this.closeSlow();
+    const socket = rawSocket(ws);
+    if (!socket) return;
+    socket.write(wire);
+    this.ctx.stats.framesSent++;
+  }
+
+  sendJson(frame: object): void {
+    if (this.ws.readyState !== 1 || this.closed) return;
+    if (this.ws.bufferedAmount > WS_LIMITS.maxBufferedBytes) return this.closeSlow();
+    this.ws.send(JSON.stringify(frame));
+  }
+
+  private error(code: WsErrorCode, message: string): void {
+    this.sendJson({ type: 'error', code, message });
+  }
+
+  /** Too far behind: close with 1013 and stop sending; cut the connection if it cannot even take that. */
+  closeSlow(): void {
+    if (this.closed) return;
+    this.ctx.stats.slowCloses++;
+    this.ws.close(1013, 'too slow: unsent data over 1 MiB');
+    const ws = this.ws;
+    setTimeout(() => ws.terminate(), SLOW_CLOSE_GRACE_MS).unref();
+    this.dispose();
+  }
+
+  /** Leaves every channel; called once the socket closes (or is being closed). */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue = null;
+    this.dropImplicit();
+    if (this.subs) {
+      for (const sub of this.subs.values()) this.ctx.hub.leave(sub.channel, sub);
+      this.subs = null;
+    }
+  }
+}

@@ -1,0 +1,145 @@
+// The bridge in-process over a Redis and a NATS of this file's own.
+import { randomUUID } from 'node:crypto';
+
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+import { createLogger, createNats, createRedis, type NatsConnection, type Redis } from '@ratewire/core';
+import { sleep, waitFor } from '@ratewire/testkit';
+
+import { startBridge, type Bridge } from '../src/bridge.ts';
+import { startPrivateNats, startPrivateRedis, type PrivateServer } from './private-servers.ts';
+
+const log = createLogger('notifier-test', process.env.TEST_LOG_LEVEL ?? 'silent');
+let redisServer: PrivateServer;
+let natsServer: PrivateServer;
+let redis: Redis;
+let nc: NatsConnection;
+const stops: (() => Promise<void>)[] = [];
+
+async function bridge(settings = { WS_HISTORY_MAX_LEN: 1000, WS_HISTORY_MAX_AGE_MS: 120_000 }): Promise<Bridge> {
+  const r = createRedis(redisServer.url, log, 'bridge');
+  const sub = createRedis(redisServer.url, log, 'bridge-sub');
+  const n = await createNats([natsServer.url], log, 'bridge');
+  const b = await startBridge({ settings, log, redis: r, subscriber: sub, nats: n });
+  stops.push(async () => {
+    await b.stop();
+    await b.drain();
+    await n.drain();
+    r.disconnect();
+    sub.disconnect();
+  });
+  return b;
+}
+
+/** Every frame published on ws:<channel> from now on. */
+async function listen(channel: string) {
+  const sub = createRedis(redisServer.url, log, 'listen');
+  const frames: string[] = [];
+  sub.on('message', (_c: string, m: string) => frames.push(m));
+  await new Promise((r) => sub.once('ready', r));
+  await sub.subscribe(`ws:${channel}`);
+  stops.push(() => Promise.resolve(sub.disconnect()));
+  return frames;
+}
+
+const stream = async (channel: string) => redis.xrange(`ws:stream:${channel}`, '-', '+');
+
+beforeAll(async () => {
+  [redisServer, natsServer] = await Promise.all([startPrivateRedis(), startPrivateNats()]);
+  redis = createRedis(redisServer.url, log, 'test');
+  nc = await createNats([natsServer.url], log, 'test');
+});
+
+afterEach(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+afterAll(async () => {
+  await nc?.drain();
+  redis?.disconnect();
+  await redisServer?.close();
+  await natsServer?.close();
+});
+
+describe('notifier bridge', () => {
+  it('appends each frame to the channel history and publishes it with the history id', async () => {
+    const b = await bridge();
+    const published = await listen('currencies');
+    nc.publish('currencies.deleted', JSON.stringify({ id: 3, code: 'CHF' }));
+    await waitFor(() => published.length === 1, { what: 'a published frame' });
+    const entries = await stream('currencies');
+    expect(entries).toHaveLength(1);
+    const [id, fields] = entries[0]!;
+    const frame = JSON.parse(published[0]!);
+    expect(frame).toMatchObject({
+      type: 'event',
+      channel: 'currencies',
+      id,
+      event: 'currencies.deleted',
+      data: { id: 3, code: 'CHF' },
+    });
+    // history holds the frame's tail: head + id + tail is byte for byte the published frame
+    expect(`{"type":"event","channel":"currencies","id":"${id}${fields[1]}`).toBe(published[0]);
+    expect(b.stats()).toMatchObject({ received: 1, emitted: 1, invalid: 0 });
+  });
+
+  it('drops invalid messages and counts them', async () => {
+    const b = await bridge();
+    const before = (await stream('rates.cbr')).length;
+    nc.publish('rates.cbr.updated', 'garbage');
+    nc.publish('rates.cbr.updated', JSON.stringify({ date: 'yesterday', changed: [] }));
+    await redis.publish('notifications', '{"job_id":"x"}');
+    await waitFor(() => b.stats().invalid === 3, { what: '3 invalid messages' });
+    expect((await stream('rates.cbr')).length).toBe(before);
+    expect(b.stats().emitted).toBe(0);
+  });
+
+  it('with two replicas, emits every NATS message and every Redis notification once', async () => {
+    const [a, b] = await Promise.all([bridge(), bridge()]);
+    const channel = 'rates.binance:PAIRUSDT';
+    const before = (await stream('tasks')).length;
+    for (let i = 0; i < 50; i++) {
+      nc.publish(
+        'rates.binance.updated',
+        JSON.stringify({
+          ts: new Date().toISOString(),
+          changed: [{ symbol: 'PAIRUSDT', price: `${i}`, previous: null }],
+        }),
+      );
+      await redis.publish('notifications', JSON.stringify({ task_id: randomUUID(), status: 'running' }));
+    }
+    await waitFor(async () => (await stream(channel)).length === 50 && (await stream('tasks')).length === before + 50, {
+      what: '50 frames per channel',
+    });
+    await sleep(200);
+    expect(await stream(channel)).toHaveLength(50);
+    expect(await stream('tasks')).toHaveLength(before + 50);
+    // both replicas took part and the notification duplicates were caught
+    expect(a.stats().received).toBeGreaterThan(0);
+    expect(b.stats().received).toBeGreaterThan(0);
+    expect(a.stats().duplicates + b.stats().duplicates).toBeGreaterThanOrEqual(50);
+  });
+
+  it('trims history entries older than the age cap and expires an idle history', async () => {
+    await bridge({ WS_HISTORY_MAX_LEN: 10, WS_HISTORY_MAX_AGE_MS: 1000 });
+    const channel = 'rates.binance:AGEUSDT';
+    const send = (price: string) =>
+      nc.publish(
+        'rates.binance.updated',
+        JSON.stringify({ ts: new Date().toISOString(), changed: [{ symbol: 'AGEUSDT', price, previous: null }] }),
+      );
+    send('1');
+    await waitFor(async () => (await stream(channel)).length === 1, { what: 'first entry' });
+    await sleep(1100);
+    send('2');
+    await waitFor(async () => (await stream(channel)).some(([, f]) => f[1]!.includes('"price":"2"')), {
+      what: 'second entry',
+    });
+    const entries = await stream(channel);
+    expect(
+      entries.map(([, f]) => (JSON.parse(`{${f[1]!.slice(2)}`) as { data: { price: string } }).data.price),
+    ).toEqual(['2']);
+    const ttl = await redis.pttl(`ws:stream:${channel}`);
+    expect(ttl).toBeGreaterThan(0);
+  });
+});

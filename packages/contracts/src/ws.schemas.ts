@@ -1,0 +1,82 @@
+// WebSocket /ws: client ops and server frames. The gateway validates every client frame with
+// `wsClientOp`; server frames are built to match `wsServerFrame` (the notifier serializes event
+// frames once and the gateway forwards them as they are).
+import { z } from 'zod';
+
+/** Channels a socket may subscribe to; `jobs:<id>` is private to the job's owner and admins. */
+export const WS_CHANNEL_RE =
+  /^(?:currencies|rates\.cbr|rates\.binance|rates\.binance:[A-Z0-9]{2,30}|tasks|jobs:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+export const WS_JOB_CHANNEL_RE = /^jobs:([0-9a-f-]{36})$/;
+
+/** Channels a socket that never subscribed follows, as the seed's `/ws` did. */
+export const WS_DEFAULT_CHANNELS = ['currencies', 'rates.cbr'] as const;
+
+export const WS_LIMITS = {
+  /** Largest client frame accepted (bytes); a bigger one closes the socket with 1009. */
+  maxFrameBytes: 64 * 1024,
+  maxSubscriptions: 100,
+  /** Unsent bytes a socket may accumulate before it is closed with 1013. */
+  maxBufferedBytes: 1024 * 1024,
+} as const;
+
+export const wsChannel = z
+  .string()
+  .max(128)
+  .regex(WS_CHANNEL_RE, { message: 'unknown channel' })
+  .meta({ description: 'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, jobs:<job_id>' });
+
+/** An ordered frame id: the Redis stream entry id of the channel's history (`<ms>-<seq>`). */
+export const wsFrameId = z.string().regex(/^\d{1,20}-\d{1,20}$/, { message: 'expected a frame id such as 1-0' });
+
+export const wsClientOp = z.discriminatedUnion('op', [
+  z.object({ op: z.literal('subscribe'), channel: z.string().max(128), since: wsFrameId.optional() }),
+  z.object({ op: z.literal('unsubscribe'), channel: z.string().max(128) }),
+  z.object({ op: z.literal('auth'), token: z.string().min(1).max(4096) }),
+  z.object({ op: z.literal('ping') }),
+]);
+
+export const wsErrorCode = z.enum(['bad_request', 'unauthorized', 'forbidden', 'unknown_channel', 'too_many']);
+
+export const wsEventFrame = z.object({
+  type: z.literal('event'),
+  channel: wsChannel,
+  id: wsFrameId,
+  /** The NATS subject the frame came from, or `job.progress` / `task.progress` for Redis notifications. */
+  event: z.string(),
+  data: z.unknown(),
+  ts: z.string(),
+});
+
+export const wsServerFrame = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('welcome') }),
+  z.object({ type: z.literal('subscribed'), channel: wsChannel }),
+  z.object({ type: z.literal('authenticated'), user_id: z.string() }),
+  wsEventFrame,
+  /**
+   * Sent after `subscribed` when `since` is older than the channel's history: frames were lost,
+   * the client should reload its state; live frames follow.
+   */
+  z.object({ type: z.literal('reset'), channel: wsChannel, reason: z.literal('history_truncated') }),
+  z.object({ type: z.literal('error'), code: wsErrorCode, message: z.string() }),
+  z.object({ type: z.literal('pong') }),
+]);
+
+export type WsClientOp = z.infer<typeof wsClientOp>;
+export type WsServerFrame = z.infer<typeof wsServerFrame>;
+export type WsEventFrame = z.infer<typeof wsEventFrame>;
+export type WsErrorCode = z.infer<typeof wsErrorCode>;
+
+/**
+ * Redis names shared by the notifier (writer) and the api gateways (readers). Each frame is kept in
+ * the channel's capped stream as its tail (`r`: everything after the id) and published whole;
+ * the stream entry id is the frame id, so `head + id + tail` is the frame.
+ */
+export const wsRedis = {
+  streamKey: (channel: string) => `ws:stream:${channel}`,
+  pubsubChannel: (channel: string) => `ws:${channel}`,
+  pubsubPrefix: 'ws:',
+  frameHead: (channel: string) => `{"type":"event","channel":${JSON.stringify(channel)},"id":"`,
+  frameTail: (event: string, data: unknown, ts: string) =>
+    `","event":${JSON.stringify(event)},"data":${JSON.stringify(data)},"ts":${JSON.stringify(ts)}}`,
+  tailField: 'r',
+} as const;
