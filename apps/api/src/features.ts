@@ -7,6 +7,7 @@ import type { HotReads } from './cache/hot-reads.ts';
 import type { ApiDeps } from './deps.ts';
 import type { ReadinessExtras } from './health/health.routes.ts';
 import type { RouteRegistry } from './http/route.ts';
+import { jobsRoutes } from './jobs/jobs.routes.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import { compatRoutes } from './compat/compat.routes.ts';
 import { currenciesRoutes } from './currencies/currencies.routes.ts';
@@ -26,6 +27,8 @@ export interface Features {
 
 export function mountFeatures(router: Router, routes: RouteRegistry, deps: ApiDeps): Features {
   const closers: (() => Promise<void>)[] = [];
+  const jobs = jobsRoutes(router, routes, deps);
+  closers.push(() => jobs.close());
   const rest = createRestServices(deps);
   closers.push(() => rest.close());
   authRoutes(router, routes, rest.auth);

@@ -14,6 +14,7 @@ import {
 import { createDb, createPool } from '@ratewire/db';
 
 import { startFeeds } from './feeds/feeds.module.ts';
+import { startJobs } from './jobs/jobs.module.ts';
 
 const settings = loadSettings('worker', workerSettingsSchema);
 const log = createLogger('worker', settings.LOG_LEVEL);
@@ -31,6 +32,7 @@ const nats = await createNats(settings.NATS_URL, log, 'ratewire-worker');
 shutdown.add('nats', 'drain', () => nats.drain());
 
 startFeeds({ settings, log, db, nats, redis, shutdown });
+startJobs({ settings, log, db, nats, redis, shutdown });
 
 const health = await startHealthServer(settings.HEALTH_PORT, {
   postgres: () => timed(() => pool.query('select 1')),

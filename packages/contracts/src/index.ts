@@ -9,3 +9,4 @@ export * from './currencies.schemas.ts';
 export * from './rates.schemas.ts';
 export * from './exchange.schemas.ts';
 export * from './tasks.schemas.ts';
+export * from './jobs.schemas.ts';

@@ -120,6 +120,10 @@ export const workerSettingsSchema = commonSettingsSchema.extend({
         .min(1),
     ),
   CALLBACK_MAX_ATTEMPTS: intSetting(1, 100).default(8),
+  /** Per-attempt callback timeout; a claimed delivery whose worker died is retried after this + 5 s. */
+  CALLBACK_TIMEOUT_MS: intSetting(100, 120_000).default(15_000),
+  /** JetStream ack wait of the job consumer: a job whose worker died is redelivered after this. */
+  JOBS_ACK_WAIT_MS: intSetting(1000, 600_000).default(30_000),
 });
 
 export const notifierSettingsSchema = commonSettingsSchema.extend({

@@ -1,0 +1,139 @@
+// Exchange jobs over REST, plus the seed-compatible POST /api/exchange_async. Also starts the outbox
+// relay for this api process (stopped by the returned closer).
+import type { Router } from 'express';
+
+import {
+  exchangeJobAccepted,
+  exchangeJobBody,
+  exchangeJobCompatAccepted,
+  exchangeJobList,
+  exchangeJobView,
+  jobIdParams,
+  paginationQuery,
+  problemSchema,
+} from '@ratewire/contracts';
+import { AppError } from '@ratewire/core';
+
+import type { ApiDeps } from '../deps.ts';
+import type { RouteRegistry } from '../http/route.ts';
+import { createJobsService } from './jobs.service.ts';
+import { OutboxRelay } from './outbox.relay.ts';
+
+const problem = (description: string) => ({
+  description,
+  schema: problemSchema,
+  contentType: 'application/problem+json',
+});
+
+export function jobsRoutes(router: Router, routes: RouteRegistry, deps: ApiDeps): { close(): Promise<void> } {
+  const relay = new OutboxRelay(deps.db, deps.nats, deps.log.child({ part: 'outbox-relay' }));
+  const service = createJobsService({
+    db: deps.db,
+    redis: deps.redis,
+    log: deps.log,
+    onAccepted: () => relay.notify(),
+  });
+  relay.start();
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/exchange-jobs',
+      operationId: 'submitExchangeJob',
+      summary: 'Submit an exchange job (processed asynchronously, result sent to the callback)',
+      description:
+        'The job is stored before the reply. The same `request_id` with the same body answers 200 with the same job; ' +
+        'with another body, 409. Without `exchange_rate`, the latest CBR rate of `currency` is used and recorded.',
+      tags: ['exchange jobs'],
+      auth: 'user',
+      body: exchangeJobBody,
+      responses: {
+        202: { description: 'Accepted', schema: exchangeJobAccepted },
+        200: { description: 'The job an identical earlier request created', schema: exchangeJobAccepted },
+        401: problem('No or bad bearer token'),
+        409: problem('request_id already used with another body'),
+        422: problem('Invalid body'),
+      },
+    },
+    async ({ body, req }) => {
+      const accepted = await service.submit(req.user!, body);
+      return {
+        status: accepted.created ? 202 : 200,
+        body: { job_id: accepted.jobId, status: accepted.status },
+        headers: { location: `/api/v1/exchange-jobs/${accepted.jobId}` },
+      };
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'get',
+      path: '/api/v1/exchange-jobs',
+      operationId: 'listExchangeJobs',
+      summary: "The caller's exchange jobs, newest first",
+      tags: ['exchange jobs'],
+      auth: 'user',
+      query: paginationQuery,
+      responses: { 200: { description: 'A page of jobs', schema: exchangeJobList }, 401: problem('No token') },
+    },
+    async ({ query, req }) => ({ body: await service.list(req.user!, query.limit, query.offset) }),
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'get',
+      path: '/api/v1/exchange-jobs/{id}',
+      operationId: 'getExchangeJob',
+      summary: 'One exchange job: status, breakdown, total and callback state (owner or admin)',
+      tags: ['exchange jobs'],
+      auth: 'user',
+      params: jobIdParams,
+      responses: {
+        200: { description: 'The job', schema: exchangeJobView },
+        401: problem('No token'),
+        404: problem('No such job, or not yours'),
+      },
+    },
+    async ({ params, req }) => ({
+      body: await service.get(req.user!, params.id),
+      headers: { 'cache-control': 'no-store' },
+    }),
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/exchange_async',
+      operationId: 'compatExchangeAsync',
+      summary: 'Seed-compatible alias of POST /api/v1/exchange-jobs',
+      tags: ['compat'],
+      auth: 'user',
+      body: exchangeJobBody,
+      invalidStatus: 400,
+      responses: {
+        200: { description: 'Accepted (or the same job again)', schema: exchangeJobCompatAccepted },
+        400: problem('Invalid body'),
+        401: problem('No token'),
+        409: problem('request_id already used with another body'),
+      },
+    },
+    async ({ body, req }) => {
+      try {
+        const accepted = await service.submit(req.user!, body);
+        return { status: 200, body: { status: 'ok', job_id: accepted.jobId } };
+      } catch (err) {
+        // the seed answered 400 to any bad payload, including an unknown currency
+        if (err instanceof AppError && err.status === 422) {
+          throw new AppError(400, err.code, err.message, err.errors);
+        }
+        throw err;
+      }
+    },
+  );
+
+  return { close: () => relay.close() };
+}

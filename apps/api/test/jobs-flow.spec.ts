@@ -1,0 +1,156 @@
+// End to end: HTTP submit → outbox → JetStream → a real worker process → result → signed callback.
+import { Redis } from 'ioredis';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { serviceUrls, waitFor, type AppProcess } from '@ratewire/testkit';
+
+import {
+  CALLBACK_TOKEN,
+  get,
+  post,
+  SEED_BODY,
+  signatureValid,
+  spawnWorker,
+  startJobsEnv,
+  startReceiver,
+  WORKER_READY,
+  type JobsEnv,
+  type Receiver,
+} from './jobs-harness.ts';
+
+let env: JobsEnv;
+let worker: AppProcess;
+let receiver: Receiver;
+let nc: NatsConnection;
+let sub: Redis;
+const events: { subject: string; data: Record<string, unknown> }[] = [];
+const notes: Record<string, unknown>[] = [];
+let user: { id: string; token: string };
+
+beforeAll(async () => {
+  env = await startJobsEnv();
+  receiver = await startReceiver();
+  nc = await connect({ servers: env.nats.url });
+  nc.subscribe('jobs.exchange.>', {
+    callback: (_err, m) => events.push({ subject: m.subject, data: m.json() }),
+  });
+  sub = new Redis(serviceUrls().REDIS_URL);
+  await sub.subscribe('notifications');
+  sub.on('message', (_ch, text: string) => notes.push(JSON.parse(text) as Record<string, unknown>));
+  user = await env.user();
+  worker = spawnWorker(env);
+  await worker.waitForLine(WORKER_READY, 30_000);
+});
+afterAll(async () => {
+  worker?.child.kill('SIGTERM');
+  await worker?.exited;
+  await sub?.quit();
+  await nc?.close();
+  await receiver?.stop();
+  await env?.close();
+});
+
+describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
+  it('reaches the receiver as 3775.0 and 4530.0 with a signature that verifies', async () => {
+    const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, {
+      request_id: 'seed-001',
+      callback_url: receiver.url,
+      ...SEED_BODY,
+    });
+    expect(res.status).toBe(202);
+    const id = String(res.body.job_id);
+
+    const cb = await waitFor(() => receiver.received[0], { timeoutMs: 20_000, what: 'the callback' });
+    expect(cb.method).toBe('PUT');
+    expect(cb.headers['content-type']).toBe('application/json');
+    // exact decimal written as a JSON number, never through a float
+    expect(cb.body).toBe(
+      `{"token":"${CALLBACK_TOKEN}","request_id":"seed-001","breakdown":[` +
+        `{"denomination_id":1,"subtotal_rub":3775.00},{"denomination_id":2,"subtotal_rub":4530.00}]}`,
+    );
+    expect(JSON.parse(cb.body)).toEqual({
+      token: CALLBACK_TOKEN,
+      request_id: 'seed-001',
+      breakdown: [
+        { denomination_id: 1, subtotal_rub: 3775.0 },
+        { denomination_id: 2, subtotal_rub: 4530.0 },
+      ],
+    });
+    expect(cb.headers['webhook-id']).toBe(`msg_${id}`);
+    expect(Math.abs(Number(cb.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
+    expect(signatureValid(cb, CALLBACK_TOKEN)).toBe(true);
+    expect(signatureValid(cb, 'another-secret')).toBe(false);
+
+    const view = await waitFor(
+      async () => {
+        const r = await get(`${env.api.url}/api/v1/exchange-jobs/${id}`, user.token);
+        return (r.body.callback as { state: string }).state === 'delivered' ? r.body : null;
+      },
+      { what: 'delivered state' },
+    );
+    expect(view).toMatchObject({
+      status: 'done',
+      rate: '75.5',
+      breakdown: [
+        { denomination_id: 1, subtotal_rub: '3775.00' },
+        { denomination_id: 2, subtotal_rub: '4530.00' },
+      ],
+      total_rub: '8305.00',
+      callback: { state: 'delivered', attempts: 1, last_status: 200, next_attempt_at: null },
+    });
+    expect(view.completed_at).toEqual(expect.any(String));
+
+    await waitFor(() => events.some((e) => e.subject === 'jobs.exchange.callback.delivered'), {
+      what: 'callback.delivered event',
+    });
+    expect(events.find((e) => e.subject === 'jobs.exchange.completed')?.data).toEqual({
+      job_id: id,
+      request_id: 'seed-001',
+      status: 'done',
+      total_rub: '8305.00',
+    });
+    expect(events.find((e) => e.subject === 'jobs.exchange.callback.delivered')?.data).toMatchObject({
+      job_id: id,
+      webhook_id: `msg_${id}`,
+      attempts: 1,
+      status_code: 200,
+    });
+    await waitFor(() => notes.filter((n) => n.job_id === id).length >= 3, { what: 'progress notifications' });
+    expect(notes.filter((n) => n.job_id === id).map((n) => n.status)).toEqual(['queued', 'running', 'done']);
+  });
+
+  it('does not deliver a per-job callback to a private address that is not allowed', async () => {
+    const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, {
+      request_id: 'ssrf-1',
+      callback_url: 'http://169.254.169.254/latest/meta-data/',
+      ...SEED_BODY,
+    });
+    const id = String(res.body.job_id);
+    const view = await waitFor(
+      async () => {
+        const r = await get(`${env.api.url}/api/v1/exchange-jobs/${id}`, user.token);
+        return (r.body.callback as { state: string }).state === 'failed' ? r.body : null;
+      },
+      { what: 'refused callback' },
+    );
+    expect(view).toMatchObject({ status: 'done', callback: { state: 'failed', attempts: 1, last_status: null } });
+    expect((view.callback as { last_error: string }).last_error).toMatch(/^refused/);
+    await waitFor(() => events.some((e) => e.subject === 'jobs.exchange.callback.failed' && e.data.job_id === id), {
+      what: 'callback.failed event',
+    });
+  });
+
+  it('has no delivery when the job names no target and none is configured', async () => {
+    const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, { request_id: 'no-cb', ...SEED_BODY });
+    const id = String(res.body.job_id);
+    const view = await waitFor(
+      async () => {
+        const r = await get(`${env.api.url}/api/v1/exchange-jobs/${id}`, user.token);
+        return r.body.status === 'done' ? r.body : null;
+      },
+      { what: 'job done' },
+    );
+    expect(view.callback).toMatchObject({ state: 'none', attempts: 0 });
+  });
+});

@@ -1,0 +1,152 @@
+// Support for the exchange-job tests: the api in-process on a NATS server of its own, users with
+// tokens, real worker processes, and a local callback receiver that records every PUT.
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { spawnApp, type AppProcess } from '@ratewire/testkit';
+import { startPrivateNats, type PrivateNats } from '@ratewire/testkit/nats-server';
+
+import { signAccessToken } from '../src/auth/tokens.ts';
+import { startTestApi, type TestApi } from './harness.ts';
+
+export const CALLBACK_TOKEN = 'test-callback-secret-0123456789';
+
+export interface JobsEnv {
+  api: TestApi;
+  nats: PrivateNats;
+  /** Creates a user (or admin) and returns its bearer token. */
+  user(role?: 'user' | 'admin'): Promise<{ id: string; token: string }>;
+  close(): Promise<void>;
+}
+
+export async function startJobsEnv(env: Record<string, string> = {}): Promise<JobsEnv> {
+  const nats = await startPrivateNats();
+  const api = await startTestApi({ NATS_URL: nats.url, ...env });
+  return {
+    api,
+    nats,
+    async user(role = 'user') {
+      const email = `${randomUUID()}@jobs.test`;
+      const row = await api.database.db
+        .insertInto('users')
+        .values({ email, name: null, password_hash: 'x', role })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      const token = await signAccessToken({ id: row.id, email, role }, api.deps.settings);
+      return { id: row.id, token };
+    },
+    async close() {
+      await api.close();
+      await nats.close();
+    },
+  };
+}
+
+/** A worker process on the api's database and NATS (feeds pointed nowhere, polling rarely). */
+export function spawnWorker(jobs: JobsEnv, env: Record<string, string> = {}): AppProcess {
+  return spawnApp('worker', {
+    DATABASE_URL: jobs.api.database.url,
+    NATS_URL: jobs.nats.url,
+    HEALTH_PORT: '0',
+    LOG_LEVEL: 'info',
+    CBR_BASE_URL: 'http://127.0.0.1:9',
+    BINANCE_BASE_URL: 'http://127.0.0.1:9',
+    CBR_POLL_INTERVAL_MS: '86400000',
+    BINANCE_POLL_INTERVAL_MS: '86400000',
+    EXCHANGE_CALLBACK_TOKEN: CALLBACK_TOKEN,
+    CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
+    ...env,
+  });
+}
+
+export const WORKER_READY = /"msg":"consuming exchange jobs"/;
+
+export async function post(url: string, token: string | null, body: unknown) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers };
+}
+
+export async function get(url: string, token: string) {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+export interface ReceivedCallback {
+  headers: IncomingHttpHeaders;
+  method: string;
+  body: string;
+  at: number;
+}
+
+export interface Receiver {
+  url: string;
+  port: number;
+  received: ReceivedCallback[];
+  /** Status answered to each request (default 200). */
+  status: number;
+  stop(): Promise<void>;
+  /** Listens again on the same port. */
+  start(): Promise<void>;
+}
+
+/** A callback receiver on 127.0.0.1 that records every request. `port` reuses a port after stop(). */
+export async function startReceiver(port = 0): Promise<Receiver> {
+  const received: ReceivedCallback[] = [];
+  let server: Server | null = null;
+  const receiver: Receiver = {
+    url: '',
+    port,
+    received,
+    status: 200,
+    async stop() {
+      const s = server;
+      server = null;
+      if (!s) return;
+      await new Promise<void>((r) => {
+        s.close(() => r());
+        s.closeAllConnections();
+      });
+    },
+    async start() {
+      if (server) return;
+      const s = createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (c: string) => (body += c));
+        req.on('end', () => {
+          received.push({ headers: req.headers, method: req.method ?? '', body, at: Date.now() });
+          res.statusCode = receiver.status;
+          res.end();
+        });
+      });
+      await new Promise<void>((r) => s.listen(receiver.port, '127.0.0.1', () => r()));
+      server = s;
+      receiver.port = (s.address() as AddressInfo).port;
+      receiver.url = `http://127.0.0.1:${receiver.port}/hook`;
+    },
+  };
+  await receiver.start();
+  return receiver;
+}
+
+/** Checks a Standard Webhooks signature the way a receiver would, independently of our signer. */
+export function signatureValid(cb: ReceivedCallback, secret: string): boolean {
+  const id = String(cb.headers['webhook-id']);
+  const ts = String(cb.headers['webhook-timestamp']);
+  const expected = createHmac('sha256', secret).update(`${id}.${ts}.${cb.body}`).digest('base64');
+  return String(cb.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
+}
+
+export const SEED_BODY = {
+  exchange_rate: 75.5,
+  bills: [
+    { denomination_id: 1, denomination: 10, count: 5 },
+    { denomination_id: 2, denomination: 20, count: 3 },
+  ],
+};

@@ -1,0 +1,203 @@
+// Callback delivery: every worker runs a few delivery loops over the callback_deliveries table.
+// A loop claims due rows (lease + skip locked), PUTs the signed body to each at once, records all
+// outcomes in one statement and schedules retries (Standard Webhooks style, from the settings).
+// The state lives in Postgres, so a restart or a dead worker loses nothing: a claimed row whose
+// worker died becomes due again when its lease ends.
+import http from 'node:http';
+import https from 'node:https';
+
+import { SUBJECTS, type CallbackEvent } from '@ratewire/contracts';
+import { errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
+import type { Database } from '@ratewire/db';
+import got, { type Got } from 'got';
+
+import { callbackBody, signWebhook, type CallbackLine } from './callback.signer.ts';
+import {
+  claimDue,
+  msUntilNextDue,
+  recordOutcomes,
+  type DeliveryOutcome,
+  type DueDelivery,
+} from './callbacks.repository.ts';
+import { SsrfRefused, checkCallbackUrl, guardedLookup } from './ssrf.guard.ts';
+
+export interface CallbackDeliveryOptions {
+  token: string | undefined;
+  allowedHosts: readonly string[];
+  /** Delay before attempt n+1 is schedule[min(n, length-1)] (n = attempts made). */
+  scheduleMs: readonly number[];
+  maxAttempts: number;
+  timeoutMs: number;
+  /** Parallel loops in this worker. */
+  loops?: number;
+  batchSize?: number;
+  /** Longest sleep between looks at the table (rows other workers created or left). */
+  maxIdleMs?: number;
+}
+
+const encoder = new TextEncoder();
+
+export class CallbackDelivery {
+  private readonly db: Database;
+  private readonly nc: NatsConnection;
+  private readonly log: Logger;
+  private readonly options: CallbackDeliveryOptions;
+  /** Operator-configured target: trusted, own connection pool. */
+  private readonly trusted: Got;
+  /** Per-job targets: every new connection goes through the SSRF lookup guard; own pool. */
+  private readonly guarded: Got;
+  private readonly agents: http.Agent[] = [];
+  private readonly waiters = new Set<() => void>();
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+
+  constructor(db: Database, nc: NatsConnection, log: Logger, options: CallbackDeliveryOptions) {
+    this.db = db;
+    this.nc = nc;
+    this.log = log;
+    this.options = options;
+    const client = (lookup?: ReturnType<typeof guardedLookup>) => {
+      const agentOptions = { keepAlive: true, maxSockets: 64, ...(lookup ? { lookup } : {}) };
+      const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+      this.agents.push(agent.http, agent.https);
+      return got.extend({
+        retry: { limit: 0 },
+        followRedirect: false,
+        throwHttpErrors: false,
+        timeout: { request: options.timeoutMs },
+        agent,
+        ...(lookup ? { dnsLookup: lookup } : {}),
+      });
+    };
+    this.trusted = client();
+    this.guarded = client(guardedLookup(options.allowedHosts));
+  }
+
+  start(): void {
+    const n = this.options.loops ?? 4;
+    for (let i = 0; i < n; i++) this.loops.push(this.run());
+  }
+
+  /** New deliveries exist: look now. */
+  notify(): void {
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    this.notify();
+    await Promise.all(this.loops);
+    for (const agent of this.agents) agent.destroy();
+  }
+
+  private async run(): Promise<void> {
+    const batchSize = this.options.batchSize ?? 100;
+    const maxIdle = this.options.maxIdleMs ?? 1000;
+    let backoffMs = 0;
+    while (!this.stopped) {
+      try {
+        const claimed = await this.round(batchSize);
+        backoffMs = 0;
+        if (claimed >= batchSize) continue;
+        const next = await msUntilNextDue(this.db);
+        await this.idle(Math.max(5, Math.min(next ?? maxIdle, maxIdle)));
+      } catch (err) {
+        backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
+        this.log.warn({ err: errorMessage(err), retry_ms: backoffMs }, 'callback round failed');
+        await this.idle(backoffMs);
+      }
+    }
+  }
+
+  private async round(batchSize: number): Promise<number> {
+    const due = await claimDue(this.db, batchSize, this.options.timeoutMs + 5000);
+    if (!due.length) return 0;
+    const outcomes = await Promise.all(due.map((d) => this.attempt(d)));
+    const attempts = await recordOutcomes(this.db, outcomes);
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'pending') continue;
+      const d = due[i]!;
+      const event: CallbackEvent = {
+        job_id: d.job_id,
+        request_id: d.request_id,
+        webhook_id: d.webhook_id,
+        attempts: attempts.get(d.job_id) ?? d.attempts + 1,
+        status_code: outcome.httpStatus,
+        ...(outcome.error ? { error: outcome.error } : {}),
+      };
+      try {
+        this.nc.publish(
+          outcome.status === 'delivered' ? SUBJECTS.callbackDelivered : SUBJECTS.callbackFailed,
+          encoder.encode(JSON.stringify(event)),
+        );
+      } catch (err) {
+        this.log.warn({ err: errorMessage(err), job_id: d.job_id }, 'callback event not published');
+      }
+    }
+    return due.length;
+  }
+
+  private async attempt(d: DueDelivery): Promise<DeliveryOutcome> {
+    const perJob = d.callback_url !== null;
+    const lines = Array.isArray(d.breakdown) ? (d.breakdown as CallbackLine[]) : [];
+    const body = callbackBody(this.options.token ?? null, d.request_id, lines);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'ratewire-callback/1',
+      'webhook-id': d.webhook_id,
+      'webhook-timestamp': String(timestamp),
+    };
+    if (this.options.token)
+      headers['webhook-signature'] = signWebhook(this.options.token, d.webhook_id, timestamp, body);
+    try {
+      if (perJob) checkCallbackUrl(d.url, this.options.allowedHosts);
+      const client = perJob ? this.guarded : this.trusted;
+      const res = await client.put(d.url, { body, headers });
+      if (res.statusCode >= 200 && res.statusCode < 300) {
+        return { jobId: d.job_id, status: 'delivered', httpStatus: res.statusCode, error: null, retryInMs: null };
+      }
+      return this.failure(d, res.statusCode, `HTTP ${res.statusCode}`);
+    } catch (err) {
+      if (isRefused(err)) {
+        this.log.warn({ job_id: d.job_id, url: d.url, err: errorMessage(err) }, 'callback refused (SSRF guard)');
+        return {
+          jobId: d.job_id,
+          status: 'failed',
+          httpStatus: null,
+          error: `refused: ${errorMessage(err)}`,
+          retryInMs: null,
+        };
+      }
+      return this.failure(d, null, errorMessage(err));
+    }
+  }
+
+  private failure(d: DueDelivery, httpStatus: number | null, error: string): DeliveryOutcome {
+    const made = d.attempts + 1;
+    const { scheduleMs, maxAttempts } = this.options;
+    if (made >= maxAttempts) return { jobId: d.job_id, status: 'failed', httpStatus, error, retryInMs: null };
+    const retryInMs = scheduleMs[Math.min(made, scheduleMs.length - 1)] ?? 0;
+    return { jobId: d.job_id, status: 'pending', httpStatus, error, retryInMs };
+  }
+
+  private idle(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = () => {
+        clearTimeout(timer);
+        this.waiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.waiters.add(wake);
+    });
+  }
+}
+
+function isRefused(err: unknown): boolean {
+  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
+    if (e instanceof SsrfRefused || (e as { code?: string }).code === 'ERR_SSRF_REFUSED') return true;
+  }
+  return false;
+}
