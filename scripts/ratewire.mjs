@@ -101,6 +101,8 @@ async function main() {
 
   // The browser test of /docs needs Chromium (Debian's package; nothing is downloaded by a test tool).
   if (command === 'test' && !process.env.CHROMIUM_PATH && !which('chromium')) aptInstall('chromium', log);
+  // bench/http drives every target with the same load tool: wrk (Debian's package).
+  if (command === 'bench' && !which('wrk')) aptInstall('wrk', log);
 
   const services = await startServices({ root: ROOT, log });
   const env = childEnv(services.env);
