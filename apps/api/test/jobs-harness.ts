@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { spawnApp, type AppProcess } from '@ratewire/testkit';
-import { startPrivateNats, type PrivateNats } from '@ratewire/testkit/nats-server';
+import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { signAccessToken } from '../src/auth/tokens.ts';
 import { startTestApi, type TestApi } from './harness.ts';
@@ -14,7 +14,7 @@ export const CALLBACK_TOKEN = 'test-callback-secret-0123456789';
 
 export interface JobsEnv {
   api: TestApi;
-  nats: PrivateNats;
+  nats: PrivateServer;
   /** Creates a user (or admin) and returns its bearer token. */
   user(role?: 'user' | 'admin'): Promise<{ id: string; token: string }>;
   close(): Promise<void>;

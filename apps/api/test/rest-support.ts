@@ -6,12 +6,12 @@ import { sql } from 'kysely';
 
 import { div, normalize } from '@ratewire/core';
 import type { Database } from '@ratewire/db';
-import { startPrivateNats, type PrivateNats } from '@ratewire/testkit/nats-server';
+import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { startTestApi, type TestApi } from './harness.ts';
 
 export interface RestEnv extends TestApi {
-  privateNats: PrivateNats;
+  privateNats: PrivateServer;
 }
 
 export async function startRestApi(env: Record<string, string> = {}): Promise<RestEnv> {

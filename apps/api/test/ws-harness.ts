@@ -6,7 +6,7 @@ import { createLogger, createNats, createRedis, parseSettings, type NatsConnecti
 import { spawnApp, type AppProcess, type TestDatabase } from '@ratewire/testkit';
 import { WebSocket } from 'ws';
 
-import { startPrivateNats, startPrivateRedis, type PrivateServer } from '../../notifier/test/private-servers.ts';
+import { startPrivateNats, startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
 import { createApi, type ApiApp } from '../src/app.ts';
 import type { ApiDeps } from '../src/deps.ts';
 

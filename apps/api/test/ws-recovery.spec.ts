@@ -60,7 +60,7 @@ describe('/ws when Redis or NATS restarts', () => {
     nc.publish('rates.binance.updated', price('RECUSDT', '1'));
     await c.until(() => prices(c, channel).length === 1, 15_000, 'first frame');
 
-    await redisServer.kill();
+    await redisServer.stop();
     // published while Redis is down: the notifier holds it and emits it once Redis is back
     nc.publish('rates.binance.updated', price('RECUSDT', '2'));
     await nc.flush();
@@ -97,7 +97,7 @@ describe('/ws when Redis or NATS restarts', () => {
     const channel = 'rates.binance:NATSUSDT';
     const c = await WsClient.open(api.wsUrl);
     await c.subscribe(channel);
-    await natsServer.kill();
+    await natsServer.stop();
     await natsServer.start();
     // both the notifier and this test's publisher reconnect on their own; publish until one gets through
     let n = 0;

@@ -7,7 +7,7 @@ import { createLogger, createNats, createRedis, type NatsConnection, type Redis 
 import { sleep, waitFor } from '@ratewire/testkit';
 
 import { startBridge, type Bridge } from '../src/bridge.ts';
-import { startPrivateNats, startPrivateRedis, type PrivateServer } from './private-servers.ts';
+import { startPrivateNats, startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 const log = createLogger('notifier-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 let redisServer: PrivateServer;

@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
-import { startPrivateNats, type PrivateNats } from '@ratewire/testkit/nats-server';
+import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { callbackBody, signWebhook, verifyWebhook } from '../src/callbacks/callback.signer.ts';
 import { CallbackDelivery, type CallbackDeliveryOptions } from '../src/callbacks/callbacks.delivery.ts';
@@ -16,7 +16,7 @@ import { testLog } from './support.ts';
 const TOKEN = 'callback-secret';
 
 let database: TestDatabase;
-let nats: PrivateNats;
+let nats: PrivateServer;
 let nc: NatsConnection;
 let userId: string;
 const events: { subject: string; data: Record<string, unknown> }[] = [];

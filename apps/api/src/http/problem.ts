@@ -2,7 +2,7 @@
 import type { NextFunction, Request, Response } from 'express';
 
 import type { Problem } from '@ratewire/contracts';
-import { AppError } from '@ratewire/core';
+import { AppError, isUnavailableError } from '@ratewire/core';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',
@@ -85,6 +85,12 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
             ? httpErr.message
             : 'the request could not be read';
     sendProblem(res, req, status, code, detail);
+    return;
+  }
+  if (isUnavailableError(err)) {
+    req.log.warn({ err }, 'a backing service is unavailable');
+    res.setHeader('Retry-After', '5');
+    sendProblem(res, req, 503, 'service_unavailable', 'a backing service is unavailable; retry shortly');
     return;
   }
   req.log.error({ err }, 'unhandled error');

@@ -1,30 +1,37 @@
-// A Redis and a NATS server of a test's own (never the shared ones): socket channels have fixed
-// names, so a test that publishes on them must not share servers with other suites, and a test that
-// restarts a server must own it.
+// A Redis or a JetStream-enabled NATS server of a test's own (never the shared ones), for tests that
+// stop a server to make an outage, depend on a stream's whole contents, or publish on fixed channel
+// names other suites must not see. Import as `@ratewire/testkit/private-servers`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { freePort } from '@ratewire/testkit';
+import { freePort } from './process.ts';
 
 export interface PrivateServer {
   url: string;
   port: number;
-  /** Stops the server (SIGKILL: an outage, not a graceful stop). */
-  kill(): Promise<void>;
-  /** Starts it again on the same port. */
+  /** Kills the server (SIGKILL: an outage, not a graceful stop). A NATS store survives. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port (and, for NATS, the same store). */
   start(): Promise<void>;
+  /** Stops it and removes what it stored. */
   close(): Promise<void>;
 }
 
-function launch(cmd: string, args: string[], ready: RegExp, name: string): Promise<ChildProcess> {
+function binary(name: string): string {
+  const found = ['/usr/sbin', '/usr/local/bin', '/usr/bin'].map((d) => join(d, name)).find((p) => existsSync(p));
+  if (!found) throw new Error(`${name} binary not found`);
+  return found;
+}
+
+function launch(cmd: string, args: string[], ready: RegExp): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${name} did not start: ${out}`));
+      reject(new Error(`${cmd} did not start: ${out}`));
     }, 15_000);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
@@ -41,71 +48,63 @@ function launch(cmd: string, args: string[], ready: RegExp, name: string): Promi
     child.stderr?.on('data', onData);
     child.once('exit', (code) => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited with ${code}: ${out}`));
+      reject(new Error(`${cmd} exited with ${code}: ${out}`));
     });
   });
 }
 
-function server(
+async function privateServer(
   port: number,
   url: string,
   run: () => Promise<ChildProcess>,
   cleanup: () => void = () => {},
-): PrivateServer {
+): Promise<PrivateServer> {
   let child: ChildProcess | null = null;
-  const kill = async () => {
+  const stop = async () => {
     const c = child;
     child = null;
-    if (!c || c.exitCode !== null) return;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((r) => {
       c.once('exit', () => r());
       c.kill('SIGKILL');
     });
   };
-  return {
+  const server: PrivateServer = {
     url,
     port,
-    kill,
+    stop,
     async start() {
-      if (child) return;
-      child = await run();
+      if (!child) child = await run();
     },
     async close() {
-      await kill();
+      await stop();
       cleanup();
     },
   };
+  await server.start();
+  return server;
 }
 
 export async function startPrivateRedis(): Promise<PrivateServer> {
+  const cmd = binary('redis-server');
   const port = await freePort();
-  const s = server(port, `redis://127.0.0.1:${port}`, () =>
+  return privateServer(port, `redis://127.0.0.1:${port}`, () =>
     launch(
-      '/usr/bin/redis-server',
+      cmd,
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       /Ready to accept connections/,
-      'redis-server',
     ),
   );
-  await s.start();
-  return s;
 }
 
 export async function startPrivateNats(): Promise<PrivateServer> {
+  const cmd = binary('nats-server');
   const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'rw-nats-'));
-  const s = server(
+  const store = mkdtempSync(join(tmpdir(), 'rw-nats-'));
+  return privateServer(
     port,
     `nats://127.0.0.1:${port}`,
-    () =>
-      launch(
-        '/usr/sbin/nats-server',
-        ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir],
-        /Server is ready/,
-        'nats-server',
-      ),
-    () => rmSync(dir, { recursive: true, force: true }),
+    () => launch(cmd, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], /Server is ready/),
+    () => rmSync(store, { recursive: true, force: true }),
   );
-  await s.start();
-  return s;
 }
