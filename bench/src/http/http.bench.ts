@@ -17,7 +17,7 @@ import { promisify } from 'node:util';
 import { sql } from 'kysely';
 
 import { REPO_ROOT, createTestDatabase, freePort, spawnApp } from '@ratewire/testkit';
-import { startPrivateNats } from '@ratewire/testkit/nats-server';
+import { startPrivateNats } from '@ratewire/testkit/private-servers';
 
 import type { Benchmark, BenchResult, Figure } from '../harness.ts';
 

@@ -14,7 +14,7 @@ import { sql } from 'kysely';
 
 import { DEV_JWT_SECRET } from '@ratewire/contracts';
 import { createTestDatabase, freePort, spawnApp, waitFor, type AppProcess } from '@ratewire/testkit';
-import { startPrivateNats } from '@ratewire/testkit/nats-server';
+import { startPrivateNats } from '@ratewire/testkit/private-servers';
 import pg from 'pg';
 
 import { percentile, type Benchmark, type BenchResult } from '../harness.ts';
