@@ -38,7 +38,7 @@ interface Rejected {
 }
 
 /** A socket's hold on one channel; buffers live frames while the history replay is sent. */
-class Subscription implements ChannelMember {
+export class Subscription implements ChannelMember {
   readonly session: WsSession;
   readonly channel: string;
   pending: { wire: Buffer; id: string }[] | null = [];
@@ -50,14 +50,25 @@ class Subscription implements ChannelMember {
     this.channel = channel;
   }
 
+  /**
+   * After a `since` replay, the newest id sent. This replica's pub/sub connection can lag behind the
+   * history read (another connection), so live frames the replay already sent may still arrive;
+   * they are skipped until the first newer one (live frames arrive in id order).
+   */
+  floor: string | null = null;
+
   deliver(wire: Buffer, id: string): void {
     if (this.muted) return;
     if (this.pending) {
       this.pending.push({ wire, id });
       if (this.pending.length > 10_000) this.session.closeSlow();
-    } else {
-      this.session.sendWire(wire);
+      return;
     }
+    if (this.floor !== null) {
+      if (compareIds(id, this.floor) <= 0) return;
+      this.floor = null;
+    }
+    this.session.sendWire(wire);
   }
 }
 
@@ -203,8 +214,12 @@ export class WsSession {
     const pending = sub.pending ?? [];
     sub.pending = null;
     for (const { wire, id } of pending) {
-      if (last === null || compareIds(id, last) > 0) this.sendWire(wire);
+      if (last === null || compareIds(id, last) > 0) {
+        this.sendWire(wire);
+        last = id;
+      }
     }
+    sub.floor = last;
   }
 
   private async readHistory(channel: string, since: string) {
