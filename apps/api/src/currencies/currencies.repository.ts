@@ -1,17 +1,9 @@
 // currencies: the seed's editable rows (latest rate per currency; the CBR poller keeps them current).
 import { sql } from 'kysely';
 
-import type { Database } from '@ratewire/db';
+import type { CurrencyRow, Database } from '@ratewire/db';
 
-export interface CurrencyRow {
-  id: number;
-  code: string;
-  name: string | null;
-  nominal: number;
-  rate: string;
-  created_at: Date;
-  updated_at: Date;
-}
+export type { CurrencyRow };
 
 const columns = ['id', 'code', 'name', 'nominal', 'rate', 'created_at', 'updated_at'] as const;
 

@@ -2,9 +2,7 @@
 // (tasks.rates-refresh.requested, for the worker) and Redis `notifications` (channel `tasks`).
 import { REDIS_NOTIFICATIONS, SUBJECTS, type TaskDto, type TaskEvent } from '@ratewire/contracts';
 import { AppError, type Logger, type NatsConnection, type Redis } from '@ratewire/core';
-import type { Database } from '@ratewire/db';
-
-import { findTask, queueTask } from './tasks.repository.ts';
+import { findTask, queueTask, type Database } from '@ratewire/db';
 
 export const RATES_REFRESH = 'rates-refresh';
 

@@ -18,18 +18,10 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 import { expandExponent, isoDate } from '@ratewire/contracts';
 import { dec, div, isPositive, normalize, roundFixed } from '@ratewire/core';
+import type { CbrRateInput } from '@ratewire/db';
 
-export interface CbrRate {
-  code: string;
-  numCode: string | null;
-  cbrId: string | null;
-  name: string;
-  nominal: number;
-  /** Rubles for `nominal` units, exact decimal string. */
-  value: string;
-  /** Rubles for one unit: CBR's VunitRate when present, else value ÷ nominal. */
-  unitRate: string;
-}
+/** One currency of a parsed day: what the repository stores. */
+export type CbrRate = CbrRateInput;
 
 export interface CbrDay {
   /** ValCurs@Date as YYYY-MM-DD: the date the rates take effect. */

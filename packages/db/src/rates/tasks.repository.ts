@@ -1,4 +1,5 @@
-// Admin tasks (kind 'rates-refresh'): the api queues them, the worker's leader runs them.
+// Admin tasks (kind 'rates-refresh'): the api queues them, the worker's leader runs them; at most
+// one queued or running per kind.
 import { sql, type Kysely } from 'kysely';
 
 import type { DB } from '../schema.ts';
@@ -60,4 +61,36 @@ export async function finishTask(
     .returning(columns)
     .$castTo<TaskRow>()
     .executeTakeFirst();
+}
+
+/**
+ * Queues a task unless one of the kind is queued or running (then that one is returned). The
+ * partial unique index decides, so concurrent requests cannot queue two.
+ */
+export async function queueTask(
+  db: Kysely<DB>,
+  kind: string,
+  requestedBy: string | null,
+): Promise<{ id: string; status: TaskRow['status']; created: boolean }> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const inserted = await sql<{ id: string }>`
+      insert into tasks (kind, status, requested_by) values (${kind}, 'queued', ${requestedBy})
+      on conflict (kind) where status in ('queued', 'running') do nothing
+      returning id
+    `.execute(db);
+    if (inserted.rows[0]) return { id: inserted.rows[0].id, status: 'queued', created: true };
+    const active = await db
+      .selectFrom('tasks')
+      .select(['id', 'status'])
+      .where('kind', '=', kind)
+      .where('status', 'in', ['queued', 'running'])
+      .executeTakeFirst();
+    if (active) return { id: active.id, status: active.status, created: false };
+    // the active one finished in between: try again
+  }
+  throw new Error(`could not queue a ${kind} task`);
+}
+
+export async function findTask(db: Kysely<DB>, id: string): Promise<TaskRow | undefined> {
+  return db.selectFrom('tasks').select(columns).where('id', '=', id).$castTo<TaskRow>().executeTakeFirst();
 }
