@@ -4,6 +4,7 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { serviceUrls, waitFor, type AppProcess } from '@ratewire/testkit';
+import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 
 import {
   CALLBACK_TOKEN,
@@ -13,10 +14,8 @@ import {
   signatureValid,
   spawnWorker,
   startJobsEnv,
-  startReceiver,
   WORKER_READY,
   type JobsEnv,
-  type Receiver,
 } from './jobs-harness.ts';
 
 let env: JobsEnv;

@@ -1,10 +1,9 @@
 // Support for the exchange-job tests: the api in-process on a NATS server of its own, users with
 // tokens, real worker processes, and a local callback receiver that records every PUT.
 import { createHmac, randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import { spawnApp, type AppProcess } from '@ratewire/testkit';
+import type { ReceivedCallback } from '@ratewire/testkit/callback-receiver';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { signAccessToken } from '../src/auth/tokens.ts';
@@ -75,64 +74,6 @@ export async function post(url: string, token: string | null, body: unknown) {
 export async function get(url: string, token: string) {
   const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-export interface ReceivedCallback {
-  headers: IncomingHttpHeaders;
-  method: string;
-  body: string;
-  at: number;
-}
-
-export interface Receiver {
-  url: string;
-  port: number;
-  received: ReceivedCallback[];
-  /** Status answered to each request (default 200). */
-  status: number;
-  stop(): Promise<void>;
-  /** Listens again on the same port. */
-  start(): Promise<void>;
-}
-
-/** A callback receiver on 127.0.0.1 that records every request. `port` reuses a port after stop(). */
-export async function startReceiver(port = 0): Promise<Receiver> {
-  const received: ReceivedCallback[] = [];
-  let server: Server | null = null;
-  const receiver: Receiver = {
-    url: '',
-    port,
-    received,
-    status: 200,
-    async stop() {
-      const s = server;
-      server = null;
-      if (!s) return;
-      await new Promise<void>((r) => {
-        s.close(() => r());
-        s.closeAllConnections();
-      });
-    },
-    async start() {
-      if (server) return;
-      const s = createServer((req, res) => {
-        let body = '';
-        req.setEncoding('utf8');
-        req.on('data', (c: string) => (body += c));
-        req.on('end', () => {
-          received.push({ headers: req.headers, method: req.method ?? '', body, at: Date.now() });
-          res.statusCode = receiver.status;
-          res.end();
-        });
-      });
-      await new Promise<void>((r) => s.listen(receiver.port, '127.0.0.1', () => r()));
-      server = s;
-      receiver.port = (s.address() as AddressInfo).port;
-      receiver.url = `http://127.0.0.1:${receiver.port}/hook`;
-    },
-  };
-  await receiver.start();
-  return receiver;
 }
 
 /** Checks a Standard Webhooks signature the way a receiver would, independently of our signer. */

@@ -6,17 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { JOBS_STREAM } from '@ratewire/contracts';
 import { waitFor, type AppProcess } from '@ratewire/testkit';
+import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 
-import {
-  post,
-  SEED_BODY,
-  spawnWorker,
-  startJobsEnv,
-  startReceiver,
-  WORKER_READY,
-  type JobsEnv,
-  type Receiver,
-} from './jobs-harness.ts';
+import { post, SEED_BODY, spawnWorker, startJobsEnv, WORKER_READY, type JobsEnv } from './jobs-harness.ts';
 
 let env: JobsEnv;
 let receiver: Receiver;

@@ -4,18 +4,9 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { waitFor, type AppProcess } from '@ratewire/testkit';
+import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 
-import {
-  get,
-  post,
-  SEED_BODY,
-  spawnWorker,
-  startJobsEnv,
-  startReceiver,
-  WORKER_READY,
-  type JobsEnv,
-  type Receiver,
-} from './jobs-harness.ts';
+import { get, post, SEED_BODY, spawnWorker, startJobsEnv, WORKER_READY, type JobsEnv } from './jobs-harness.ts';
 
 let env: JobsEnv;
 let receiver: Receiver;

@@ -4,13 +4,14 @@ import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
+import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { callbackBody, signWebhook, verifyWebhook } from '../src/callbacks/callback.signer.ts';
 import { CallbackDelivery, type CallbackDeliveryOptions } from '../src/callbacks/callbacks.delivery.ts';
 import { checkCallbackUrl, guardedLookup, isForbiddenAddress } from '../src/callbacks/ssrf.guard.ts';
 import { processBatch } from '../src/jobs/jobs.processor.ts';
-import { seedJobs, seedUser, startReceiver, type Receiver } from './jobs-support.ts';
+import { seedJobs, seedUser } from './jobs-support.ts';
 import { testLog } from './support.ts';
 
 const TOKEN = 'callback-secret';

@@ -1,8 +1,5 @@
-// Set-up for the exchange-job and callback tests: jobs seeded straight into a test database, and a
-// local callback receiver on 127.0.0.1 that records every request.
+// Set-up for the exchange-job and callback tests: jobs seeded straight into a test database.
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 import type { Database } from '@ratewire/db';
 
@@ -47,59 +44,4 @@ export async function seedJobs(
     .returning('id')
     .execute();
   return rows.map((r) => r.id);
-}
-
-export interface ReceivedCallback {
-  headers: IncomingHttpHeaders;
-  body: string;
-  path: string;
-}
-
-export interface Receiver {
-  url: string;
-  port: number;
-  received: ReceivedCallback[];
-  /** Statuses to answer, one per request, then 200. */
-  script: number[];
-  stop(): Promise<void>;
-  start(): Promise<void>;
-}
-
-export async function startReceiver(port = 0): Promise<Receiver> {
-  let server: Server | null = null;
-  const receiver: Receiver = {
-    url: '',
-    port,
-    received: [],
-    script: [],
-    async stop() {
-      const s = server;
-      server = null;
-      if (!s) return;
-      await new Promise<void>((r) => {
-        s.close(() => r());
-        s.closeAllConnections();
-      });
-    },
-    async start() {
-      if (server) return;
-      const s = createServer((req, res) => {
-        let body = '';
-        req.setEncoding('utf8');
-        req.on('data', (c: string) => (body += c));
-        req.on('end', () => {
-          receiver.received.push({ headers: req.headers, body, path: req.url ?? '' });
-          res.statusCode = receiver.script.shift() ?? 200;
-          if (res.statusCode >= 300 && res.statusCode < 400) res.setHeader('location', '/redirected');
-          res.end();
-        });
-      });
-      await new Promise<void>((r) => s.listen(receiver.port, '127.0.0.1', () => r()));
-      server = s;
-      receiver.port = (s.address() as AddressInfo).port;
-      receiver.url = `http://127.0.0.1:${receiver.port}/hook`;
-    },
-  };
-  await receiver.start();
-  return receiver;
 }

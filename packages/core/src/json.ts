@@ -6,7 +6,6 @@ const JSON_NUMBER_RE = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
 interface RawJson {
   rawJSON(text: string): unknown;
-  isRawJSON(value: unknown): boolean;
 }
 const raw = JSON as unknown as RawJson;
 
@@ -21,8 +20,4 @@ export function jsonNumber(decimal: string): JsonNumber {
   const text = decimal.startsWith('-0') && /^-0(\.0+)?$/.test(decimal) ? decimal.slice(1) : decimal;
   if (!JSON_NUMBER_RE.test(text)) throw new TypeError(`not a plain decimal number: ${JSON.stringify(decimal)}`);
   return raw.rawJSON(text) as JsonNumber;
-}
-
-export function isJsonNumber(value: unknown): value is JsonNumber {
-  return raw.isRawJSON(value);
 }
