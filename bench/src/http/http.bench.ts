@@ -18,13 +18,13 @@ import { sql } from 'kysely';
 
 import { REPO_ROOT, createTestDatabase, freePort, spawnApp } from '@ratewire/testkit';
 import { startPrivateNats } from '@ratewire/testkit/private-servers';
+import { fixturePath } from '@ratewire/testkit/replay/fixtures';
 
 import type { Benchmark, BenchResult, Figure } from '../harness.ts';
 
 const run = promisify(execFile);
 const HERE = dirname(fileURLToPath(import.meta.url));
-const FIXTURES_DIR = process.env.RATEWIRE_FIXTURES_DIR ?? join(REPO_ROOT, '..', 'shared', 'fixtures');
-const FIXTURE = join(FIXTURES_DIR, 'binance', 'ticker_24hr_johnthotekat-onchain-monitor.json');
+const FIXTURE = fixturePath('binance/ticker_24hr_johnthotekat-onchain-monitor.json');
 const CONNECTIONS = 64;
 const DURATION_S = Number(process.env.BENCH_HTTP_SECONDS ?? 10);
 const WARMUP_S = 3;

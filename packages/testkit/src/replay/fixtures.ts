@@ -3,13 +3,10 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
- * The recorded feed responses (`<parent>/shared/fixtures`, a sibling of the repository directory).
- * `RATEWIRE_FIXTURES_DIR` overrides it (read once, when this module loads).
+ * The recorded feed responses, kept in the repository (`packages/testkit/fixtures`, provenance in its
+ * `SOURCES.md`).
  */
-export const FIXTURES_DIR: string = resolve(
-  process.env['RATEWIRE_FIXTURES_DIR'] ||
-    resolve(dirname(fileURLToPath(import.meta.url)), '../../../../../shared/fixtures'),
-);
+export const FIXTURES_DIR: string = resolve(dirname(fileURLToPath(import.meta.url)), '../../fixtures');
 
 /** Absolute path of a fixture (`rel` is relative to `dir`, default FIXTURES_DIR; absolute paths pass through). */
 export function fixturePath(rel: string, dir: string = FIXTURES_DIR): string {
@@ -25,7 +22,7 @@ export function loadFixture(rel: string, dir: string = FIXTURES_DIR): Buffer {
   if (!bytes) {
     if (!existsSync(abs)) {
       throw new Error(
-        `fixture not found: ${abs} (fixtures dir ${dir}; set RATEWIRE_FIXTURES_DIR to the shared/fixtures directory)`,
+        `fixture not found: ${abs} (fixtures dir ${dir})`,
       );
     }
     bytes = readFileSync(abs);
@@ -53,7 +50,7 @@ export interface CbrDailyFixture {
 export function listCbrDailyFixtures(kind: 'daily' | 'eng' = 'daily', dir: string = FIXTURES_DIR): CbrDailyFixture[] {
   const pattern = kind === 'eng' ? /^XML_daily_eng_(\d{4}-\d{2}-\d{2})\.xml$/ : /^XML_daily_(\d{4}-\d{2}-\d{2})\.xml$/;
   const cbrDir = resolve(dir, 'cbr');
-  if (!existsSync(cbrDir)) throw new Error(`CBR fixtures not found in ${cbrDir} (set RATEWIRE_FIXTURES_DIR)`);
+  if (!existsSync(cbrDir)) throw new Error(`CBR fixtures not found in ${cbrDir}`);
   const out: CbrDailyFixture[] = [];
   for (const name of readdirSync(cbrDir)) {
     const date = pattern.exec(name)?.[1];

@@ -55,15 +55,15 @@ function getPieces(url: string, stopAfterMs?: number) {
 }
 
 describe('fixtures', () => {
-  it('finds shared/fixtures beside the repository', () => {
-    const expected = process.env['RATEWIRE_FIXTURES_DIR'] ?? resolve(REPO_ROOT, '../shared/fixtures');
+  it('reads the recorded fixtures from inside the repository', () => {
+    const expected = resolve(REPO_ROOT, 'packages/testkit/fixtures');
     expect(FIXTURES_DIR).toBe(resolve(expected));
     expect(fixturePath('cbr/XML_daily_2024-11-09.xml')).toBe(resolve(expected, 'cbr/XML_daily_2024-11-09.xml'));
     expect(readFixture('binance/ticker_price_single_nautilus.json').toString('utf8')).toContain('"BTCUSDT"');
   });
 
   it('names the directory when a fixture is missing', () => {
-    expect(() => readFixture('cbr/nope.xml')).toThrow(/fixture not found: .*nope\.xml.*RATEWIRE_FIXTURES_DIR/);
+    expect(() => readFixture('cbr/nope.xml')).toThrow(/fixture not found: .*nope\.xml.*packages\/testkit\/fixtures/);
   });
 
   it('parses CBR query dates and rejects impossible ones', () => {
