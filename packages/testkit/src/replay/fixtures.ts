@@ -21,9 +21,7 @@ export function loadFixture(rel: string, dir: string = FIXTURES_DIR): Buffer {
   let bytes = cache.get(abs);
   if (!bytes) {
     if (!existsSync(abs)) {
-      throw new Error(
-        `fixture not found: ${abs} (fixtures dir ${dir})`,
-      );
+      throw new Error(`fixture not found: ${abs} (fixtures dir ${dir})`);
     }
     bytes = readFileSync(abs);
     cache.set(abs, bytes);
