@@ -4,15 +4,7 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: [
-      '**/node_modules/**',
-      '**/dist/**',
-      '**/.turbo/**',
-      '.toolchain/**',
-      '.data/**',
-      'scripts/**',
-      '**/eslint.config.js',
-    ],
+    ignores: ['**/node_modules/**', '**/dist/**', '**/.turbo/**', '.toolchain/**', '.data/**', '**/eslint.config.js'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -38,6 +30,16 @@ export default tseslint.config(
         'error',
         { name: 'parseFloat', message: 'Rates and money are decimal strings: use @ratewire/core/decimal.' },
       ],
+    },
+  },
+  {
+    // Plain JavaScript run by Node itself (the bootstrap shim): Node's globals, typed by TypeScript's checkJs.
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    rules: {
+      'no-undef': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
   {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 export const DEV_JWT_SECRET = 'ratewire-dev-only-jwt-secret-do-not-use-in-production';
 
-/** Local service URLs that `npm start` / `npm test` bring up (scripts/services.mjs). */
+/** Local service URLs that `npm start` / `npm test` bring up (scripts/bootstrap/services.ts). */
 export const LOCAL_URLS = {
   DATABASE_URL: 'postgres://ratewire@127.0.0.1:55432/ratewire',
   REDIS_URL: 'redis://127.0.0.1:56379',

@@ -1,0 +1,271 @@
+// The bootstrap behind `npm start`, `npm test`, `npm run bench` and `npm run services`, run by
+// Node 24 once scripts/ratewire.mjs has made sure of Node 24 and pnpm. It
+//   1. installs the workspace with pnpm,
+//   2. brings up Postgres, Redis and NATS (services.ts) unless their URL settings point elsewhere,
+//   3. runs the migrations, then the apps (`start`), the suites (`test`), the benchmarks (`bench`),
+//      or keeps the services up (`services`).
+// Ctrl-C (or SIGTERM) stops everything it started, apps first, then the services; a failure at any
+// point does the same and says why. Only Node's own modules are used: nothing is installed yet.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { assertPortFree } from './ports.ts';
+import { alive, cmdline, readJson, stopPid, writeJson } from './procs.ts';
+import { killSpawned, portSetting, startServices, stopSpawned, type Services } from './services.ts';
+import { BootstrapError, aptInstall, which } from './system.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const COMMANDS = ['start', 'test', 'bench', 'services', 'migrate'] as const;
+type Command = (typeof COMMANDS)[number];
+/** The apps `npm start` runs, each with the port it listens on (the api's PORT; the others' HEALTH_PORT). */
+const APPS = [
+  { name: 'api', portSetting: 'PORT', env: 'PORT', port: 8000 },
+  { name: 'worker', portSetting: 'RATEWIRE_WORKER_HEALTH_PORT', env: 'HEALTH_PORT', port: 8001 },
+  { name: 'notifier', portSetting: 'RATEWIRE_NOTIFIER_HEALTH_PORT', env: 'HEALTH_PORT', port: 8002 },
+].map((app) => ({ ...app, port: portSetting(app.portSetting, app.port).port }));
+
+const log = (msg: string) => process.stdout.write(`\x1b[36mratewire\x1b[0m ${msg}\n`);
+
+function childEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const path = [dirname(process.execPath), join(ROOT, 'node_modules', '.bin'), process.env['PATH']].join(':');
+  return { ...process.env, PATH: path, ...extra };
+}
+
+function runSync(cmd: string, args: string[], what: string): void {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, env: childEnv() });
+  if (r.error) throw new BootstrapError(`${what}: ${r.error.message}`);
+  if (r.status !== 0) throw new BootstrapError(`${what} failed (exit ${r.status ?? r.signal})`, 'see its output above');
+}
+
+/** What .data/apps.json records while `npm start` runs the apps: so a later start can clean up after a kill -9. */
+interface AppsState {
+  owner: number;
+  apps: { name: string; pid: number }[];
+}
+const APPS_STATE = join(ROOT, '.data', 'apps.json');
+
+/** Stops the apps a bootstrap that died left running; refuses when a live one still runs them. */
+async function cleanUpLeftApps(): Promise<void> {
+  const state = readJson<AppsState>(APPS_STATE);
+  if (!state) return;
+  const left = state.apps.filter((a) => alive(a.pid) && cmdline(a.pid).includes(`apps/${a.name}/src/main.ts`));
+  if (left.length > 0 && state.owner !== process.pid && alive(state.owner)) {
+    throw new BootstrapError(
+      `the apps of this checkout already run (npm start, pid ${state.owner})`,
+      `stop that one first (Ctrl-C in its terminal, or kill ${state.owner})`,
+    );
+  }
+  for (const a of left) {
+    log(`${a.name}: stopping pid ${a.pid}, left running by a previous run that did not stop`);
+    await stopPid(a.pid, 'SIGTERM');
+  }
+  rmSync(APPS_STATE, { force: true });
+}
+
+async function waitReady(url: string, cancelled: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !cancelled(); i++) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!cancelled()) throw new BootstrapError(`${url} did not become ready within 150 s`, 'see the apps’ logs above');
+}
+
+/** `npm test` after the bootstrap: one vitest run over every package, then a plain "N passed, N failed" line. */
+function vitestArgs(report: string, extra: string[]): string[] {
+  return [
+    join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'),
+    'run',
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${report}`,
+    ...extra,
+  ];
+}
+
+function printTestSummary(report: string): void {
+  if (!existsSync(report)) return;
+  const r = JSON.parse(readFileSync(report, 'utf8')) as Record<string, number>;
+  const failed = (r['numFailedTests'] ?? 0) + (r['numFailedTestSuites'] ?? 0);
+  const skipped = (r['numPendingTests'] ?? 0) + (r['numTodoTests'] ?? 0);
+  process.stdout.write(
+    `\ntests: ${r['numPassedTests'] ?? 0} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
+  );
+}
+
+async function main(): Promise<void> {
+  const command = (process.argv[2] ?? 'start') as Command;
+  if (!COMMANDS.includes(command)) {
+    console.error(`usage: npm run <${COMMANDS.join('|')}> (node scripts/ratewire.mjs <command> [args])`);
+    process.exit(2);
+  }
+  const extraArgs = process.argv.slice(3);
+  const pnpm = process.env['RATEWIRE_PNPM'];
+  if (!pnpm) throw new BootstrapError('RATEWIRE_PNPM is not set', 'run this through scripts/ratewire.mjs (npm start)');
+
+  let stopping = false;
+  let services: Services | null = null;
+  const children = new Set<ChildProcess>();
+
+  const shutdown = async (code: number): Promise<never> => {
+    if (!stopping) {
+      stopping = true;
+      for (const child of children) child.kill('SIGTERM');
+      await Promise.all(
+        [...children].map(
+          (c) => new Promise((r) => (c.exitCode !== null || c.signalCode !== null ? r(null) : c.once('exit', r))),
+        ),
+      );
+      rmSync(APPS_STATE, { force: true });
+      await services?.stop();
+      await stopSpawned();
+    }
+    process.exit(code);
+  };
+  // A terminal Ctrl-C reaches us both directly and relayed by npm: repeats within 2 s are one
+  // request. A signal after that is a second request and stops everything at once.
+  let firstSignalAt = 0;
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      const now = Date.now();
+      if (firstSignalAt && now - firstSignalAt < 2000) return;
+      if (firstSignalAt) {
+        log('second signal: stopping at once');
+        for (const child of children) child.kill('SIGKILL');
+        services?.kill();
+        killSpawned();
+        process.exit(130);
+      }
+      firstSignalAt = now;
+      log(`${sig}: stopping`);
+      void shutdown(130);
+    });
+  }
+
+  const spawnChild = (name: string, args: string[], opts: { env: NodeJS.ProcessEnv; prefix?: boolean }) => {
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      env: opts.env,
+      stdio: opts.prefix ? ['ignore', 'pipe', 'pipe'] : 'inherit',
+      detached: true,
+    });
+    children.add(child);
+    child.on('exit', () => children.delete(child));
+    if (opts.prefix) {
+      for (const stream of [child.stdout, child.stderr]) {
+        let buf = '';
+        stream?.setEncoding('utf8');
+        stream?.on('data', (chunk: string) => {
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            process.stdout.write(`\x1b[35m${name.padEnd(8)}\x1b[0m ${buf.slice(0, i)}\n`);
+            buf = buf.slice(i + 1);
+          }
+        });
+      }
+    }
+    return child;
+  };
+  const waitFor = (child: ChildProcess) =>
+    new Promise<number>((r) => child.once('exit', (code, signal) => r(code ?? (signal ? 1 : 0))));
+
+  try {
+    log(`node ${process.version}: installing the workspace`);
+    runSync(
+      process.execPath,
+      [pnpm, 'install', '--frozen-lockfile', '--prefer-offline', '--reporter=append-only'],
+      'pnpm install',
+    );
+    // The browser tests need Chromium (Debian's package; nothing is downloaded by a test tool).
+    if (command === 'test' && !process.env['CHROMIUM_PATH'] && !which('chromium')) aptInstall('chromium', log);
+    // bench/http drives every target with the same load tool: wrk (Debian's package).
+    if (command === 'bench' && !which('wrk')) aptInstall('wrk', log);
+    if (command === 'start') {
+      await cleanUpLeftApps();
+      for (const app of APPS) await assertPortFree(app.name, app.port, app.portSetting);
+    }
+
+    services = await startServices(ROOT, log);
+    const env = childEnv(services.env);
+
+    if (command === 'services') {
+      log('services are up; Ctrl-C stops them');
+      for (const [k, v] of Object.entries(services.env)) log(`${k}=${v}`);
+      await new Promise(() => {});
+    }
+
+    log('running migrations');
+    const migrated = await waitFor(spawnChild('migrate', ['packages/db/src/cli/migrate.ts', 'latest'], { env }));
+    if (migrated !== 0) throw new BootstrapError('migrations failed', 'see the migrate log above');
+    if (command === 'migrate') return void (await shutdown(0));
+
+    if (command === 'test') {
+      const report = join(ROOT, '.data', 'vitest-report.json');
+      mkdirSync(dirname(report), { recursive: true });
+      rmSync(report, { force: true });
+      const code = await waitFor(
+        spawnChild('test', vitestArgs(report, extraArgs), { env: { ...env, NODE_ENV: 'test' } }),
+      );
+      printTestSummary(report);
+      return void (await shutdown(code));
+    }
+    if (command === 'bench') {
+      const code = await waitFor(spawnChild('bench', ['bench/src/main.ts', ...extraArgs], { env }));
+      return void (await shutdown(code));
+    }
+
+    // start: the three apps, each as its own process, logs prefixed with the app's name.
+    const apps = APPS.map((app) => ({
+      name: app.name,
+      child: spawnChild(app.name, [`apps/${app.name}/src/main.ts`], {
+        env: { ...env, [app.env]: String(app.port) },
+        prefix: true,
+      }),
+    }));
+    writeJson(APPS_STATE, {
+      owner: process.pid,
+      apps: apps.map((a) => ({ name: a.name, pid: a.child.pid ?? 0 })),
+    } satisfies AppsState);
+    for (const { name, child } of apps) {
+      void waitFor(child).then((code) => {
+        if (!stopping) {
+          log(`${name} exited with ${code}: stopping everything`);
+          void shutdown(code || 1);
+        }
+      });
+    }
+    const port = APPS[0]!.port;
+    await waitReady(`http://127.0.0.1:${port}/readyz`, () => stopping);
+    if (!stopping) {
+      log('ready:');
+      log(`  api      http://127.0.0.1:${port}/api/v1`);
+      log(`  docs     http://127.0.0.1:${port}/docs`);
+      log(`  ws       ws://127.0.0.1:${port}/ws`);
+      log(`  health   http://127.0.0.1:${port}/readyz`);
+      for (const [k, v] of Object.entries(services.env)) log(`  ${k}=${v}`);
+      log('Ctrl-C stops everything');
+    }
+  } catch (err) {
+    report(err);
+    await shutdown(1);
+  }
+}
+
+function report(err: unknown): void {
+  if (err instanceof BootstrapError) {
+    console.error(`\x1b[31mratewire: ${err.message}\x1b[0m`);
+    if (err.hint) console.error(`  what to do: ${err.hint}`);
+  } else console.error(err);
+}
+
+main().catch((err: unknown) => {
+  report(err);
+  void stopSpawned().finally(() => process.exit(1));
+});
