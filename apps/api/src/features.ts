@@ -16,6 +16,8 @@ import { ratesRoutes } from './rates/rates.routes.ts';
 import { createRestServices } from './rest.services.ts';
 import { tasksRoutes } from './tasks/tasks.routes.ts';
 import { feedsReadiness } from './feeds/feeds.readiness.ts';
+import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
+import { WebhooksService } from './webhooks/webhooks.service.ts';
 
 export interface Features {
   readiness?: ReadinessExtras;
@@ -36,6 +38,7 @@ export function mountFeatures(router: Router, routes: RouteRegistry, deps: ApiDe
   ratesRoutes(router, routes, rest.rates);
   exchangeRoutes(router, routes, rest.exchange);
   tasksRoutes(router, routes, rest.tasks);
+  webhooksRoutes(router, routes, new WebhooksService({ db: deps.db }));
   compatRoutes(router, routes, rest);
   return {
     readiness: feedsReadiness(deps),

@@ -1,4 +1,6 @@
 // End to end: HTTP submit → outbox → JetStream → a real worker process → result → signed callback.
+// The job names its own callback_url, so the callback is signed with its owner's webhook secret and
+// carries no token (webhook-callbacks.spec.ts covers EXCHANGE_CALLBACK_URL and rotation).
 import { Redis } from 'ioredis';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +13,11 @@ import {
   get,
   post,
   SEED_BODY,
+  signatureEntries,
   signatureValid,
   spawnWorker,
   startJobsEnv,
+  whsecKey,
   WORKER_READY,
   type JobsEnv,
 } from './jobs-harness.ts';
@@ -51,7 +55,7 @@ afterAll(async () => {
 });
 
 describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
-  it('reaches the receiver as 3775.0 and 4530.0 with a signature that verifies', async () => {
+  it("reaches the receiver as 3775.0 and 4530.0, without the token, signed with the owner's webhook secret", async () => {
     const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, {
       request_id: 'seed-001',
       callback_url: receiver.url,
@@ -65,11 +69,11 @@ describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
     expect(cb.headers['content-type']).toBe('application/json');
     // exact decimal written as a JSON number, never through a float
     expect(cb.body).toBe(
-      `{"token":"${CALLBACK_TOKEN}","request_id":"seed-001","breakdown":[` +
+      `{"request_id":"seed-001","breakdown":[` +
         `{"denomination_id":1,"subtotal_rub":3775.00},{"denomination_id":2,"subtotal_rub":4530.00}]}`,
     );
+    expect(cb.body).not.toContain(CALLBACK_TOKEN);
     expect(JSON.parse(cb.body)).toEqual({
-      token: CALLBACK_TOKEN,
       request_id: 'seed-001',
       breakdown: [
         { denomination_id: 1, subtotal_rub: 3775.0 },
@@ -78,7 +82,11 @@ describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
     });
     expect(cb.headers['webhook-id']).toBe(`msg_${id}`);
     expect(Math.abs(Number(cb.headers['webhook-timestamp']) - Date.now() / 1000)).toBeLessThan(60);
-    expect(signatureValid(cb, CALLBACK_TOKEN)).toBe(true);
+    const secret = await get(`${env.api.url}/api/v1/webhooks/secret`, user.token);
+    expect(secret.status).toBe(200);
+    expect(signatureEntries(cb)).toHaveLength(1);
+    expect(signatureValid(cb, whsecKey(String(secret.body.secret)))).toBe(true);
+    expect(signatureValid(cb, CALLBACK_TOKEN)).toBe(false);
     expect(signatureValid(cb, 'another-secret')).toBe(false);
 
     const view = await waitFor(

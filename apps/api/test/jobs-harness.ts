@@ -76,13 +76,27 @@ export async function get(url: string, token: string) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-/** Checks a Standard Webhooks signature the way a receiver would, independently of our signer. */
-export function signatureValid(cb: ReceivedCallback, secret: string): boolean {
+/**
+ * Checks a Standard Webhooks signature the way a receiver would, independently of our signer: any
+ * entry of `webhook-signature` matches. `key` as a string is taken as its UTF-8 bytes (how
+ * EXCHANGE_CALLBACK_TOKEN signs); for a user's `whsec_` secret pass `whsecKey(secret)`.
+ */
+export function signatureValid(cb: ReceivedCallback, key: string | Buffer): boolean {
+  return signatureEntries(cb).includes(expectedSignature(cb, key));
+}
+
+/** The `v1,…` entry `key` gives for this callback. */
+export function expectedSignature(cb: ReceivedCallback, key: string | Buffer): string {
   const id = String(cb.headers['webhook-id']);
   const ts = String(cb.headers['webhook-timestamp']);
-  const expected = createHmac('sha256', secret).update(`${id}.${ts}.${cb.body}`).digest('base64');
-  return String(cb.headers['webhook-signature']).split(' ').includes(`v1,${expected}`);
+  return `v1,${createHmac('sha256', key).update(`${id}.${ts}.${cb.body}`).digest('base64')}`;
 }
+
+/** The space-separated entries of `webhook-signature`. */
+export const signatureEntries = (cb: ReceivedCallback) => String(cb.headers['webhook-signature']).split(' ');
+
+/** A user's webhook secret as Standard Webhooks receivers key it: the base64 after `whsec_`, decoded. */
+export const whsecKey = (secret: string) => Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
 
 export const SEED_BODY = {
   exchange_rate: 75.5,

@@ -10,3 +10,4 @@ export * from './rates.schemas.ts';
 export * from './exchange.schemas.ts';
 export * from './tasks.schemas.ts';
 export * from './jobs.schemas.ts';
+export * from './webhooks.schemas.ts';

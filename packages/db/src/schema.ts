@@ -131,6 +131,15 @@ export interface CallbackDeliveriesTable {
   updated_at: Generated<Timestamp>;
 }
 
+/** A user's webhook secret (`whsec_…`) and, for 24 h after a rotation, the one it replaced. */
+export interface WebhookSecretsTable {
+  user_id: string;
+  secret: string;
+  created_at: Generated<Timestamp>;
+  previous_secret: string | null;
+  previous_expires_at: Timestamp | null;
+}
+
 export interface DB {
   users: UsersTable;
   cbr_rates: CbrRatesTable;
@@ -144,4 +153,5 @@ export interface DB {
   exchange_jobs: ExchangeJobsTable;
   outbox: OutboxTable;
   callback_deliveries: CallbackDeliveriesTable;
+  webhook_secrets: WebhookSecretsTable;
 }

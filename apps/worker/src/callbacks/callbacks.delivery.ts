@@ -1,6 +1,9 @@
 // Callback delivery: every worker runs a few delivery loops over the callback_deliveries table.
 // A loop claims due rows (lease + skip locked), PUTs the signed body to each at once, records all
 // outcomes in one statement and schedules retries (Standard Webhooks style, from the settings).
+// The signing keys are read per round (callback.keys.ts), so a secret rotated between two attempts
+// signs the next one: the operator's token for EXCHANGE_CALLBACK_URL, the job owner's own webhook
+// secret for a callback_url the owner supplied (callback.signer.ts).
 // The state lives in Postgres, so a restart or a dead worker loses nothing: a claimed row whose
 // worker died becomes due again when its lease ends.
 import http from 'node:http';
@@ -11,7 +14,8 @@ import { errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
 import type { Database } from '@ratewire/db';
 import got, { type Got } from 'got';
 
-import { callbackBody, signWebhook, type CallbackLine } from './callback.signer.ts';
+import { loadCallbackKeys, type CallbackTarget } from './callback.keys.ts';
+import { jobCallbackPayload, signCallback, type CallbackKeys, type CallbackLine } from './callback.signer.ts';
 import {
   claimDue,
   msUntilNextDue,
@@ -22,6 +26,7 @@ import {
 import { SsrfRefused, checkCallbackUrl, guardedLookup } from './ssrf.guard.ts';
 
 export interface CallbackDeliveryOptions {
+  /** EXCHANGE_CALLBACK_TOKEN: sent as `token` and signs callbacks to EXCHANGE_CALLBACK_URL only. */
   token: string | undefined;
   allowedHosts: readonly string[];
   /** Delay before attempt n+1 is schedule[min(n, length-1)] (n = attempts made). */
@@ -112,7 +117,8 @@ export class CallbackDelivery {
   private async round(batchSize: number): Promise<number> {
     const due = await claimDue(this.db, batchSize, this.options.timeoutMs + 5000);
     if (!due.length) return 0;
-    const outcomes = await Promise.all(due.map((d) => this.attempt(d)));
+    const keys = await loadCallbackKeys(this.db, this.options.token ?? null, due.map(targetOf));
+    const outcomes = await Promise.all(due.map((d, i) => this.attempt(d, keys[i])));
     const attempts = await recordOutcomes(this.db, outcomes);
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.status === 'pending') continue;
@@ -137,21 +143,23 @@ export class CallbackDelivery {
     return due.length;
   }
 
-  private async attempt(d: DueDelivery): Promise<DeliveryOutcome> {
+  private async attempt(d: DueDelivery, keys: CallbackKeys | undefined): Promise<DeliveryOutcome> {
     const perJob = d.callback_url !== null;
+    // the owner's account is gone (its jobs go with it): nothing may be sent unsigned
+    if (!keys) return this.failure(d, null, 'no webhook secret for the job owner');
     const lines = Array.isArray(d.breakdown) ? (d.breakdown as CallbackLine[]) : [];
-    const body = callbackBody(this.options.token ?? null, d.request_id, lines);
-    const timestamp = Math.floor(Date.now() / 1000);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'ratewire-callback/1',
-      'webhook-id': d.webhook_id,
-      'webhook-timestamp': String(timestamp),
-    };
-    if (this.options.token)
-      headers['webhook-signature'] = signWebhook(this.options.token, d.webhook_id, timestamp, body);
     try {
       if (perJob) checkCallbackUrl(d.url, this.options.allowedHosts);
+      const timestamp = Math.floor(Date.now() / 1000);
+      const payload = jobCallbackPayload(d.request_id, lines);
+      const { body, signature } = signCallback(keys, d.webhook_id, timestamp, payload);
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        'user-agent': 'ratewire-callback/1',
+        'webhook-id': d.webhook_id,
+        'webhook-timestamp': String(timestamp),
+      };
+      if (signature) headers['webhook-signature'] = signature;
       const client = perJob ? this.guarded : this.trusted;
       const res = await client.put(d.url, { body, headers });
       if (res.statusCode >= 200 && res.statusCode < 300) {
@@ -194,6 +202,10 @@ export class CallbackDelivery {
     });
   }
 }
+
+/** A job naming its own callback_url is a user's address; otherwise it is the operator's. */
+const targetOf = (d: DueDelivery): CallbackTarget =>
+  d.callback_url !== null ? { kind: 'user', userId: d.user_id } : { kind: 'operator' };
 
 function isRefused(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {

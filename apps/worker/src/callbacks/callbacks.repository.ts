@@ -12,6 +12,8 @@ export interface DueDelivery {
   breakdown: unknown;
   /** The job's own callback_url (null: the operator's EXCHANGE_CALLBACK_URL, trusted). */
   callback_url: string | null;
+  /** The job's owner, whose webhook secret signs a callback to its own callback_url. */
+  user_id: string;
 }
 
 /**
@@ -31,7 +33,8 @@ export async function claimDue(db: Database, limit: number, leaseMs: number): Pr
     set next_attempt_at = now() + make_interval(secs => ${leaseMs / 1000}), updated_at = now()
     from due, exchange_jobs j
     where d.job_id = due.job_id and j.id = d.job_id
-    returning d.job_id, d.url, d.webhook_id, d.attempts, j.request_id, j.breakdown, j.callback_url`.execute(db);
+    returning d.job_id, d.url, d.webhook_id, d.attempts,
+              j.request_id, j.breakdown, j.callback_url, j.user_id`.execute(db);
   return result.rows;
 }
 

@@ -19,7 +19,9 @@ export interface JobsDeps {
 
 export function startJobs({ settings, log, db, nats, redis, shutdown }: JobsDeps) {
   if (!settings.EXCHANGE_CALLBACK_TOKEN) {
-    log.warn('EXCHANGE_CALLBACK_TOKEN is not set: callbacks carry token null and no webhook-signature');
+    log.warn(
+      'EXCHANGE_CALLBACK_TOKEN is not set: callbacks to EXCHANGE_CALLBACK_URL carry token null and no webhook-signature',
+    );
   }
   const delivery = new CallbackDelivery(db, nats, log.child({ part: 'callbacks' }), {
     token: settings.EXCHANGE_CALLBACK_TOKEN,
