@@ -1,0 +1,229 @@
+// `npm start` as a newcomer runs it: from a fresh copy of this checkout inside a 0700 directory (as
+// root, the Postgres service user cannot enter it), on ports of its own, as real processes.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+} from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { externalDataDir } from '../../scripts/bootstrap/services.ts';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const isRoot = process.getuid?.() === 0;
+
+/** Copies the files git knows (tracked or not ignored) into a new 0700 directory, as a clone would hold them. */
+function copyCheckout(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rw-first-run-'));
+  chmodSync(dir, 0o700);
+  const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: REPO,
+    encoding: 'utf8',
+  }).stdout.split('\0');
+  for (const f of files) {
+    if (!f || !existsSync(join(REPO, f))) continue;
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    cpSync(join(REPO, f), join(dir, f));
+  }
+  // The pinned pnpm of this checkout's toolchain, so that the copy fetches nothing.
+  mkdirSync(join(dir, '.toolchain'), { recursive: true });
+  symlinkSync(join(REPO, '.toolchain', 'pnpm'), join(dir, '.toolchain', 'pnpm'));
+  return dir;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((r) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => r(port));
+    });
+  });
+}
+
+/** Processes whose command line or working directory lies in one of `dirs` (the bootstrap's own and its servers). */
+function processesIn(dirs: string[]): { pid: number; cmd: string }[] {
+  const out: { pid: number; cmd: string }[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmd = '';
+    let cwd = '';
+    try {
+      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
+      cwd = readlinkSync(`/proc/${entry}/cwd`);
+    } catch {
+      // gone, or a kernel thread
+    }
+    if (dirs.some((d) => cmd.includes(d) || cwd.startsWith(d))) out.push({ pid: Number(entry), cmd: cmd.trim() });
+  }
+  return out;
+}
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number>;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+// Real processes starting real servers: minutes, not seconds, on a loaded CI machine.
+describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_000 }, () => {
+  let checkout: string;
+  let env: NodeJS.ProcessEnv;
+  let ports: Record<string, number>;
+
+  const start = (command = 'start'): Run => {
+    const child = spawn(process.execPath, ['scripts/ratewire.mjs', command], {
+      cwd: checkout,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let text = '';
+    // eslint-disable-next-line no-control-regex
+    const add = (d: Buffer) => (text += d.toString().replace(/\x1b\[[0-9;]*m/g, ''));
+    child.stdout.on('data', add);
+    child.stderr.on('data', add);
+    const exited = new Promise<number>((r) => child.once('exit', (code, signal) => r(code ?? (signal ? -1 : 0))));
+    return {
+      child,
+      output: () => text,
+      exited,
+      async waitFor(pattern, timeoutMs = 150_000) {
+        const deadline = Date.now() + timeoutMs;
+        while (!pattern.test(text)) {
+          if (child.exitCode !== null || Date.now() > deadline) {
+            throw new Error(`no ${pattern} in the bootstrap's output:\n${text}`);
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+    };
+  };
+  const leftOver = () => processesIn([checkout, externalDataDir(checkout)]);
+  const stop = async (run: Run) => {
+    run.child.kill('SIGINT');
+    return run.exited;
+  };
+  const readyz = async () => (await fetch(`http://127.0.0.1:${ports['PORT']}/readyz`)).status;
+
+  beforeAll(async () => {
+    checkout = copyCheckout();
+    ports = {};
+    for (const key of [
+      'RATEWIRE_PG_PORT',
+      'RATEWIRE_REDIS_PORT',
+      'RATEWIRE_NATS_PORT',
+      'RATEWIRE_NATS_MONITOR_PORT',
+      'PORT',
+      'RATEWIRE_WORKER_HEALTH_PORT',
+      'RATEWIRE_NOTIFIER_HEALTH_PORT',
+    ]) {
+      ports[key] = await freePort();
+    }
+    env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+    for (const key of ['DATABASE_URL', 'REDIS_URL', 'NATS_URL', 'NODE_ENV', 'VITEST', 'VITEST_POOL_ID'])
+      delete env[key];
+  });
+
+  afterAll(() => {
+    for (const p of leftOver()) {
+      try {
+        process.kill(p.pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    rmSync(checkout, { recursive: true, force: true });
+    rmSync(externalDataDir(checkout), { recursive: true, force: true });
+  });
+
+  it('is ready, with Postgres data where its service user can reach them, and Ctrl-C leaves nothing', async () => {
+    const run = start();
+    await run.waitFor(/Ctrl-C stops everything/);
+    expect(await readyz()).toBe(200);
+    if (isRoot) {
+      // The service user cannot enter a 0700 directory of root's: its data went to /var/lib/ratewire.
+      expect(run.output()).toContain(
+        `postgres: up on :${ports['RATEWIRE_PG_PORT']} (data in ${externalDataDir(checkout)}`,
+      );
+      expect(readFileSync(join(externalDataDir(checkout), 'checkout'), 'utf8').trim()).toBe(checkout);
+    }
+    expect(await stop(run)).toBe(130);
+    expect(leftOver()).toEqual([]);
+  });
+
+  it('after a kill -9 of the bootstrap, starts again with one of each service and no stray app', async () => {
+    const first = start();
+    await first.waitFor(/Ctrl-C stops everything/);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    // The apps and the services outlive a bootstrap killed outright.
+    expect(leftOver().length).toBeGreaterThan(3);
+
+    const second = start();
+    await second.waitFor(/Ctrl-C stops everything/);
+    expect(second.output()).toMatch(/api: stopping pid \d+, left running by a previous run/);
+    expect(second.output()).toMatch(/postgres: adopting the one a previous run left/);
+    expect(second.output()).toMatch(/redis: adopting the one a previous run left/);
+    expect(second.output()).toMatch(/nats: adopting the one a previous run left/);
+    expect(await readyz()).toBe(200);
+    const mine = leftOver();
+    const count = (re: RegExp) => mine.filter((p) => re.test(p.cmd)).length;
+    expect(count(/\/postgres -D /)).toBe(1);
+    expect(count(/redis-server/)).toBe(1);
+    expect(count(/nats-server/)).toBe(1);
+    for (const app of ['api', 'worker', 'notifier']) expect(count(new RegExp(`apps/${app}/src/main\\.ts`))).toBe(1);
+
+    expect(await stop(second)).toBe(130);
+    expect(leftOver()).toEqual([]);
+  });
+
+  it('names a busy port, its holder and the setting that moves it, and leaves nothing running', async () => {
+    const holder: Server = createServer();
+    await new Promise<void>((r) => holder.listen(ports['RATEWIRE_REDIS_PORT'], '127.0.0.1', r));
+    try {
+      const run = start();
+      expect(await run.exited).toBe(1);
+      expect(run.output()).toContain(`redis: port ${ports['RATEWIRE_REDIS_PORT']} is taken by pid ${process.pid} (`);
+      expect(run.output()).toContain('RATEWIRE_REDIS_PORT=<port> npm start');
+      // Postgres and NATS were starting beside it: both were stopped.
+      expect(leftOver()).toEqual([]);
+    } finally {
+      await new Promise((r) => holder.close(r));
+    }
+  });
+
+  it('shows why Postgres cannot start when its data directory is unreadable, and leaves nothing running', async () => {
+    const pgdata = join(isRoot ? externalDataDir(checkout) : join(checkout, '.data'), 'postgres', 'data');
+    expect(existsSync(join(pgdata, 'PG_VERSION'))).toBe(true);
+    chmodSync(pgdata, 0o000);
+    try {
+      const run = start();
+      expect(await run.exited).toBe(1);
+      if (isRoot) {
+        // Postgres (as its service user) said why, in its own words, and the log it wrote is named.
+        expect(run.output()).toMatch(/postgres exited \(\d+\) while starting\. Its last lines \(.*postgres\.log\):/);
+        expect(run.output()).toMatch(/Permission denied|has invalid permissions/);
+      } else {
+        expect(run.output()).toContain(`postgres: cannot read its data directory ${pgdata} (EACCES)`);
+      }
+      expect(run.output()).toContain('what to do:');
+      expect(leftOver()).toEqual([]);
+    } finally {
+      chmodSync(pgdata, 0o700);
+    }
+  });
+});
