@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 import express from 'express';
 import helmet from 'helmet';
 
+import { exactNumbers } from '@ratewire/core/json';
+
 import { authenticate } from './auth/auth.middleware.ts';
 import { docsRouter } from './docs/docs.routes.ts';
 import type { ApiDeps } from './deps.ts';
@@ -50,7 +52,10 @@ export function createApi(deps: ApiDeps): ApiApp {
       },
     }),
   );
-  app.use(express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'] }));
+  // numbers a double cannot hold keep their exact text, for the decimal input schema
+  app.use(
+    express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], reviver: exactNumbers }),
+  );
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
   app.use(authenticate(deps.settings));
 

@@ -7,12 +7,12 @@ import {
   cbrUpdatedEvent,
   currencyDeletedEvent,
   currencyEvent,
-  decimalInput,
   inboundCurrencyUpdate,
   jobResultEvent,
   notificationMessage,
   taskEvent,
 } from '@ratewire/contracts';
+import { parseJsonExact } from '@ratewire/core/json';
 import type { z } from 'zod';
 
 /** One frame to emit, before it gets its ordered id. */
@@ -45,9 +45,10 @@ const describe = (error: z.ZodError) =>
     .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
     .join('; ');
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+/** `exact`: numbers a double cannot hold stay their source text, for the decimal input schema. */
+function parseJson(text: string, exact = false): { ok: true; value: unknown } | { ok: false; reason: string } {
   try {
-    return { ok: true, value: JSON.parse(text) as unknown };
+    return { ok: true, value: exact ? parseJsonExact(text) : (JSON.parse(text) as unknown) };
   } catch {
     return { ok: false, reason: 'not JSON' };
   }
@@ -61,7 +62,8 @@ function validate<T>(schema: z.ZodType<T>, value: unknown, build: (v: T) => Fram
 
 /** Frames for one NATS message; `ok: false` with the reason when it does not validate. */
 export function framesForSubject(subject: string, text: string): Mapped {
-  const json = parseJson(text);
+  // outside publishers write rates on currencies.updates as JSON numbers: read them exactly
+  const json = parseJson(text, subject === SUBJECTS.currenciesInbound);
   if (!json.ok) return json;
   const one = (channel: string) => (data: unknown) => [{ channel, event: subject, data }];
   switch (subject) {
@@ -78,16 +80,9 @@ export function framesForSubject(subject: string, text: string): Mapped {
     case SUBJECTS.currenciesDeleted:
       return validate(currencyDeletedEvent, json.value, one('currencies'));
     case SUBJECTS.currenciesInbound:
-      // outside publishers may send JSON numbers: forwarded as exact decimal strings
+      // rates within the decimal limits, forwarded as exact decimal strings; anything else is dropped
       return validate(inboundCurrencyUpdate, json.value, (e) => [
-        {
-          channel: 'currencies',
-          event: subject,
-          data: {
-            event: e.event,
-            rates: Object.fromEntries(Object.entries(e.rates).map(([code, v]) => [code, decimalInput.parse(v)])),
-          },
-        },
+        { channel: 'currencies', event: subject, data: { event: e.event, rates: e.rates } },
       ]);
     case SUBJECTS.jobsCompleted:
     case SUBJECTS.jobsFailed:

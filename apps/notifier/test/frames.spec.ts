@@ -47,6 +47,17 @@ describe('framesForSubject', () => {
     });
   });
 
+  it('forwards an inbound rate a double cannot hold digit for digit', () => {
+    const result = framesForSubject(
+      'currencies.updates',
+      '{"event":"rates_update","rates":{"USD":80.12345678901234567891}}',
+    );
+    expect(result.ok && result.frames[0]?.data).toEqual({
+      event: 'rates_update',
+      rates: { USD: '80.12345678901234567891' },
+    });
+  });
+
   it.each([
     ['not JSON', '{"event":', /not JSON/],
     ['a wrong event name', '{"event":"other","rates":{"USD":1}}', /event/],
@@ -54,6 +65,9 @@ describe('framesForSubject', () => {
     ['no rates', '{"event":"rates_update","rates":{}}', /1 to 500 rates/],
     ['a negative rate', '{"event":"rates_update","rates":{"USD":-1}}', /rates\.USD/],
     ['a non-decimal string', '{"event":"rates_update","rates":{"USD":"8O"}}', /rates\.USD/],
+    ['a rate of 1e308', '{"event":"rates_update","rates":{"USD":1e308}}', /rates\.USD: .*at most 30 digits/],
+    ['a rate of 1e-30', '{"event":"rates_update","rates":{"USD":1e-30}}', /rates\.USD: .*20 after/],
+    ['a 31-digit string', `{"event":"rates_update","rates":{"USD":"1${'0'.repeat(30)}"}}`, /rates\.USD/],
   ])('rejects an inbound update with %s, giving the reason', (_name, text, reason) => {
     const result = framesForSubject('currencies.updates', text);
     expect(result.ok).toBe(false);

@@ -1,54 +1,17 @@
 import { z } from 'zod';
 
-/** A decimal number written as a string: `75.5`, `-0.01`, `100`. No exponent, no float. */
-export const DECIMAL_RE = /^-?\d{1,30}(\.\d{1,30})?$/;
-
-export const decimalString = z
-  .string()
-  .regex(DECIMAL_RE, { message: 'expected a decimal number as a string, e.g. "75.5"' })
-  .meta({ description: 'Exact decimal as a string', examples: ['75.5'] });
-
-/**
- * Input that may be a JSON number or a decimal string; always becomes a decimal string.
- * A JSON number is taken as its shortest round-trip text (75.5 → "75.5").
- */
-export const decimalInput = z
-  .union([z.string().trim(), z.number()])
-  .transform((v, ctx) => {
-    if (typeof v === 'number') {
-      if (!Number.isFinite(v)) {
-        ctx.addIssue({ code: 'custom', message: 'must be a finite number' });
-        return z.NEVER;
-      }
-      const text = String(v);
-      if (!/e/i.test(text)) return text;
-      // exponent form (1e-7, 1e21): expand exactly from the digits and the exponent
-      const [mantissa = '0', exp = '0'] = text.toLowerCase().split('e');
-      return expandExponent(mantissa, Number.parseInt(exp, 10));
-    }
-    if (!DECIMAL_RE.test(v)) {
-      ctx.addIssue({ code: 'custom', message: 'expected a decimal number, e.g. 75.5 or "75.5"' });
-      return z.NEVER;
-    }
-    return v;
-  })
-  .meta({ description: 'A decimal number, as a JSON number or a string', examples: ['75.5', 75.5] });
-
-export function expandExponent(mantissa: string, exp: number): string {
-  const negative = mantissa.startsWith('-');
-  const [int = '0', frac = ''] = mantissa.replace('-', '').split('.');
-  let digits = int + frac;
-  let point = int.length + exp;
-  if (point <= 0) {
-    digits = '0'.repeat(1 - point) + digits;
-    point = 1;
-  } else if (point > digits.length) {
-    digits = digits + '0'.repeat(point - digits.length);
-  }
-  const whole = digits.slice(0, point).replace(/^0+(?=\d)/, '');
-  const rest = digits.slice(point).replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole}${rest ? `.${rest}` : ''}`;
-}
+export {
+  DECIMAL_INPUT_DIGITS,
+  DECIMAL_INPUT_RE,
+  DECIMAL_RE,
+  decimalInput,
+  decimalParts,
+  decimalString,
+  expandExponent,
+  isRawJsonNumber,
+  type DecimalParts,
+  type RawJsonNumber,
+} from './decimal.schemas.ts';
 
 /** A calendar day, `YYYY-MM-DD`, checked to exist. */
 export const isoDate = z

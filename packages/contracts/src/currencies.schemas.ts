@@ -1,12 +1,10 @@
 // REST currencies (latest CBR rate per currency, editable by admins) and the seed 000 shape.
 import { z } from 'zod';
 
-import { currencyCode, decimalInput, decimalString, paginationQuery } from './common.schemas.ts';
+import { currencyCode, decimalString, paginationQuery } from './common.schemas.ts';
+import { positiveDecimalInput } from './decimal.schemas.ts';
 
-/** A decimal input (number or string) that must be greater than zero. */
-export const positiveDecimalInput = decimalInput.refine((v) => !v.startsWith('-') && /[1-9]/.test(v), {
-  message: 'must be greater than 0',
-});
+export { positiveDecimalInput };
 
 export const currencyId = z.object({
   id: z.coerce

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 
 import { binanceSymbol, currencyCode, decimalString, isoDate } from './common.schemas.ts';
+import { positiveDecimalInput } from './decimal.schemas.ts';
 
 export const SUBJECTS = {
   ratesCbrUpdated: 'rates.cbr.updated',
@@ -59,14 +60,14 @@ export const currencyEvent = z.object({
 
 export const currencyDeletedEvent = z.object({ id: z.number().int(), code: currencyCode });
 
-/** Inbound from outside publishers on `currencies.updates`: validated and forwarded, never stored. */
+/**
+ * Inbound from outside publishers on `currencies.updates`: validated and forwarded, never stored.
+ * Rates are decimal inputs (parse the message with exact numbers): decimal strings after parsing.
+ */
 export const inboundCurrencyUpdate = z.object({
   event: z.literal('rates_update'),
   rates: z
-    .record(
-      z.string().regex(/^[A-Z]{3}$/, { message: 'keys are 3-letter currency codes' }),
-      z.union([z.number().finite().positive(), decimalString]),
-    )
+    .record(z.string().regex(/^[A-Z]{3}$/, { message: 'keys are 3-letter currency codes' }), positiveDecimalInput)
     .refine((r) => Object.keys(r).length > 0 && Object.keys(r).length <= 500, { message: '1 to 500 rates' }),
 });
 

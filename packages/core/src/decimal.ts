@@ -3,6 +3,12 @@ import { Decimal } from 'decimal.js';
 
 const D = Decimal.clone({ precision: 60, rounding: Decimal.ROUND_HALF_UP, toExpNeg: -100, toExpPos: 100 });
 
+/**
+ * Products and sums are computed with every digit (their length is bounded by their operands');
+ * only division rounds, to 60 significant digits. Results come back as D, so what follows rounds.
+ */
+const EXACT = D.clone({ precision: 1e9 });
+
 export type DecimalValue = string | number | InstanceType<typeof D>;
 export { D as Dec };
 
@@ -18,8 +24,14 @@ export function normalize(v: DecimalValue): string {
   return new D(v).toFixed();
 }
 
+/** The exact product. */
 export function mul(...values: DecimalValue[]): InstanceType<typeof D> {
-  return values.reduce<InstanceType<typeof D>>((acc, v) => acc.mul(v), new D(1));
+  return new D(values.reduce<InstanceType<typeof D>>((acc, v) => acc.mul(v), new EXACT(1)));
+}
+
+/** The exact sum. */
+export function add(...values: DecimalValue[]): InstanceType<typeof D> {
+  return new D(values.reduce<InstanceType<typeof D>>((acc, v) => acc.add(v), new EXACT(0)));
 }
 
 export function div(a: DecimalValue, b: DecimalValue): InstanceType<typeof D> {

@@ -37,6 +37,18 @@ describe('calculateExchange', () => {
     expect(big.total_rub).toBe('4155147117001585522174.00');
   });
 
+  it('keeps every digit of the products and the total at the decimal input limits', () => {
+    const bill = {
+      denomination_id: 1,
+      denomination: '999999999999999999999999999999.99999999999999999999',
+      count: 9_007_199_254_740_991,
+    };
+    const result = calculateExchange('123456789012345678901234567890.12345678901234567891', [bill, bill]);
+    const subtotal = '1111999897984715765336370576533637057653363705765404202571121352652346636294.23';
+    expect(result.breakdown.map((l) => l.subtotal_rub)).toEqual([subtotal, subtotal]);
+    expect(result.total_rub).toBe('2223999795969431530672741153067274115306727411530808405142242705304693272588.46');
+  });
+
   it('answers an empty breakdown and a zero total for no bills', () => {
     expect(calculateExchange('75.5', [])).toEqual({ breakdown: [], total_rub: '0.00' });
   });

@@ -1,6 +1,6 @@
 // The seed 001 exchange calculation, shared by the api (answered at once) and the worker (jobs):
 // subtotal = denomination × count × rate, exact, rounded half-up to 2 places; total = Σ subtotals.
-import { dec, mul, roundFixed } from './decimal.ts';
+import { add, mul, roundFixed } from './decimal.ts';
 
 export interface ExchangeBill {
   denomination_id: number;
@@ -23,11 +23,9 @@ export interface ExchangeResult {
 
 /** `rate` is rubles for one unit of the bills' currency (a decimal string). Lines keep the input order. */
 export function calculateExchange(rate: string, bills: readonly ExchangeBill[]): ExchangeResult {
-  let total = dec(0);
-  const breakdown = bills.map((bill) => {
-    const subtotal = roundFixed(mul(bill.denomination, bill.count, rate), 2);
-    total = total.add(subtotal);
-    return { denomination_id: bill.denomination_id, subtotal_rub: subtotal };
-  });
-  return { breakdown, total_rub: roundFixed(total, 2) };
+  const breakdown = bills.map((bill) => ({
+    denomination_id: bill.denomination_id,
+    subtotal_rub: roundFixed(mul(bill.denomination, bill.count, rate), 2),
+  }));
+  return { breakdown, total_rub: roundFixed(add(...breakdown.map((line) => line.subtotal_rub)), 2) };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { jsonNumber } from './json.ts';
+import { jsonNumber, parseJsonExact } from './json.ts';
 
 describe('jsonNumber', () => {
   it('is written by JSON.stringify as the exact decimal text', () => {
@@ -20,5 +20,24 @@ describe('jsonNumber', () => {
     for (const bad of ['', '1e5', 'NaN', '01.5', '1.', '.5', ' 1', '0x10', 'Infinity']) {
       expect(() => jsonNumber(bad), bad).toThrow(TypeError);
     }
+  });
+});
+
+describe('parseJsonExact', () => {
+  const isRaw = (v: unknown) => (JSON as unknown as { isRawJSON(v: unknown): boolean }).isRawJSON(v);
+
+  it('keeps numbers whose double is the value written as numbers', () => {
+    const parsed = parseJsonExact('{"a":75.5,"b":5.0,"c":1e3,"d":-0,"e":[1,2.25]}') as Record<string, unknown>;
+    expect(parsed).toEqual({ a: 75.5, b: 5, c: 1000, d: -0, e: [1, 2.25] });
+  });
+
+  it('keeps any other number as its source text', () => {
+    const parsed = parseJsonExact('{"a":0.12345678901234567891,"b":[1e400],"c":12345678901234567890123}') as {
+      a: unknown;
+      b: unknown[];
+      c: unknown;
+    };
+    for (const v of [parsed.a, parsed.b[0], parsed.c]) expect(isRaw(v)).toBe(true);
+    expect(JSON.stringify(parsed)).toBe('{"a":0.12345678901234567891,"b":[1e400],"c":12345678901234567890123}');
   });
 });

@@ -1,11 +1,15 @@
-// JSON numbers written from exact decimal text. Seed-compatible bodies carry money as JSON numbers
-// (`"subtotal_rub": 3775.00`); building them through a float could print 0.30000000000000004, so
-// the decimal text is marked and written verbatim by JSON.stringify (JSON.rawJSON, Node ≥ 21).
+// JSON numbers as exact decimal text, both ways. Out: seed-compatible bodies carry money as JSON
+// numbers (`"subtotal_rub": 3775.00`); building them through a float could print 0.30000000000000004,
+// so the decimal text is marked and written verbatim by JSON.stringify (JSON.rawJSON, Node ≥ 21).
+// In: parseJsonExact keeps a number a double cannot hold as its source text (JSON.parse source
+// text access), which the decimal input schema of @ratewire/contracts reads digit for digit.
+import { decimalParts } from '@ratewire/contracts';
 
 const JSON_NUMBER_RE = /^-?(0|[1-9]\d*)(\.\d+)?$/;
 
 interface RawJson {
   rawJSON(text: string): unknown;
+  parse(text: string, reviver: (key: string, value: unknown, context?: { source?: string }) => unknown): unknown;
 }
 const raw = JSON as unknown as RawJson;
 
@@ -20,4 +24,28 @@ export function jsonNumber(decimal: string): JsonNumber {
   const text = decimal.startsWith('-0') && /^-0(\.0+)?$/.test(decimal) ? decimal.slice(1) : decimal;
   if (!JSON_NUMBER_RE.test(text)) throw new TypeError(`not a plain decimal number: ${JSON.stringify(decimal)}`);
   return raw.rawJSON(text) as JsonNumber;
+}
+
+const sameValue = (a: string, b: string): boolean => {
+  const x = decimalParts(a);
+  const y = decimalParts(b);
+  return !!x && !!y && x.negative === y.negative && x.digits === y.digits && x.point === y.point;
+};
+
+/**
+ * JSON.parse reviver: a number whose double is exactly the value written (75.5, 5.0, 1e3) stays a
+ * number; any other (0.10000000000000000001, 1e400, 12345678901234567890123) becomes its source
+ * text as a raw JSON value, so no digit is lost to a float. Only the decimal input schema takes
+ * those; anywhere else a number is expected they are refused as not a number.
+ */
+export function exactNumbers(_key: string, value: unknown, context?: { source?: string }): unknown {
+  if (typeof value !== 'number' || context?.source === undefined) return value;
+  const text = String(value);
+  if (text === context.source || sameValue(text, context.source)) return value;
+  return raw.rawJSON(context.source);
+}
+
+/** JSON.parse with exactNumbers: for JSON from outside that may carry decimals as numbers. */
+export function parseJsonExact(text: string): unknown {
+  return raw.parse(text, exactNumbers);
 }
