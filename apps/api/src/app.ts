@@ -7,6 +7,7 @@ import helmet from 'helmet';
 
 import { exactNumbers } from '@ratewire/core/json';
 
+import { Accounts } from './auth/accounts.ts';
 import { authenticate } from './auth/auth.middleware.ts';
 import { docsRouter } from './docs/docs.routes.ts';
 import type { ApiDeps } from './deps.ts';
@@ -57,7 +58,14 @@ export function createApi(deps: ApiDeps): ApiApp {
     express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], reviver: exactNumbers }),
   );
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
-  app.use(authenticate(deps.settings));
+  const accounts = new Accounts({
+    db: deps.db,
+    databaseUrl: deps.settings.DATABASE_URL,
+    settings: deps.settings,
+    log: deps.log,
+  });
+  accounts.start();
+  app.use(authenticate(deps.settings, accounts));
 
   const router = express.Router();
   const features = mountFeatures(router, routes, deps);
@@ -84,7 +92,7 @@ export function createApi(deps: ApiDeps): ApiApp {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
-  const gateway = createWsGateway(deps, server, metrics.registry);
+  const gateway = createWsGateway(deps, server, accounts, metrics.registry);
 
   return {
     app,
@@ -110,6 +118,7 @@ export function createApi(deps: ApiDeps): ApiApp {
       await gateway.close();
       await stopped;
       await features.close();
+      await accounts.close();
     },
   };
 }

@@ -263,11 +263,12 @@ describe('notifier → /ws on two api replicas', () => {
 
 describe('/ws job channels', () => {
   it('lets the owner and admins follow jobs:<id> and answers forbidden to anyone else', async () => {
-    const [owner, other] = await database.db
+    const [owner, other, boss] = await database.db
       .insertInto('users')
       .values([
         { email: `owner-${randomUUID()}@example.com`, password_hash: 'x' },
         { email: `other-${randomUUID()}@example.com`, password_hash: 'x' },
+        { email: `admin-${randomUUID()}@example.com`, password_hash: 'x', role: 'admin' },
       ])
       .returning(['id', 'email'])
       .execute();
@@ -285,7 +286,7 @@ describe('/ws job channels', () => {
     const settings = apiA.deps.settings;
     const ownerToken = await signAccessToken({ id: owner!.id, email: owner!.email, role: 'user' }, settings);
     const otherToken = await signAccessToken({ id: other!.id, email: other!.email, role: 'user' }, settings);
-    const adminToken = await signAccessToken({ id: randomUUID(), email: 'admin@example.com', role: 'admin' }, settings);
+    const adminToken = await signAccessToken({ id: boss!.id, email: boss!.email, role: 'admin' }, settings);
     const channel = `jobs:${job.id}`;
 
     const anonymous = await open(apiA);

@@ -1,25 +1,23 @@
 // REST auth: registration, login (JSON or the OAuth2 password-flow form), the caller.
 import { z } from 'zod';
 
+import { text } from './text.schemas.ts';
+
 export const userRole = z.enum(['user', 'admin']);
 
-const email = z
-  .string()
+const email = text()
   .trim()
   .max(254, { message: 'at most 254 characters' })
   .pipe(z.email({ message: 'expected an email address' }))
   .transform((v) => v.toLowerCase());
 
-const password = z
-  .string()
-  .min(8, { message: 'at least 8 characters' })
-  .max(256, { message: 'at most 256 characters' });
+const password = text().min(8, { message: 'at least 8 characters' }).max(256, { message: 'at most 256 characters' });
 
 export const registerBody = z
   .object({
     email,
     password,
-    name: z.string().trim().min(1).max(200).optional(),
+    name: text().trim().min(1).max(200).optional(),
   })
   .meta({ id: 'RegisterRequest' });
 
@@ -29,11 +27,11 @@ export const registerBody = z
  */
 export const loginBody = z
   .object({
-    email: z.string().max(254).optional(),
-    username: z.string().max(254).optional().meta({ description: 'Form alias of `email` (OAuth2 password flow)' }),
-    password: z.string().min(1, { message: 'required' }).max(256, { message: 'at most 256 characters' }),
-    grant_type: z.string().optional(),
-    scope: z.string().optional(),
+    email: text().max(254).optional(),
+    username: text().max(254).optional().meta({ description: 'Form alias of `email` (OAuth2 password flow)' }),
+    password: text().min(1, { message: 'required' }).max(256, { message: 'at most 256 characters' }),
+    grant_type: text().optional(),
+    scope: text().optional(),
   })
   .transform((v, ctx) => {
     const login = (v.email ?? v.username ?? '').trim().toLowerCase();

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { text } from './text.schemas.ts';
+
 export {
   DECIMAL_INPUT_DIGITS,
   DECIMAL_INPUT_RE,
@@ -14,8 +16,7 @@ export {
 } from './decimal.schemas.ts';
 
 /** A calendar day, `YYYY-MM-DD`, checked to exist. */
-export const isoDate = z
-  .string()
+export const isoDate = text()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'expected a date as YYYY-MM-DD' })
   .refine(
     (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
@@ -24,22 +25,19 @@ export const isoDate = z
     },
   );
 
-export const currencyCode = z
-  .string()
+export const currencyCode = text()
   .trim()
   .toUpperCase()
   .regex(/^[A-Z]{3}$/, { message: 'expected a 3-letter currency code' });
 
-export const binanceSymbol = z
-  .string()
+export const binanceSymbol = text()
   .trim()
   .toUpperCase()
   .regex(/^[A-Z0-9]{2,30}$/, { message: 'expected a Binance symbol such as BTCUSDT' });
 
 /** `?symbols=USD,EUR` → ['USD', 'EUR'] (trimmed, upper-cased, de-duplicated). */
 export const commaList = <T extends z.ZodType<string, string>>(item: T, max = 500) =>
-  z
-    .string()
+  text()
     .transform((v) => [
       ...new Set(
         v

@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 import { currencyCode, decimalString, paginationQuery } from './common.schemas.ts';
 import { positiveDecimalInput } from './decimal.schemas.ts';
+import { text } from './text.schemas.ts';
 
 export { positiveDecimalInput };
 
@@ -28,7 +29,7 @@ export const currencySchema = z
   .meta({ id: 'Currency' });
 
 const nominal = z.number().int().min(1).max(1_000_000);
-const name = z.string().trim().min(1).max(200).nullable();
+const name = text().trim().min(1).max(200).nullable();
 
 export const currencyCreateBody = z
   .object({

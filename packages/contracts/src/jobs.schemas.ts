@@ -5,9 +5,9 @@ import { z } from 'zod';
 import { decimalString } from './common.schemas.ts';
 import { jobStatus } from './events.schemas.ts';
 import { exchangeCalculateBody } from './exchange.schemas.ts';
+import { text } from './text.schemas.ts';
 
-export const callbackUrl = z
-  .string()
+export const callbackUrl = text()
   .trim()
   .max(2048, { message: 'at most 2048 characters' })
   .refine(
@@ -23,8 +23,7 @@ export const callbackUrl = z
   )
   .meta({ description: 'Where the result is PUT; private and loopback addresses are refused unless allowed' });
 
-export const requestId = z
-  .string()
+export const requestId = text()
   .trim()
   .min(1, { message: 'must not be empty' })
   .max(200, { message: 'at most 200 characters' })

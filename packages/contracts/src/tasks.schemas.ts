@@ -2,10 +2,11 @@
 import { z } from 'zod';
 
 import { taskStatus } from './events.schemas.ts';
+import { text } from './text.schemas.ts';
 
 export const taskAccepted = z.object({ task_id: z.string().uuid(), status: taskStatus }).meta({ id: 'TaskAccepted' });
 
-export const taskIdParams = z.object({ id: z.string().uuid({ message: 'expected a task id (UUID)' }) });
+export const taskIdParams = z.object({ id: text().uuid({ message: 'expected a task id (UUID)' }) });
 
 export const taskSchema = z
   .object({

@@ -3,6 +3,8 @@
 // frames once and the gateway forwards them as they are).
 import { z } from 'zod';
 
+import { text } from './text.schemas.ts';
+
 /** Channels a socket may subscribe to; `jobs:<id>` is private to the job's owner and admins. */
 export const WS_CHANNEL_RE =
   /^(?:currencies|rates\.cbr|rates\.binance|rates\.binance:[A-Z0-9]{2,30}|tasks|jobs:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
@@ -26,12 +28,12 @@ export const wsChannel = z
   .meta({ description: 'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, jobs:<job_id>' });
 
 /** An ordered frame id: the Redis stream entry id of the channel's history (`<ms>-<seq>`). */
-export const wsFrameId = z.string().regex(/^\d{1,20}-\d{1,20}$/, { message: 'expected a frame id such as 1-0' });
+export const wsFrameId = text().regex(/^\d{1,20}-\d{1,20}$/, { message: 'expected a frame id such as 1-0' });
 
 export const wsClientOp = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('subscribe'), channel: z.string().max(128), since: wsFrameId.optional() }),
-  z.object({ op: z.literal('unsubscribe'), channel: z.string().max(128) }),
-  z.object({ op: z.literal('auth'), token: z.string().min(1).max(4096) }),
+  z.object({ op: z.literal('subscribe'), channel: text().max(128), since: wsFrameId.optional() }),
+  z.object({ op: z.literal('unsubscribe'), channel: text().max(128) }),
+  z.object({ op: z.literal('auth'), token: text().min(1).max(4096) }),
   z.object({ op: z.literal('ping') }),
 ]);
 

@@ -4,6 +4,7 @@ import type { LoginBody, RegisterBody, TokenResponse, UserDto } from '@ratewire/
 import { AppError, type Logger } from '@ratewire/core';
 import type { Database } from '@ratewire/db';
 
+import { unknownUser } from './auth.middleware.ts';
 import type { LoginLimiter } from './login-limiter.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
 import { signAccessToken, type TokenSettings } from './tokens.ts';
@@ -58,7 +59,7 @@ export function createAuthService(deps: { db: Database; settings: TokenSettings;
     async me(userId) {
       const user = await findUserById(db, userId);
       // a token outliving its account is no longer a valid credential
-      if (!user) throw new AppError(401, 'unknown_user', 'the account behind this token no longer exists');
+      if (!user) throw unknownUser();
       return toUserDto(user);
     },
   };

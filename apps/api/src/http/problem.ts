@@ -41,6 +41,17 @@ export function sendProblem(
   res.status(status).type('application/problem+json').send(JSON.stringify(body));
 }
 
+/** 401 codes that refuse the bearer token the request sent (or the account behind it). */
+const TOKEN_REFUSED = new Set(['invalid_token', 'unknown_user']);
+
+/**
+ * RFC 6750 §3 (and RFC 9110: every 401 carries a challenge): the Bearer scheme, with
+ * `error="invalid_token"` when the 401 refuses the token that was sent.
+ */
+export function bearerChallenge(code: string): string {
+  return TOKEN_REFUSED.has(code) ? 'Bearer realm="ratewire", error="invalid_token"' : 'Bearer realm="ratewire"';
+}
+
 /** Errors thrown by body parsers carry a status and a type. */
 interface HttpError {
   status?: number;
@@ -62,6 +73,7 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   }
   if (err instanceof AppError) {
     if (err.status >= 500) req.log.error({ err }, err.message);
+    if (err.status === 401) res.setHeader('WWW-Authenticate', bearerChallenge(err.code));
     sendProblem(res, req, err.status, err.code, err.message, err.errors ? { errors: err.errors } : {});
     return;
   }

@@ -12,6 +12,7 @@ import {
 import { AppError, errorMessage, normalize, notFound, type Logger, type Redis } from '@ratewire/core';
 import type { Database } from '@ratewire/db';
 
+import { unknownUser } from '../auth/auth.middleware.ts';
 import type { AuthUser } from '../http/request-context.ts';
 import { findJobByRequest, getJob, latestCbrUnitRate, listJobs, type JobRow } from './jobs.repository.ts';
 import { SubmitBatcher } from './submit.batcher.ts';
@@ -94,15 +95,17 @@ export function createJobsService(deps: JobsServiceDeps) {
       const earlier =
         body.exchange_rate === undefined ? await findJobByRequest(db, user.id, body.request_id) : undefined;
       if (!earlier) {
-        const inserted = await batcher.insert({
-          userId: user.id,
-          requestId: body.request_id,
-          bodyHash: hash,
-          request: body,
-          currency: body.currency ?? null,
-          rate: await resolveRate(body),
-          callbackUrl: body.callback_url ?? null,
-        });
+        const inserted = await batcher
+          .insert({
+            userId: user.id,
+            requestId: body.request_id,
+            bodyHash: hash,
+            request: body,
+            currency: body.currency ?? null,
+            rate: await resolveRate(body),
+            callbackUrl: body.callback_url ?? null,
+          })
+          .catch(accountGone);
         if (inserted) {
           deps.onAccepted();
           publishQueued(inserted.id);
@@ -133,6 +136,17 @@ export function createJobsService(deps: JobsServiceDeps) {
 }
 
 export type JobsService = ReturnType<typeof createJobsService>;
+
+/**
+ * The account was deleted after its token was checked (a race of milliseconds; the check itself
+ * refuses such tokens): the job's foreign key says so, and the answer is the 401 the check gives.
+ */
+function accountGone(err: unknown): never {
+  if ((err as { code?: unknown; constraint?: unknown }).constraint === 'exchange_jobs_user_id_fkey') {
+    throw unknownUser();
+  }
+  throw err;
+}
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 

@@ -9,7 +9,7 @@ import type { Logger } from '@ratewire/core';
 import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-import { verifyAccessToken } from '../auth/tokens.ts';
+import type { Accounts } from '../auth/accounts.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { AuthUser } from '../http/request-context.ts';
 import { ChannelHub } from './ws.channels.ts';
@@ -30,7 +30,10 @@ export interface GatewayContext {
   hub: ChannelHub;
   log: Logger;
   stats: GatewayStats;
+  /** The account a token names, as it is now (the same check as REST bearer tokens); null when refused. */
   verifyToken(token: string): Promise<AuthUser | null>;
+  /** The account as it is now (its current role), or null when it no longer exists. */
+  account(userId: string): Promise<AuthUser | null>;
   /** The owner of a job, or null when there is no such job. */
   jobOwner(jobId: string): Promise<string | null>;
   readSince(channel: string, since: string): Promise<Replay>;
@@ -44,7 +47,7 @@ export interface WsGateway {
   close(): Promise<void>;
 }
 
-export function createWsGateway(deps: ApiDeps, server: Server, registry?: Registry): WsGateway {
+export function createWsGateway(deps: ApiDeps, server: Server, accounts: Accounts, registry?: Registry): WsGateway {
   const log = deps.log.child({ component: 'ws' });
   const hub = new ChannelHub(deps.settings.REDIS_URL, deps.redis, log);
   const stats: GatewayStats = { framesSent: 0, slowCloses: 0, floodCloses: 0, heartbeatDrops: 0 };
@@ -52,7 +55,8 @@ export function createWsGateway(deps: ApiDeps, server: Server, registry?: Regist
     hub,
     log,
     stats,
-    verifyToken: (token) => verifyAccessToken(token, deps.settings),
+    verifyToken: (token) => accounts.authenticate(token),
+    account: (userId) => accounts.get(userId),
     async jobOwner(jobId) {
       const row = await deps.db
         .selectFrom('exchange_jobs')

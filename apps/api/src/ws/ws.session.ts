@@ -251,11 +251,15 @@ export class WsSession {
     }
   }
 
+  /**
+   * jobs:<id> is open to the job's owner and to admins (the role the account has now). A job that
+   * does not exist is forbidden to everyone, admins included: the answer never tells whether an id exists.
+   */
   private async mayFollowJob(jobId: string): Promise<boolean> {
     if (!this.user) return false;
-    if (this.user.role === 'admin') return true;
-    const owner = await this.ctx.jobOwner(jobId);
-    return owner !== null && owner === this.user.id;
+    const [owner, user] = await Promise.all([this.ctx.jobOwner(jobId), this.ctx.account(this.user.id)]);
+    if (owner === null || user === null) return false;
+    return owner === user.id || user.role === 'admin';
   }
 
   private dropImplicit(): void {
