@@ -11,7 +11,7 @@ export default tseslint.config(
       '.toolchain/**',
       '.data/**',
       '**/eslint.config.js',
-      'packages/testkit/fixtures/**',
+      '**/testkit/fixtures/**',
     ],
   },
   js.configs.recommended,
