@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { assertPortFree } from './ports.ts';
 import { alive, cmdline, readJson, stopPid, writeJson } from './procs.ts';
 import { killSpawned, portSetting, startServices, stopSpawned, type Services } from './services.ts';
-import { BootstrapError, aptInstall, which } from './system.ts';
+import { BootstrapError, aptInstall, ensureLocalhost, which } from './system.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const COMMANDS = ['start', 'test', 'bench', 'services', 'migrate'] as const;
@@ -177,6 +177,7 @@ async function main(): Promise<void> {
     new Promise<number>((r) => child.once('exit', (code, signal) => r(code ?? (signal ? 1 : 0))));
 
   try {
+    await ensureLocalhost(log);
     log(`node ${process.version}: installing the workspace`);
     runSync(
       process.execPath,

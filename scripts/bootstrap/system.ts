@@ -1,7 +1,8 @@
 // What the bootstrap needs of the machine: programs on PATH, Debian packages, the unprivileged
 // user that Postgres runs as when we are root, and whether that user can reach a path.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { lookup } from 'node:dns/promises';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A failure the user can act on: what went wrong, then what to do. */
@@ -98,4 +99,29 @@ export function serviceUser(): ServiceUser | null {
 export function userCanReach(user: ServiceUser, path: string, write = false): boolean {
   const r = spawnSync('test', [write ? '-w' : '-x', path], { uid: user.uid, gid: user.gid });
   return r.status === 0;
+}
+
+/** Debian's /etc/hosts for a machine with no network names of its own. */
+const DEFAULT_HOSTS = '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n';
+
+/**
+ * `localhost` must resolve (the test runner's servers and the apps' clients look it up). A bare
+ * Debian root made by debootstrap has no /etc/hosts at all: as root, Debian's default is written.
+ */
+export async function ensureLocalhost(log: Log): Promise<void> {
+  try {
+    await lookup('localhost');
+    return;
+  } catch {
+    // below
+  }
+  if (isRoot() && !existsSync('/etc/hosts')) {
+    log('localhost does not resolve and there is no /etc/hosts: writing Debian’s default one');
+    writeFileSync('/etc/hosts', DEFAULT_HOSTS, { mode: 0o644 });
+    return;
+  }
+  throw new BootstrapError(
+    'the name localhost does not resolve on this machine',
+    'add the line "127.0.0.1 localhost" to /etc/hosts',
+  );
 }
