@@ -40,4 +40,13 @@ describe('parseJsonExact', () => {
     for (const v of [parsed.a, parsed.b[0], parsed.c]) expect(isRaw(v)).toBe(true);
     expect(JSON.stringify(parsed)).toBe('{"a":0.12345678901234567891,"b":[1e400],"c":12345678901234567890123}');
   });
+
+  it('keeps a 16-digit integer a double cannot hold, and reads JSON nested as deep as JSON.parse does', () => {
+    expect(isRaw(parseJsonExact('[9007199254740993]') as unknown[])).toBe(false);
+    expect(isRaw((parseJsonExact('[9007199254740993]') as unknown[])[0])).toBe(true);
+    let value = parseJsonExact(`${'['.repeat(20_000)}1${']'.repeat(20_000)}`);
+    let depth = 0;
+    for (; Array.isArray(value); depth++) value = value[0] as unknown;
+    expect([depth, value]).toEqual([20_000, 1]);
+  });
 });

@@ -45,7 +45,24 @@ export function exactNumbers(_key: string, value: unknown, context?: { source?: 
   return raw.rawJSON(context.source);
 }
 
-/** JSON.parse with exactNumbers: for JSON from outside that may carry decimals as numbers. */
+/**
+ * Number text a double may not hold: 16 or more digits (a decimal of at most 15 significant digits
+ * survives a double, and its shortest text is its value) or an exponent. Matches inside strings too,
+ * which only costs the slower parse.
+ */
+const MAYBE_LOSSY = /\d[\d.]{15}|\d[eE]/;
+
+/**
+ * JSON.parse with exactNumbers, for JSON from outside that may carry decimals as numbers. Text with
+ * no number a double could lose is parsed as it is (faster, and as deep as JSON.parse goes).
+ */
 export function parseJsonExact(text: string): unknown {
-  return raw.parse(text, exactNumbers);
+  if (!MAYBE_LOSSY.test(text)) return JSON.parse(text) as unknown;
+  try {
+    return raw.parse(text, exactNumbers);
+  } catch (err) {
+    // the reviver walk is recursive: JSON nested thousands deep overflows it
+    if (err instanceof RangeError) throw new SyntaxError('JSON nested too deeply to read its numbers exactly');
+    throw err;
+  }
 }
