@@ -27,8 +27,17 @@ export const wsChannel = z
   .regex(WS_CHANNEL_RE, { message: 'unknown channel' })
   .meta({ description: 'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, jobs:<job_id>' });
 
-/** An ordered frame id: the Redis stream entry id of the channel's history (`<ms>-<seq>`). */
-export const wsFrameId = text().regex(/^\d{1,20}-\d{1,20}$/, { message: 'expected a frame id such as 1-0' });
+const MAX_STREAM_ID_PART = 2n ** 64n - 1n;
+
+/**
+ * An ordered frame id: the Redis stream entry id of the channel's history (`<ms>-<seq>`), each
+ * part an unsigned 64-bit integer. A larger part names no entry there can be (Redis refuses it).
+ */
+export const wsFrameId = text()
+  .regex(/^\d{1,20}-\d{1,20}$/, { message: 'expected a frame id such as 1-0', abort: true })
+  .refine((id) => id.split('-').every((part) => BigInt(part) <= MAX_STREAM_ID_PART), {
+    message: 'each part of a frame id is at most 18446744073709551615',
+  });
 
 export const wsClientOp = z.discriminatedUnion('op', [
   z.object({ op: z.literal('subscribe'), channel: text().max(128), since: wsFrameId.optional() }),
