@@ -1,6 +1,6 @@
 // api process: settings → connections → HTTP server; SIGTERM stops it in the fixed order.
 import { apiSettingsSchema } from '@ratewire/contracts';
-import { Shutdown, createLogger, createNats, createRedis, loadSettings } from '@ratewire/core';
+import { Shutdown, createLogger, createNats, createRedis, exitOnSettingError, loadSettings } from '@ratewire/core';
 import { createDb, createPool } from '@ratewire/db';
 
 import { createApi } from './app.ts';
@@ -14,11 +14,11 @@ shutdown.installSignalHandlers();
 const pool = createPool(settings.DATABASE_URL, { max: 20, applicationName: 'ratewire-api' });
 const db = createDb(pool);
 shutdown.add('postgres', 'pool', () => db.destroy());
-const redis = createRedis(settings.REDIS_URL, log, 'api');
+const redis = createRedis(settings, log, 'api');
 shutdown.add('redis', 'client', async () => {
   await redis.quit();
 });
-const nats = await createNats(settings.NATS_URL, log, 'ratewire-api');
+const nats = await createNats(settings, log, 'ratewire-api').catch(exitOnSettingError('api'));
 shutdown.add('nats', 'drain', () => nats.drain());
 
 await ensureAdmin(db, settings, log);

@@ -5,6 +5,7 @@ import {
   createLogger,
   createNats,
   createRedis,
+  exitOnSettingError,
   loadSettings,
   natsCheck,
   redisCheck,
@@ -18,25 +19,29 @@ const log = createLogger('notifier', settings.LOG_LEVEL);
 const shutdown = new Shutdown(log);
 shutdown.installSignalHandlers();
 
-const redis = createRedis(settings.REDIS_URL, log, 'notifier');
+const redis = createRedis(settings, log, 'notifier');
 shutdown.add('redis', 'client', async () => {
   await redis.quit();
 });
-const subscriber = createRedis(settings.REDIS_URL, log, 'notifier-sub');
+const subscriber = createRedis(settings, log, 'notifier-sub');
 shutdown.add('redis', 'subscriber', async () => {
   await subscriber.quit();
 });
-const nats = await createNats(settings.NATS_URL, log, 'ratewire-notifier');
+const nats = await createNats(settings, log, 'ratewire-notifier').catch(exitOnSettingError('notifier'));
 shutdown.add('nats', 'drain', () => nats.drain());
 
 const bridge = await startBridge({ settings, log, redis, subscriber, nats });
 shutdown.add('accepting', 'bridge', () => bridge.stop());
 shutdown.add('in-flight', 'frames', () => bridge.drain());
 
-const health = await startHealthServer(settings.HEALTH_PORT, {
-  redis: () => redisCheck(redis),
-  redis_subscriber: () => redisCheck(subscriber),
-  nats: () => natsCheck(nats),
-});
+const health = await startHealthServer(
+  settings.HEALTH_PORT,
+  {
+    redis: () => redisCheck(redis),
+    redis_subscriber: () => redisCheck(subscriber),
+    nats: () => natsCheck(nats),
+  },
+  settings.HEALTH_HOST,
+);
 shutdown.add('accepting', 'health', () => new Promise<void>((r) => health.close(() => r())));
 log.info({ health: health.address() }, 'notifier started');

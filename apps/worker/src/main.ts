@@ -5,6 +5,7 @@ import {
   createLogger,
   createNats,
   createRedis,
+  exitOnSettingError,
   loadSettings,
   natsCheck,
   redisCheck,
@@ -24,20 +25,24 @@ shutdown.installSignalHandlers();
 const pool = createPool(settings.DATABASE_URL, { max: 10, applicationName: 'ratewire-worker' });
 const db = createDb(pool);
 shutdown.add('postgres', 'pool', () => db.destroy());
-const redis = createRedis(settings.REDIS_URL, log, 'worker');
+const redis = createRedis(settings, log, 'worker');
 shutdown.add('redis', 'client', async () => {
   await redis.quit();
 });
-const nats = await createNats(settings.NATS_URL, log, 'ratewire-worker');
+const nats = await createNats(settings, log, 'ratewire-worker').catch(exitOnSettingError('worker'));
 shutdown.add('nats', 'drain', () => nats.drain());
 
 startFeeds({ settings, log, db, nats, redis, shutdown });
 startJobs({ settings, log, db, nats, redis, shutdown });
 
-const health = await startHealthServer(settings.HEALTH_PORT, {
-  postgres: () => timed(() => pool.query('select 1')),
-  redis: () => redisCheck(redis),
-  nats: () => natsCheck(nats),
-});
+const health = await startHealthServer(
+  settings.HEALTH_PORT,
+  {
+    postgres: () => timed(() => pool.query('select 1')),
+    redis: () => redisCheck(redis),
+    nats: () => natsCheck(nats),
+  },
+  settings.HEALTH_HOST,
+);
 shutdown.add('accepting', 'health', () => new Promise<void>((r) => health.close(() => r())));
 log.info({ health: health.address() }, 'worker started');

@@ -37,6 +37,20 @@ const optionalNonEmpty = z
   .optional()
   .transform((v) => (v === '' ? undefined : v));
 
+/** A file read at start-up (a key, a certificate, a credentials file). */
+const filePath = optionalNonEmpty.pipe(z.string().max(4096, { message: 'at most 4096 characters' }).optional());
+
+/** The address a port listens on: an IP address or a host name. */
+const listenHost = z.union([z.ipv4(), z.ipv6(), z.hostname()], {
+  message: 'expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
+});
+
+/** `user:password` (or a token) of a URL, as written; '' when it carries none. */
+const credentialsOf = (url: string) => {
+  const u = new URL(url);
+  return u.username || u.password ? `${u.username}:${u.password}` : '';
+};
+
 const hostList = z
   .string()
   .default('')
@@ -47,17 +61,78 @@ const hostList = z
       .filter(Boolean),
   );
 
-export const commonSettingsSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  DATABASE_URL: urlWith(['postgres', 'postgresql'], 'Postgres').default(LOCAL_URLS.DATABASE_URL),
-  REDIS_URL: urlWith(['redis', 'rediss'], 'Redis').default(LOCAL_URLS.REDIS_URL),
-  NATS_URL: z
-    .string()
-    .default(LOCAL_URLS.NATS_URL)
-    .transform((v) => v.split(',').map((s) => s.trim()))
-    .pipe(z.array(urlWith(['nats', 'tls'], 'NATS')).min(1)),
-});
+export const commonSettingsSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    DATABASE_URL: urlWith(['postgres', 'postgresql'], 'Postgres').default(LOCAL_URLS.DATABASE_URL),
+    REDIS_URL: urlWith(['redis', 'rediss'], 'Redis').default(LOCAL_URLS.REDIS_URL),
+    NATS_URL: z
+      .string()
+      .default(LOCAL_URLS.NATS_URL)
+      .transform((v) => v.split(',').map((s) => s.trim()))
+      .pipe(
+        z
+          .array(urlWith(['nats', 'tls'], 'NATS'))
+          .min(1)
+          .refine((urls) => new Set(urls.map(credentialsOf)).size === 1, {
+            message: 'every URL carries the same credentials, or none does',
+          }),
+      ),
+    /** CA certificate(s) for a rediss:// server whose certificate a public CA did not sign. */
+    REDIS_TLS_CA_FILE: filePath,
+    /** A NATS credentials file (user JWT and nkey seed, as `nsc` writes it). */
+    NATS_CREDS_FILE: filePath,
+    /** A file holding a NATS user nkey seed (SU…). */
+    NATS_NKEY_SEED_FILE: filePath,
+    /** CA certificate(s) for the NATS server's TLS certificate; setting it turns TLS on. */
+    NATS_TLS_CA_FILE: filePath,
+    /** Client certificate and key for NATS servers that verify clients (set both). */
+    NATS_TLS_CERT_FILE: filePath,
+    NATS_TLS_KEY_FILE: filePath,
+  })
+  // kept by .extend(): every app's settings get these checks
+  .superRefine(connectionChecks);
+
+interface ConnectionSettings {
+  REDIS_URL: string;
+  REDIS_TLS_CA_FILE?: string | undefined;
+  NATS_URL: string[];
+  NATS_CREDS_FILE?: string | undefined;
+  NATS_NKEY_SEED_FILE?: string | undefined;
+  NATS_TLS_CERT_FILE?: string | undefined;
+  NATS_TLS_KEY_FILE?: string | undefined;
+}
+
+/** Checks across the connection settings; each issue names the key to change. */
+function connectionChecks(s: ConnectionSettings, ctx: z.RefinementCtx): void {
+  const natsAuth = [
+    s.NATS_URL.some((url) => credentialsOf(url) !== '') && 'credentials in NATS_URL',
+    s.NATS_NKEY_SEED_FILE && 'NATS_NKEY_SEED_FILE',
+    s.NATS_CREDS_FILE && 'NATS_CREDS_FILE',
+  ].filter((x): x is string => Boolean(x));
+  if (natsAuth.length > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [s.NATS_CREDS_FILE ? 'NATS_CREDS_FILE' : 'NATS_NKEY_SEED_FILE'],
+      message: `NATS takes one way to authenticate; ${natsAuth.join(' and ')} are set`,
+    });
+  }
+  if (Boolean(s.NATS_TLS_CERT_FILE) !== Boolean(s.NATS_TLS_KEY_FILE)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [s.NATS_TLS_CERT_FILE ? 'NATS_TLS_KEY_FILE' : 'NATS_TLS_CERT_FILE'],
+      message: 'NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE are set together or not at all',
+    });
+  }
+  if (s.REDIS_TLS_CA_FILE && !s.REDIS_URL.startsWith('rediss://')) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_TLS_CA_FILE'],
+      message: 'is for TLS connections: REDIS_URL must be a rediss:// URL',
+    });
+  }
+}
 
 const cbrSettings = {
   CBR_BASE_URL: urlWith(['http', 'https'], 'HTTP').default('https://www.cbr.ru'),
@@ -103,6 +178,8 @@ export const apiSettingsSchema = commonSettingsSchema
 
 export const workerSettingsSchema = commonSettingsSchema.extend({
   HEALTH_PORT: port.default(8001),
+  /** Where /healthz and /readyz listen; 0.0.0.0 when probes come from outside the host or container. */
+  HEALTH_HOST: listenHost.default('127.0.0.1'),
   ...cbrSettings,
   ...binanceSettings,
   BINANCE_HISTORY_RETENTION_DAYS: intSetting(1, 3650).default(7),
@@ -128,6 +205,7 @@ export const workerSettingsSchema = commonSettingsSchema.extend({
 
 export const notifierSettingsSchema = commonSettingsSchema.extend({
   HEALTH_PORT: port.default(8002),
+  HEALTH_HOST: listenHost.default('127.0.0.1'),
   WS_HISTORY_MAX_LEN: intSetting(10, 1_000_000).default(1000),
   WS_HISTORY_MAX_AGE_MS: intSetting(1000, 86_400_000).default(120_000),
 });

@@ -7,8 +7,9 @@ export type Checks = Record<string, () => Promise<DependencyCheck>>;
 /**
  * A tiny health port for processes without an HTTP API (worker, notifier):
  * GET /healthz → 200 while alive; GET /readyz → 200 when every check passes, else 503.
+ * Listens on loopback unless told otherwise (HEALTH_HOST).
  */
-export function startHealthServer(port: number, checks: Checks): Promise<Server> {
+export function startHealthServer(port: number, checks: Checks, host = '127.0.0.1'): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') {
@@ -25,7 +26,7 @@ export function startHealthServer(port: number, checks: Checks): Promise<Server>
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '0.0.0.0', () => resolve(server));
+    server.listen(port, host, () => resolve(server));
   });
 }
 

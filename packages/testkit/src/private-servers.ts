@@ -1,15 +1,19 @@
 // A Redis or a JetStream-enabled NATS server of a test's own (never the shared ones), for tests that
 // stop a server to make an outage, depend on a stream's whole contents, or publish on fixed channel
-// names other suites must not see. Import as `@ratewire/testkit/private-servers`.
+// names other suites must not see, or that require credentials (`auth`). Import as
+// `@ratewire/testkit/private-servers`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { freePort } from './process.ts';
 
 export interface PrivateServer {
+  /** Its URL without credentials. */
   url: string;
+  /** Its URL with the user and password it requires (the plain url when it requires none, or an nkey). */
+  authUrl: string;
   port: number;
   /** Kills the server (SIGKILL: an outage, not a graceful stop). A NATS store survives. */
   stop(): Promise<void>;
@@ -56,6 +60,7 @@ function launch(cmd: string, args: string[], ready: RegExp): Promise<ChildProces
 async function privateServer(
   port: number,
   url: string,
+  authUrl: string,
   run: () => Promise<ChildProcess>,
   cleanup: () => void = () => {},
 ): Promise<PrivateServer> {
@@ -71,6 +76,7 @@ async function privateServer(
   };
   const server: PrivateServer = {
     url,
+    authUrl,
     port,
     stop,
     async start() {
@@ -85,26 +91,64 @@ async function privateServer(
   return server;
 }
 
-export async function startPrivateRedis(): Promise<PrivateServer> {
+const withCredentials = (url: string, user: string, password: string) => {
+  const u = new URL(url);
+  u.username = encodeURIComponent(user);
+  u.password = encodeURIComponent(password);
+  return u.toString().replace(/\/$/, '');
+};
+
+export interface PrivateRedisOptions {
+  /**
+   * `requirepass` (the default user's password) or, with `user`, an ACL user allowed everything
+   * while the default user is switched off: either way a client without them is refused.
+   */
+  auth?: { user?: string; password: string };
+}
+
+export async function startPrivateRedis(options: PrivateRedisOptions = {}): Promise<PrivateServer> {
   const cmd = binary('redis-server');
   const port = await freePort();
-  return privateServer(port, `redis://127.0.0.1:${port}`, () =>
+  const { auth } = options;
+  const authArgs = !auth
+    ? []
+    : auth.user
+      ? ['--user', 'default', 'off', '--user', auth.user, 'on', `>${auth.password}`, '~*', '&*', '+@all']
+      : ['--requirepass', auth.password];
+  const url = `redis://127.0.0.1:${port}`;
+  return privateServer(port, url, auth ? withCredentials(url, auth.user ?? '', auth.password) : url, () =>
     launch(
       cmd,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...authArgs],
       /Ready to accept connections/,
     ),
   );
 }
 
-export async function startPrivateNats(): Promise<PrivateServer> {
+export interface PrivateNatsOptions {
+  /** A user and password, or the public key (U…) of a user nkey, that every client must present. */
+  auth?: { user: string; password: string } | { nkey: string };
+}
+
+export async function startPrivateNats(options: PrivateNatsOptions = {}): Promise<PrivateServer> {
   const cmd = binary('nats-server');
   const port = await freePort();
   const store = mkdtempSync(join(tmpdir(), 'rw-nats-'));
+  const { auth } = options;
+  const configArgs: string[] = [];
+  if (auth) {
+    const user = 'nkey' in auth ? { nkey: auth.nkey } : { user: auth.user, password: auth.password };
+    const config = join(store, 'auth.conf');
+    // JSON is valid NATS configuration
+    writeFileSync(config, JSON.stringify({ authorization: { users: [user] } }));
+    configArgs.push('-c', config);
+  }
+  const url = `nats://127.0.0.1:${port}`;
   return privateServer(
     port,
-    `nats://127.0.0.1:${port}`,
-    () => launch(cmd, ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], /Server is ready/),
+    url,
+    auth && 'user' in auth ? withCredentials(url, auth.user, auth.password) : url,
+    () => launch(cmd, [...configArgs, '-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], /Server is ready/),
     () => rmSync(store, { recursive: true, force: true }),
   );
 }

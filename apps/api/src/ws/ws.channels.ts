@@ -3,7 +3,7 @@
 // one leaves. Frames arrive as Buffers and are handed to every member as they are: serialized once
 // by the notifier, never re-encoded per socket.
 import { wsRedis } from '@ratewire/contracts';
-import { createRedis, type Logger, type Redis } from '@ratewire/core';
+import { createRedis, type Logger, type Redis, type RedisConnectionSettings } from '@ratewire/core';
 
 import { textFrame } from './ws.wire.ts';
 
@@ -57,11 +57,14 @@ export class ChannelHub {
   /** Frames dropped as duplicates (seen again after a reconnect catch-up). */
   duplicates = 0;
 
-  constructor(redisUrl: string, commands: Redis, log: Logger) {
+  constructor(connection: RedisConnectionSettings, commands: Redis, log: Logger) {
     this.commands = commands;
     this.log = log;
     // resubscribing is ours to do (see onReady): a reconnect must also fetch what it missed
-    this.subscriber = createRedis(redisUrl, log, 'api-ws-sub', { autoResubscribe: false, maxRetriesPerRequest: null });
+    this.subscriber = createRedis(connection, log, 'api-ws-sub', {
+      autoResubscribe: false,
+      maxRetriesPerRequest: null,
+    });
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
     this.subscriber.on('ready', () => this.onReady());
   }

@@ -49,7 +49,7 @@ export interface WsGateway {
 
 export function createWsGateway(deps: ApiDeps, server: Server, accounts: Accounts, registry?: Registry): WsGateway {
   const log = deps.log.child({ component: 'ws' });
-  const hub = new ChannelHub(deps.settings.REDIS_URL, deps.redis, log);
+  const hub = new ChannelHub(deps.settings, deps.redis, log);
   const stats: GatewayStats = { framesSent: 0, slowCloses: 0, floodCloses: 0, heartbeatDrops: 0 };
   const ctx: GatewayContext = {
     hub,
