@@ -91,11 +91,21 @@ function vitestArgs(report: string, extra: string[]): string[] {
 
 function printTestSummary(report: string): void {
   if (!existsSync(report)) return;
-  const r = JSON.parse(readFileSync(report, 'utf8')) as Record<string, number>;
-  const failed = (r['numFailedTests'] ?? 0) + (r['numFailedTestSuites'] ?? 0);
-  const skipped = (r['numPendingTests'] ?? 0) + (r['numTodoTests'] ?? 0);
+  const r = JSON.parse(readFileSync(report, 'utf8')) as {
+    numPassedTests?: number;
+    numFailedTests?: number;
+    numPendingTests?: number;
+    numTodoTests?: number;
+    testResults?: { status: string; assertionResults: { status: string }[] }[];
+  };
+  // A file that fails before any test runs (an import error) counts as one failure.
+  const brokenFiles = (r.testResults ?? []).filter(
+    (f) => f.status === 'failed' && !f.assertionResults.some((a) => a.status === 'failed'),
+  ).length;
+  const failed = (r.numFailedTests ?? 0) + brokenFiles;
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
   process.stdout.write(
-    `\ntests: ${r['numPassedTests'] ?? 0} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
+    `\ntests: ${r.numPassedTests ?? 0} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`,
   );
 }
 
