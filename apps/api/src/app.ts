@@ -58,6 +58,8 @@ export function createApi(deps: ApiDeps): ApiApp {
     express.json({ limit: JSON_BODY_LIMIT, type: ['application/json', 'application/*+json'], reviver: exactNumbers }),
   );
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
+  // before authenticate: its bearer token is METRICS_TOKEN, not an access token
+  app.get('/metrics', metrics.handler(deps.settings.METRICS_TOKEN));
   const accounts = new Accounts({
     db: deps.db,
     databaseUrl: deps.settings.DATABASE_URL,
@@ -70,9 +72,6 @@ export function createApi(deps: ApiDeps): ApiApp {
   const router = express.Router();
   const features = mountFeatures(router, routes, deps);
   healthRoutes(router, routes, deps, features.readiness);
-  router.get('/metrics', (_req, res, next) => {
-    metrics.registry.metrics().then((text) => res.type(metrics.registry.contentType).send(text), next);
-  });
   app.use(router);
 
   const openapi = () =>

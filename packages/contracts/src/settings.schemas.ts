@@ -156,6 +156,10 @@ export const apiSettingsSchema = commonSettingsSchema
       .transform((v) => v === 'true'),
     /** /ws heartbeat: a socket that has not answered the previous ping by the next one is dropped. */
     WS_PING_INTERVAL_MS: intSetting(100, 600_000).default(30_000),
+    /** Open /ws sockets one client address may hold; the next one is closed with 1008. */
+    WS_MAX_CONNECTIONS_PER_IP: intSetting(1, 1_000_000).default(50),
+    /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
+    METRICS_TOKEN: optionalNonEmpty.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
     ...cbrSettings,
     ...binanceSettings,
   })

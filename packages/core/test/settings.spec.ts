@@ -1,8 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { DEV_JWT_SECRET, LOCAL_URLS, apiSettingsSchema, workerSettingsSchema } from '@ratewire/contracts';
+import {
+  DEV_JWT_SECRET,
+  LOCAL_URLS,
+  apiSettingsSchema,
+  notifierSettingsSchema,
+  workerSettingsSchema,
+} from '@ratewire/contracts';
 
-import { SettingsError, parseSettings } from '../src/settings.ts';
+import { SettingsError, parseSettings, unreadableFiles } from '../src/settings.ts';
 
 function errorKeys(fn: () => unknown): string[] {
   try {
@@ -72,5 +78,75 @@ describe('worker settings', () => {
         parseSettings(workerSettingsSchema, { CBR_POLL_INTERVAL_MS: '5', EXCHANGE_CALLBACK_URL: 'ftp://x' }),
       ).sort(),
     ).toEqual(['CBR_POLL_INTERVAL_MS', 'EXCHANGE_CALLBACK_URL']);
+  });
+});
+
+describe('operational settings', () => {
+  it('defaults: health on loopback, 50 sockets per address, /metrics open', () => {
+    expect(parseSettings(workerSettingsSchema, {}).HEALTH_HOST).toBe('127.0.0.1');
+    expect(parseSettings(notifierSettingsSchema, {}).HEALTH_HOST).toBe('127.0.0.1');
+    const api = parseSettings(apiSettingsSchema, {});
+    expect(api.WS_MAX_CONNECTIONS_PER_IP).toBe(50);
+    expect(api.METRICS_TOKEN).toBeUndefined();
+    expect(parseSettings(notifierSettingsSchema, { HEALTH_HOST: '0.0.0.0' }).HEALTH_HOST).toBe('0.0.0.0');
+  });
+
+  it('names a bad HEALTH_HOST, WS_MAX_CONNECTIONS_PER_IP or METRICS_TOKEN', () => {
+    expect(errorKeys(() => parseSettings(workerSettingsSchema, { HEALTH_HOST: 'not a host' }))).toEqual([
+      'HEALTH_HOST',
+    ]);
+    expect(errorKeys(() => parseSettings(notifierSettingsSchema, { HEALTH_HOST: 'a_b' }))).toEqual(['HEALTH_HOST']);
+    expect(
+      errorKeys(() =>
+        parseSettings(apiSettingsSchema, { WS_MAX_CONNECTIONS_PER_IP: '0', METRICS_TOKEN: 'short' }),
+      ).sort(),
+    ).toEqual(['METRICS_TOKEN', 'WS_MAX_CONNECTIONS_PER_IP']);
+  });
+});
+
+describe('connection settings', () => {
+  it('takes credentials in REDIS_URL and NATS_URL', () => {
+    const s = parseSettings(notifierSettingsSchema, {
+      REDIS_URL: 'rediss://app:s3cret@redis:6380',
+      NATS_URL: 'nats://app:s3cret@nats-1:4222, nats://app:s3cret@nats-2:4222',
+    });
+    expect(s.REDIS_URL).toBe('rediss://app:s3cret@redis:6380');
+    expect(s.NATS_URL).toEqual(['nats://app:s3cret@nats-1:4222', 'nats://app:s3cret@nats-2:4222']);
+  });
+
+  it('names NATS_URL when its URLs carry different credentials', () => {
+    const NATS_URL = 'nats://app:one@nats-1:4222,nats://nats-2:4222';
+    for (const schema of [apiSettingsSchema, workerSettingsSchema, notifierSettingsSchema]) {
+      expect(errorKeys(() => parseSettings(schema, { NATS_URL }))).toEqual(['NATS_URL']);
+    }
+  });
+
+  it('refuses two ways to log in to NATS, a client certificate without its key, a CA file for plain Redis', () => {
+    for (const schema of [apiSettingsSchema, workerSettingsSchema, notifierSettingsSchema]) {
+      expect(
+        errorKeys(() =>
+          parseSettings(schema, { NATS_URL: 'nats://u:p@nats:4222', NATS_NKEY_SEED_FILE: '/run/user.nk' }),
+        ),
+      ).toEqual(['NATS_NKEY_SEED_FILE']);
+      expect(
+        errorKeys(() =>
+          parseSettings(schema, { NATS_NKEY_SEED_FILE: '/run/user.nk', NATS_CREDS_FILE: '/run/u.creds' }),
+        ),
+      ).toEqual(['NATS_CREDS_FILE']);
+      expect(errorKeys(() => parseSettings(schema, { NATS_TLS_CERT_FILE: '/run/client.pem' }))).toEqual([
+        'NATS_TLS_KEY_FILE',
+      ]);
+      expect(errorKeys(() => parseSettings(schema, { REDIS_TLS_CA_FILE: '/run/ca.pem' }))).toEqual([
+        'REDIS_TLS_CA_FILE',
+      ]);
+    }
+  });
+
+  it('lists the *_FILE settings naming a file that cannot be read', () => {
+    const s = parseSettings(notifierSettingsSchema, { NATS_CREDS_FILE: '/nonexistent/app.creds' });
+    expect(unreadableFiles(s)).toEqual([
+      { key: 'NATS_CREDS_FILE', message: 'cannot read /nonexistent/app.creds (ENOENT)' },
+    ]);
+    expect(unreadableFiles(parseSettings(notifierSettingsSchema, {}))).toEqual([]);
   });
 });

@@ -1,9 +1,23 @@
-import type { NextFunction, Request, Response } from 'express';
+import { createHash, timingSafeEqual } from 'node:crypto';
+
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+import { AppError } from '@ratewire/core';
 
 export interface HttpMetrics {
   registry: Registry;
   middleware: (req: Request, res: Response, next: NextFunction) => void;
+  /** GET /metrics: open, or with `token` only to `Authorization: Bearer <token>` (401 otherwise). */
+  handler(token: string | undefined): RequestHandler;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/** Whether `header` is `Bearer <token>`, compared in constant time (digests of equal length). */
+export function bearerMatches(header: string | undefined, token: string): boolean {
+  const sent = /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1] ?? '';
+  return timingSafeEqual(digest(sent), digest(token));
 }
 
 /** Default process metrics plus request count and latency per method, route pattern and status. */
@@ -34,6 +48,15 @@ export function createHttpMetrics(): HttpMetrics {
         duration.observe({ method: req.method, route }, Number(process.hrtime.bigint() - started) / 1e9);
       });
       next();
+    },
+    handler(token) {
+      return (req, res, next) => {
+        if (token !== undefined && !bearerMatches(req.headers.authorization, token)) {
+          next(new AppError(401, 'unauthorized', 'GET /metrics needs "Authorization: Bearer <METRICS_TOKEN>"'));
+          return;
+        }
+        registry.metrics().then((text) => res.type(registry.contentType).send(text), next);
+      };
     },
   };
 }

@@ -12,6 +12,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Accounts } from '../auth/accounts.ts';
 import type { ApiDeps } from '../deps.ts';
 import type { AuthUser } from '../http/request-context.ts';
+import { AddressLimit, CLOSE_TOO_MANY_FROM_ADDRESS, clientAddress } from './ws.addresses.ts';
 import { ChannelHub } from './ws.channels.ts';
 import { readSince, type Replay } from './ws.history.ts';
 import { WsSession } from './ws.session.ts';
@@ -69,6 +70,7 @@ export function createWsGateway(deps: ApiDeps, server: Server, accounts: Account
   };
   const sessions = new Set<WsSession>();
   const wss = new WebSocketServer({ noServer: true, maxPayload: WS_LIMITS.maxFrameBytes, clientTracking: false });
+  const perAddress = new AddressLimit(deps.settings.WS_MAX_CONNECTIONS_PER_IP);
   let closing = false;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -79,12 +81,17 @@ export function createWsGateway(deps: ApiDeps, server: Server, accounts: Account
       socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, url.searchParams.get('token')));
+    const address = clientAddress(req, deps.settings.TRUST_PROXY);
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, url.searchParams.get('token'), address));
   });
 
-  function onConnection(ws: WebSocket, token: string | null): void {
+  function onConnection(ws: WebSocket, token: string | null, address: string): void {
     if (closing) {
       ws.close(1001, 'server shutting down');
+      return;
+    }
+    if (!perAddress.acquire(address)) {
+      ws.close(CLOSE_TOO_MANY_FROM_ADDRESS, 'too many connections from this address');
       return;
     }
     const session = new WsSession(ws, ctx);
@@ -95,6 +102,7 @@ export function createWsGateway(deps: ApiDeps, server: Server, accounts: Account
     });
     ws.on('error', (err) => log.debug({ err: err.message }, 'ws socket error'));
     ws.once('close', () => {
+      perAddress.release(address);
       sessions.delete(session);
       session.dispose();
     });
