@@ -43,7 +43,7 @@ afterAll(async () => {
 });
 
 function refused(c: HttpCase, reply: HttpReply, why: string): never {
-  throw new Error(`${why}\n  ${describeCase(c, reply)}`);
+  throw new Error(`${why}\n  ${describeCase(c, reply, f.tokens)}`);
 }
 
 let unsettled = false;

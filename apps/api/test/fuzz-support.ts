@@ -282,7 +282,22 @@ export async function startFuzzApi(): Promise<FuzzApi> {
 }
 
 /** A short, printable account of a case and its answer for a failure message. */
-export function describeCase(c: HttpCase, reply?: HttpReply): string {
+export function describeCase(c: HttpCase, reply?: HttpReply, tokens?: Tokens): string {
+  const labels: [string, string][] = tokens
+    ? [
+        [tokens.user.token, '<user token>'],
+        [tokens.other.token, '<other user token>'],
+        [tokens.admin.token, '<admin token>'],
+        [tokens.deleted, "<deleted account's token>"],
+        [tokens.nonUuidSub, '<token with a non-UUID sub>'],
+        [tokens.nonUuidAdmin, '<admin token with a non-UUID sub>'],
+        [tokens.expired, '<expired token>'],
+        [tokens.wrongSecret, '<token signed with another secret>'],
+        [tokens.unsigned, '<alg none token>'],
+      ]
+    : [];
+  const named = (v: string) => labels.reduce((text, [token, label]) => text.split(token).join(label), v);
+  c = { ...c, headers: Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k, named(v)])) };
   const body = c.body === undefined ? '' : typeof c.body === 'string' ? c.body : `<${c.body.length} bytes>`;
   const clip = (s: string, n: number) => (s.length > n ? `${s.slice(0, n)}… (${s.length} chars)` : s);
   const headers = Object.entries(c.headers)
