@@ -29,11 +29,10 @@ let nc: NatsConnection;
 const clients: WsClient[] = [];
 
 beforeAll(async () => {
-  [database, redisServer, natsServer] = await Promise.all([
-    createTestDatabase(),
-    startPrivateRedis({ auth: { user: 'ratewire', password: 'ws-limits-redis-secret' } }),
-    startPrivateNats({ auth: { user: 'ratewire', password: 'ws-limits-nats-secret' } }),
-  ]);
+  // one at a time, so that whatever started is closed by afterAll even when a later start fails
+  redisServer = await startPrivateRedis({ auth: { user: 'ratewire', password: 'ws-limits-redis-secret' } });
+  natsServer = await startPrivateNats({ auth: { user: 'ratewire', password: 'ws-limits-nats-secret' } });
+  database = await createTestDatabase();
   notifier = await startNotifier(redisServer.authUrl, natsServer.authUrl);
   [direct, proxied] = await Promise.all([
     startWsApi(database, redisServer.authUrl, natsServer.authUrl, {

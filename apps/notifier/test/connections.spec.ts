@@ -14,10 +14,9 @@ let nats: PrivateServer;
 const running: AppProcess[] = [];
 
 beforeAll(async () => {
-  [redis, nats] = await Promise.all([
-    startPrivateRedis({ auth: { user: 'notifier', password: REDIS_PASSWORD } }),
-    startPrivateNats({ auth: { user: 'notifier', password: NATS_PASSWORD } }),
-  ]);
+  // one at a time, so that whatever started is closed by afterAll even when a later start fails
+  redis = await startPrivateRedis({ auth: { user: 'notifier', password: REDIS_PASSWORD } });
+  nats = await startPrivateNats({ auth: { user: 'notifier', password: NATS_PASSWORD } });
 });
 afterAll(async () => {
   for (const p of running) {

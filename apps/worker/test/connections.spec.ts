@@ -15,11 +15,10 @@ let nats: PrivateServer;
 let worker: AppProcess | undefined;
 
 beforeAll(async () => {
-  [database, redis, nats] = await Promise.all([
-    createTestDatabase(),
-    startPrivateRedis({ auth: { password: REDIS_PASSWORD } }),
-    startPrivateNats({ auth: { user: 'worker', password: NATS_PASSWORD } }),
-  ]);
+  // one at a time, so that whatever started is closed by afterAll even when a later start fails
+  redis = await startPrivateRedis({ auth: { password: REDIS_PASSWORD } });
+  nats = await startPrivateNats({ auth: { user: 'worker', password: NATS_PASSWORD } });
+  database = await createTestDatabase();
 });
 afterAll(async () => {
   if (worker && worker.child.exitCode === null) {

@@ -42,12 +42,11 @@ const clients: Redis[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rw-auth-'));
-  [redisPass, redisAcl, natsUser, natsNkey] = await Promise.all([
-    startPrivateRedis({ auth: { password: REDIS_PASSWORD } }),
-    startPrivateRedis({ auth: { user: 'ratewire', password: ACL_PASSWORD } }),
-    startPrivateNats({ auth: { user: 'ratewire', password: NATS_PASSWORD } }),
-    startPrivateNats({ auth: { nkey: user.getPublicKey() } }),
-  ]);
+  // one at a time, so that whatever started is closed by afterAll even when a later start fails
+  redisPass = await startPrivateRedis({ auth: { password: REDIS_PASSWORD } });
+  redisAcl = await startPrivateRedis({ auth: { user: 'ratewire', password: ACL_PASSWORD } });
+  natsUser = await startPrivateNats({ auth: { user: 'ratewire', password: NATS_PASSWORD } });
+  natsNkey = await startPrivateNats({ auth: { nkey: user.getPublicKey() } });
 });
 afterAll(async () => {
   for (const c of clients) c.disconnect();
