@@ -44,7 +44,10 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, deps: ApiDeps)
       summary: 'Submit an exchange job (processed asynchronously, result sent to the callback)',
       description:
         'The job is stored before the reply. The same `request_id` with the same body answers 200 with the same job; ' +
-        'with another body, 409. Without `exchange_rate`, the latest CBR rate of `currency` is used and recorded.',
+        'with another body, 409. Without `exchange_rate`, the latest CBR rate of `currency` is used and recorded. ' +
+        'The result is PUT to `callback_url`, without `token` and signed with your webhook secret ' +
+        "(`GET /api/v1/webhooks/secret`); a job without `callback_url` reports to the deployment's own " +
+        'EXCHANGE_CALLBACK_URL, when one is configured.',
       tags: ['exchange jobs'],
       auth: 'user',
       body: exchangeJobBody,
