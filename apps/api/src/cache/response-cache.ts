@@ -46,6 +46,12 @@ export interface CacheOptions {
   log: Logger;
   /** Backstop lifetime in memory (a missed event is healed after this). */
   memoryTtlMs?: number;
+  /**
+   * Entries held in memory at most (default 2000). Keys come from requests (every page of a list,
+   * every CBR day), so without a bound distinct reads would grow the process for as long as no
+   * write invalidates them; past it the oldest built entry goes (it is rebuilt when read again).
+   */
+  maxEntries?: number;
   /** Lifetime of a shared body in Redis. */
   redisTtlSeconds?: number;
   /** Upper bound on a Redis round trip before falling back to building locally. */
@@ -122,6 +128,7 @@ export class ResponseCache {
   private readonly prefix: string;
   private readonly log: Logger;
   private readonly memoryTtlMs: number;
+  private readonly maxEntries: number;
   private readonly redisTtlSeconds: number;
   private readonly redisTimeoutMs: number;
   /** The fast lane serving fresh entries before Express (see hot-reads.ts). */
@@ -133,6 +140,7 @@ export class ResponseCache {
     this.prefix = `${options.prefix}cache:`;
     this.log = options.log;
     this.memoryTtlMs = options.memoryTtlMs ?? 60_000;
+    this.maxEntries = options.maxEntries ?? 2000;
     this.redisTtlSeconds = options.redisTtlSeconds ?? 300;
     this.redisTimeoutMs = options.redisTimeoutMs ?? 250;
   }
@@ -212,8 +220,23 @@ export class ResponseCache {
       );
     }
     // a build that raced an invalidation serves its caller but is not kept
-    if (this.versions.get(family) === version) this.slots.set(key, { entry, version, at: performance.now() });
+    if (this.versions.get(family) === version) this.keep(key, { entry, version, at: performance.now() });
     return entry;
+  }
+
+  /** Entries held in memory now. */
+  get size(): number {
+    return this.slots.size;
+  }
+
+  /** Stores a slot as the newest (a Map iterates in insertion order) and drops the oldest past maxEntries. */
+  private keep(key: string, slot: Slot): void {
+    this.slots.delete(key);
+    this.slots.set(key, slot);
+    for (const oldest of this.slots.keys()) {
+      if (this.slots.size <= this.maxEntries) break;
+      this.slots.delete(oldest);
+    }
   }
 
   /** The data behind `family` changed: every entry of it is rebuilt on the next read. */
