@@ -33,6 +33,12 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   });
   // An idle client losing its connection (Postgres restart) must not crash the process.
   pool.on('error', () => {});
+  // Nor one that is checked out (a transaction between two queries, a loop holding a connection):
+  // pg-pool listens only while a client is idle, and a Client emitting 'error' with no listener
+  // throws. Its next query fails instead, and the caller's error handling takes over.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return pool;
 }
 
