@@ -80,12 +80,13 @@ const redis = createRedis(redisServer.url, log, 'soak');
 const traffic = new Traffic({ apiUrl, nats, redis, adminEmail: ADMIN_EMAIL, adminPassword: ADMIN_PASSWORD });
 const samples: Sample[] = [];
 
-async function apiHeap(): Promise<number | null> {
+async function apiHeap(): Promise<Record<string, number | null>> {
   try {
     const res = await traffic.request('GET', '/metrics', { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
-    return res.status === 200 ? heapFromMetrics(res.text) : null;
+    if (res.status !== 200) return { api: null, 'api ext': null };
+    return { api: heapFromMetrics(res.text), 'api ext': heapFromMetrics(res.text, 'nodejs_external_memory_bytes') };
   } catch {
-    return null;
+    return { api: null, 'api ext': null };
   }
 }
 
@@ -93,7 +94,7 @@ async function sample(startedAt: number): Promise<Sample> {
   const s: Sample = {
     at: (Date.now() - startedAt) / 1000,
     rssMb: Object.fromEntries(Object.entries(procs).map(([app, p]) => [app, rssMb(p.child.pid!)])),
-    heapMb: { api: await apiHeap() },
+    heapMb: await apiHeap(),
   };
   samples.push(s);
   return s;

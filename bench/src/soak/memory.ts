@@ -6,7 +6,7 @@ export interface Sample {
   /** Seconds since the traffic started. */
   at: number;
   rssMb: Record<string, number | null>;
-  /** Heap used (MB) where the process exposes it (the api's nodejs_heap_size_used_bytes). */
+  /** Heap used and external memory (MB) where the process exposes them (the api's /metrics). */
   heapMb: Record<string, number | null>;
 }
 
@@ -22,9 +22,9 @@ export function rssMb(pid: number): number | null {
   }
 }
 
-/** `nodejs_heap_size_used_bytes` from a Prometheus text page, in MB. */
-export function heapFromMetrics(text: string): number | null {
-  const line = text.split('\n').find((l) => l.startsWith('nodejs_heap_size_used_bytes'));
+/** A gauge in bytes (default `nodejs_heap_size_used_bytes`) from a Prometheus text page, in MB. */
+export function heapFromMetrics(text: string, metric = 'nodejs_heap_size_used_bytes'): number | null {
+  const line = text.split('\n').find((l) => l.startsWith(`${metric} `));
   return line ? Number(line.split(' ').pop()) / 1024 / 1024 : null;
 }
 
