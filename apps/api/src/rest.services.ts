@@ -1,4 +1,4 @@
-// The REST features' services, built once and shared by their routes and the seed-compatible aliases.
+// The REST features' services, built once and shared by their routes and the compatible aliases.
 import type { ApiDeps } from './deps.ts';
 import { createAuthService, type AuthService } from './auth/auth.service.ts';
 import { LoginLimiter } from './auth/login-limiter.ts';

@@ -17,8 +17,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe('seed 000: /currencies', () => {
-  it('creates {currency, rate} (admin, 201) and lists the seed shape with the rate as an exact JSON number', async () => {
+describe('Currency-API service compatible: /currencies', () => {
+  it('creates {currency, rate} (admin, 201) and lists that service’s shape with the rate as an exact JSON number', async () => {
     const sub = await listen(t.deps.nats, 'currencies.created');
     const res = await t.request('POST', '/currencies', {
       body: { currency: 'usd', rate: '92.2628' },
@@ -42,7 +42,7 @@ describe('seed 000: /currencies', () => {
     expect(Object.keys(list.body[0] as object).sort()).toEqual(['created_at', 'currency', 'id', 'rate', 'updated_at']);
   });
 
-  it('reads, patches and deletes by id in the seed shape; 404 unknown; 409 duplicate', async () => {
+  it('reads, patches and deletes by id in that service’s shape; 404 unknown; 409 duplicate', async () => {
     const created = compatCurrencySchema.parse(
       (await t.request('POST', '/currencies', { body: { currency: 'CHF', rate: 100 }, headers: admin.auth })).body,
     );
@@ -90,7 +90,7 @@ describe('seed 000: /currencies', () => {
   });
 });
 
-describe('seed 001: POST /api/exchange_sync', () => {
+describe('async exchange service compatible: POST /api/exchange_sync', () => {
   it('answers {"status":"completed", breakdown} with subtotal_rub as exact JSON numbers', async () => {
     const res = await t.request('POST', '/api/exchange_sync', {
       body: {
@@ -118,7 +118,7 @@ describe('seed 001: POST /api/exchange_sync', () => {
   });
 });
 
-describe('seed 004: /symbols and /ping', () => {
+describe('Binance rates service compatible: /symbols and /ping', () => {
   it('lists every symbol as [{symbol, price}] with string prices, with an ETag', async () => {
     const res = await t.request('GET', '/symbols/get/all');
     expect(res.status).toBe(200);

@@ -25,7 +25,7 @@ const calculate = (body: unknown) =>
   );
 
 describe('POST /api/v1/exchange/calculate', () => {
-  it('computes the seed example at once: rate 75.5, bills 10×5 and 20×3', async () => {
+  it('computes the method guide’s example at once: rate 75.5, bills 10×5 and 20×3', async () => {
     const res = await calculate({
       exchange_rate: 75.5,
       bills: [

@@ -12,7 +12,7 @@ import {
   CALLBACK_TOKEN,
   get,
   post,
-  SEED_BODY,
+  EXAMPLE_BODY,
   signatureEntries,
   signatureValid,
   spawnWorker,
@@ -54,12 +54,12 @@ afterAll(async () => {
   await env?.close();
 });
 
-describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
+describe('exchange job, the method guide’s example (rate 75.5; 10×5, 20×3)', () => {
   it("reaches the receiver as 3775.0 and 4530.0, without the token, signed with the owner's webhook secret", async () => {
     const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, {
-      request_id: 'seed-001',
+      request_id: 'example-001',
       callback_url: receiver.url,
-      ...SEED_BODY,
+      ...EXAMPLE_BODY,
     });
     expect(res.status).toBe(202);
     const id = String(res.body.job_id);
@@ -69,12 +69,12 @@ describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
     expect(cb.headers['content-type']).toBe('application/json');
     // exact decimal written as a JSON number, never through a float
     expect(cb.body).toBe(
-      `{"request_id":"seed-001","breakdown":[` +
+      `{"request_id":"example-001","breakdown":[` +
         `{"denomination_id":1,"subtotal_rub":3775.00},{"denomination_id":2,"subtotal_rub":4530.00}]}`,
     );
     expect(cb.body).not.toContain(CALLBACK_TOKEN);
     expect(JSON.parse(cb.body)).toEqual({
-      request_id: 'seed-001',
+      request_id: 'example-001',
       breakdown: [
         { denomination_id: 1, subtotal_rub: 3775.0 },
         { denomination_id: 2, subtotal_rub: 4530.0 },
@@ -113,7 +113,7 @@ describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
     });
     expect(events.find((e) => e.subject === 'jobs.exchange.completed')?.data).toEqual({
       job_id: id,
-      request_id: 'seed-001',
+      request_id: 'example-001',
       status: 'done',
       total_rub: '8305.00',
     });
@@ -131,7 +131,7 @@ describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
     const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, {
       request_id: 'ssrf-1',
       callback_url: 'http://169.254.169.254/latest/meta-data/',
-      ...SEED_BODY,
+      ...EXAMPLE_BODY,
     });
     const id = String(res.body.job_id);
     const view = await waitFor(
@@ -149,7 +149,7 @@ describe('exchange job, seed example (rate 75.5; 10×5, 20×3)', () => {
   });
 
   it('has no delivery when the job names no target and none is configured', async () => {
-    const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, { request_id: 'no-cb', ...SEED_BODY });
+    const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, { request_id: 'no-cb', ...EXAMPLE_BODY });
     const id = String(res.body.job_id);
     const view = await waitFor(
       async () => {

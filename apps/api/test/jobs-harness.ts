@@ -98,7 +98,7 @@ export const signatureEntries = (cb: ReceivedCallback) => String(cb.headers['web
 /** A user's webhook secret as Standard Webhooks receivers key it: the base64 after `whsec_`, decoded. */
 export const whsecKey = (secret: string) => Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
 
-export const SEED_BODY = {
+export const EXAMPLE_BODY = {
   exchange_rate: 75.5,
   bills: [
     { denomination_id: 1, denomination: 10, count: 5 },

@@ -8,7 +8,7 @@ import { JOBS_STREAM } from '@ratewire/contracts';
 import { waitFor, type AppProcess } from '@ratewire/testkit';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 
-import { post, SEED_BODY, spawnWorker, startJobsEnv, WORKER_READY, type JobsEnv } from './jobs-harness.ts';
+import { post, EXAMPLE_BODY, spawnWorker, startJobsEnv, WORKER_READY, type JobsEnv } from './jobs-harness.ts';
 
 let env: JobsEnv;
 let receiver: Receiver;
@@ -54,7 +54,7 @@ describe('worker killed with SIGKILL mid-batch', () => {
       for (let i = next++; i < N; i = next++) {
         const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, {
           request_id: `k-${i}`,
-          ...SEED_BODY,
+          ...EXAMPLE_BODY,
         });
         expect(res.status).toBe(202);
         ids.push(String(res.body.job_id));

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor, type AppProcess } from '@ratewire/testkit';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 
-import { get, post, SEED_BODY, spawnWorker, startJobsEnv, WORKER_READY, type JobsEnv } from './jobs-harness.ts';
+import { get, post, EXAMPLE_BODY, spawnWorker, startJobsEnv, WORKER_READY, type JobsEnv } from './jobs-harness.ts';
 
 let env: JobsEnv;
 let receiver: Receiver;
@@ -32,7 +32,7 @@ describe('NATS down while jobs are submitted', () => {
 
     const replies = await Promise.all(
       Array.from({ length: 60 }, (_, i) =>
-        post(`${env.api.url}/api/v1/exchange-jobs`, user.token, { request_id: `down-${i}`, ...SEED_BODY }),
+        post(`${env.api.url}/api/v1/exchange-jobs`, user.token, { request_id: `down-${i}`, ...EXAMPLE_BODY }),
       ),
     );
     expect(replies.map((r) => r.status)).toEqual(Array(60).fill(202));

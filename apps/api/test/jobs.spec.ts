@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS_STREAM } from '@ratewire/contracts';
 import { waitFor } from '@ratewire/testkit';
 
-import { get, post, SEED_BODY, startJobsEnv, type JobsEnv } from './jobs-harness.ts';
+import { get, post, EXAMPLE_BODY, startJobsEnv, type JobsEnv } from './jobs-harness.ts';
 
 let env: JobsEnv;
 let nc: NatsConnection;
@@ -26,7 +26,7 @@ afterAll(async () => {
 
 const job = (requestId: string, extra: Record<string, unknown> = {}) => ({
   request_id: requestId,
-  ...SEED_BODY,
+  ...EXAMPLE_BODY,
   ...extra,
 });
 
@@ -126,7 +126,7 @@ describe('POST /api/v1/exchange-jobs', () => {
         { date: '2026-01-13', code: 'USD', name: 'Доллар США', nominal: 1, value: '78.2345', unit_rate: '78.2345' },
       ])
       .execute();
-    const { exchange_rate: _omit, ...bills } = SEED_BODY;
+    const { exchange_rate: _omit, ...bills } = EXAMPLE_BODY;
     const res = await post(`${base}/api/v1/exchange-jobs`, alice.token, {
       request_id: 'r-usd',
       currency: 'usd',
@@ -146,7 +146,7 @@ describe('POST /api/v1/exchange-jobs', () => {
 });
 
 describe('POST /api/exchange_async (compat)', () => {
-  it('answers 200 {"status":"ok", job_id} as the seed did', async () => {
+  it('answers 200 {"status":"ok", job_id} as the async exchange service did', async () => {
     const res = await post(`${base}/api/exchange_async`, alice.token, job('c-1'));
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok', job_id: expect.any(String) });

@@ -1,5 +1,5 @@
 // Text Postgres cannot hold (U+0000; an unpaired UTF-16 surrogate, which jsonb refuses) is refused
-// where the input is parsed: 422 naming the field (400 on the seed-compatible /api/exchange_async),
+// where the input is parsed: 422 naming the field (400 on the compatible /api/exchange_async),
 // never a 500 from the database, and nothing is written. One table over every text field of the
 // REST bodies, queries and paths and of the /ws frames; then every string field of every route's
 // contract, so that a field added later without `text()` fails here.
@@ -115,7 +115,7 @@ const BODY_CASES: BodyCase[] = [
     body: (v) => ({ email: fresh(), password: 'long-enough-pw', name: v }),
   },
   { field: 'body.currency', method: 'POST', path: '/api/v1/exchange/calculate', body: (v) => ({ currency: v, bills }) },
-  // exchange jobs, v1 and the seed-compatible alias
+  // exchange jobs, v1 and the compatible alias
   ...(['/api/v1/exchange-jobs', '/api/exchange_async'] as const).flatMap((path): BodyCase[] => {
     const status = path === '/api/exchange_async' ? 400 : 422;
     return [
@@ -154,7 +154,7 @@ const BODY_CASES: BodyCase[] = [
       },
     ];
   }),
-  // currencies (admin), v1 and the seed shape
+  // currencies (admin), v1 and the Currency-API service’s shape
   {
     field: 'body.name',
     method: 'POST',

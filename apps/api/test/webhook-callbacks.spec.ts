@@ -12,7 +12,7 @@ import {
   expectedSignature,
   get,
   post,
-  SEED_BODY,
+  EXAMPLE_BODY,
   signatureEntries,
   signatureValid,
   spawnWorker,
@@ -54,7 +54,7 @@ async function callbackOf(
   const res = await post(`${env.api.url}/api/v1/exchange-jobs`, user.token, {
     request_id: requestId,
     ...(callbackUrl ? { callback_url: callbackUrl } : {}),
-    ...SEED_BODY,
+    ...EXAMPLE_BODY,
   });
   expect(res.status).toBe(202);
   const webhookId = `msg_${String(res.body.job_id)}`;

@@ -330,7 +330,7 @@ describe('/ws job channels', () => {
 });
 
 describe('/ws protocol', () => {
-  it('treats a socket that never subscribed like the seed: currencies and rates.cbr, until it subscribes', async () => {
+  it('treats a socket that never subscribed like the Currency-API service’s /ws: currencies and rates.cbr, until it subscribes', async () => {
     const c = await open(apiB);
     publish('rates.cbr.updated', {
       date: '2026-11-24',
@@ -338,7 +338,7 @@ describe('/ws protocol', () => {
     });
     publish('currencies.deleted', { id: 7, code: 'XAU' });
     await notify({ task_id: randomUUID(), status: 'done' });
-    await c.until(() => c.events('rates.cbr').length && c.events('currencies').length, 15_000, 'seed frames');
+    await c.until(() => c.events('rates.cbr').length && c.events('currencies').length, 15_000, 'default frames');
     await c.barrier();
     expect(c.events('tasks')).toEqual([]);
 

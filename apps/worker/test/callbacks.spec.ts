@@ -122,7 +122,7 @@ describe('signCallback', () => {
   const userSecret = `whsec_${Buffer.alloc(32, 1).toString('base64')}`;
   const oldSecret = `whsec_${Buffer.alloc(32, 2).toString('base64')}`;
 
-  it('for EXCHANGE_CALLBACK_URL: the seed body with token, v1,base64(HMAC-SHA256(token bytes, id.timestamp.body))', () => {
+  it('for EXCHANGE_CALLBACK_URL: the async exchange service’s body with token, v1,base64(HMAC-SHA256(token bytes, id.timestamp.body))', () => {
     const { body, signature } = signCallback({ target: 'operator', token: TOKEN }, 'msg_1', 1700000000, payload());
     expect(body).toBe(
       '{"token":"callback-secret","request_id":"r-1","breakdown":[{"denomination_id":1,"subtotal_rub":3775.00}]}',

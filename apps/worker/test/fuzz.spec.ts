@@ -40,7 +40,7 @@ import { watchWrites, type RowWrite, type WriteWatch } from '@ratewire/testkit/w
 import type { JetStreamClient, JetStreamManager } from 'nats';
 
 import { JOBS_CONSUMER } from '../src/jobs/jobs.consumer.ts';
-import { SEED_REQUEST, seedJobs, seedUser } from './jobs-support.ts';
+import { EXAMPLE_REQUEST, seedJobs, seedUser } from './jobs-support.ts';
 
 const JOB_RUNS = runs(500);
 const FETCH_RUNS = runs(250);
@@ -329,7 +329,7 @@ describe('worker fuzz: every subject it consumes', () => {
     alive();
     expect((await fetch(`${healthUrl}/readyz`)).status).toBe(200);
     const userId = await seedUser(database.db);
-    const [id] = await seedJobs(database.db, userId, 1, { request: SEED_REQUEST, prefix: randomUUID() });
+    const [id] = await seedJobs(database.db, userId, 1, { request: EXAMPLE_REQUEST, prefix: randomUUID() });
     await js.publish(SUBJECTS.jobsSubmit, JSON.stringify({ job_id: id }));
     await waitFor(async () => (await statusOf(id!)) === 'done', { what: 'a job after the fuzz' });
     expect(worker.output.filter((l) => /"level":"(error|fatal)"|Uncaught|node:internal/.test(l))).toEqual([]);

@@ -12,7 +12,7 @@ export async function seedUser(db: Database): Promise<string> {
   return row.id;
 }
 
-export const SEED_REQUEST = {
+export const EXAMPLE_REQUEST = {
   exchange_rate: '75.5',
   bills: [
     { denomination_id: 1, denomination: '10', count: 5 },
@@ -35,7 +35,7 @@ export async function seedJobs(
         user_id: userId,
         request_id: `${prefix}-${i}`,
         body_hash: 'h',
-        request: JSON.stringify({ request_id: `${prefix}-${i}`, ...((options.request as object) ?? SEED_REQUEST) }),
+        request: JSON.stringify({ request_id: `${prefix}-${i}`, ...((options.request as object) ?? EXAMPLE_REQUEST) }),
         currency: null,
         rate: '75.5',
         callback_url: options.callbackUrl ?? null,

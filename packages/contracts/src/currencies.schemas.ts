@@ -1,4 +1,4 @@
-// REST currencies (latest CBR rate per currency, editable by admins) and the seed 000 shape.
+// REST currencies (latest CBR rate per currency, editable by admins) and the Currency-API service’s shape.
 import { z } from 'zod';
 
 import { currencyCode, decimalString, paginationQuery } from './common.schemas.ts';
@@ -61,7 +61,7 @@ export const currencyListSchema = z
   })
   .meta({ id: 'CurrencyList' });
 
-// Seed 000: {id, currency, rate, created_at, updated_at}, rate a JSON number (written exactly).
+// The Currency-API service’s shape: {id, currency, rate, created_at, updated_at}, rate a JSON number (written exactly).
 export const compatCurrencySchema = z
   .object({
     id: z.number().int(),
@@ -85,7 +85,7 @@ export type CurrencyDto = z.infer<typeof currencySchema>;
 export type CurrencyCreateBody = z.output<typeof currencyCreateBody>;
 export type CurrencyPatchBody = z.output<typeof currencyPatchBody>;
 
-/** Seed 000 lists every row; pages exist for very long lists. */
+/** The Currency-API service lists every row; pages exist for very long lists. */
 export const compatCurrenciesQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(1000),
   offset: z.coerce.number().int().min(0).default(0),

@@ -1,4 +1,4 @@
-// Exchange calculation: bills × rate in rubles (seed 001), answered at once or as a job.
+// Exchange calculation: bills × rate in rubles (the async exchange service’s calculation), answered at once or as a job.
 import { z } from 'zod';
 
 import { currencyCode, decimalString, isoDate } from './common.schemas.ts';
@@ -55,7 +55,7 @@ export const exchangeCalculateResponse = z
   })
   .meta({ id: 'ExchangeCalculation' });
 
-// Seed 001: POST /api/exchange_sync {exchange_rate, bills} → {"status":"completed", breakdown}
+// The async exchange service’s POST /api/exchange_sync {exchange_rate, bills} → {"status":"completed", breakdown}
 export const compatExchangeSyncBody = z
   .object({ exchange_rate: positiveDecimalInput, bills: billsSchema })
   .meta({ id: 'CompatExchangeSyncRequest' });

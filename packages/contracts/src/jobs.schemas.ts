@@ -1,5 +1,5 @@
 // Exchange jobs over REST: the submit body (the calculate body plus request_id and callback_url),
-// the job as the api shows it, and the seed-compatible reply of POST /api/exchange_async.
+// the job as the api shows it, and the reply, compatible with the async exchange service, of POST /api/exchange_async.
 import { z } from 'zod';
 
 import { decimalString } from './common.schemas.ts';

@@ -73,7 +73,7 @@ export const convertResponse = z
   })
   .meta({ id: 'Conversion' });
 
-// Seed 004
+// The Binance rates service’s shapes
 export const compatSymbolPrice = z.object({ symbol: z.string(), price: z.string() }).meta({ id: 'CompatSymbolPrice' });
 export const compatSymbolParams = z.object({ symbol: binanceSymbol });
 

@@ -10,7 +10,7 @@ export const WS_CHANNEL_RE =
   /^(?:currencies|rates\.cbr|rates\.binance|rates\.binance:[A-Z0-9]{2,30}|tasks|jobs:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 export const WS_JOB_CHANNEL_RE = /^jobs:([0-9a-f-]{36})$/;
 
-/** Channels a socket that never subscribed follows, as the seed's `/ws` did. */
+/** Channels a socket that never subscribed follows, as the Currency-API service’s `/ws` did. */
 export const WS_DEFAULT_CHANNELS = ['currencies', 'rates.cbr'] as const;
 
 export const WS_LIMITS = {

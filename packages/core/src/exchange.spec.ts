@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { calculateExchange } from './exchange.ts';
 
 describe('calculateExchange', () => {
-  it('computes the seed example: rate 75.5, bills 10×5 and 20×3 → 3775.00 and 4530.00', () => {
+  it('computes the method guide’s example: rate 75.5, bills 10×5 and 20×3 → 3775.00 and 4530.00', () => {
     const result = calculateExchange('75.5', [
       { denomination_id: 1, denomination: '10', count: 5 },
       { denomination_id: 2, denomination: '20', count: 3 },

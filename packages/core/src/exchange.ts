@@ -1,4 +1,4 @@
-// The seed 001 exchange calculation, shared by the api (answered at once) and the worker (jobs):
+// The async exchange service’s calculation, shared by the api (answered at once) and the worker (jobs):
 // subtotal = denomination × count × rate, exact, rounded half-up to 2 places; total = Σ subtotals.
 import { add, mul, roundFixed } from './decimal.ts';
 

@@ -1,4 +1,4 @@
-// JSON numbers as exact decimal text, both ways. Out: seed-compatible bodies carry money as JSON
+// JSON numbers as exact decimal text, both ways. Out: bodies in the compatible services’ shapes carry money as JSON
 // numbers (`"subtotal_rub": 3775.00`); building them through a float could print 0.30000000000000004,
 // so the decimal text is marked and written verbatim by JSON.stringify (JSON.rawJSON, Node ≥ 21).
 // In: parseJsonExact keeps a number a double cannot hold as its source text (JSON.parse source

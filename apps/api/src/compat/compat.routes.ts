@@ -1,4 +1,5 @@
-// Seed-compatible aliases (tag `compat`): the seed's paths and shapes over the same services.
+// Compatible aliases (tag `compat`): the paths and shapes of the Currency-API service, the async exchange
+// service and the Binance rates service, over the same services as /api/v1.
 // Money in these bodies is a JSON number, written from the exact decimal (never via a float).
 import type { Router } from 'express';
 import { z } from 'zod';
@@ -48,14 +49,14 @@ function toCompatCurrency(row: CurrencyRow) {
 }
 
 export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatServices): void {
-  // ---- seed 000: currencies ---------------------------------------------------------------
+  // ---- the Currency-API service: currencies ------------------------------------------------------------
   routes.add(
     router,
     {
       method: 'get',
       path: '/currencies',
       operationId: 'compatListCurrencies',
-      summary: 'Currencies in the seed shape (alias of GET /api/v1/currencies)',
+      summary: 'Currencies in the Currency-API service’s shape (alias of GET /api/v1/currencies)',
       tags,
       query: compatCurrenciesQuery,
       responses: {
@@ -78,7 +79,7 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
       method: 'get',
       path: '/currencies/{id}',
       operationId: 'compatGetCurrency',
-      summary: 'One currency in the seed shape',
+      summary: 'One currency in the Currency-API service’s shape',
       tags,
       params: currencyId,
       responses: { 200: { description: 'The currency', schema: compatCurrencySchema }, 404: NOT_FOUND, 422: INVALID },
@@ -178,14 +179,15 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
     async ({ req }) => ({ status: 202, body: await s.tasks.requestRatesRefresh(req.user!.id) }),
   );
 
-  // ---- seed 001: synchronous exchange -------------------------------------------------------
+  // ---- the async exchange service: synchronous exchange ----------------------------------------------------
   routes.add(
     router,
     {
       method: 'post',
       path: '/api/exchange_sync',
       operationId: 'compatExchangeSync',
-      summary: 'Exchange calculation at once, seed shape (alias of POST /api/v1/exchange/calculate)',
+      summary:
+        'Exchange calculation at once, in the async exchange service’s shape (alias of POST /api/v1/exchange/calculate)',
       description: '`subtotal_rub` is a JSON number carrying the exact decimal (2 places). 400 on a bad payload.',
       tags,
       body: compatExchangeSyncBody,
@@ -209,7 +211,7 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
     },
   );
 
-  // ---- seed 004: Binance symbols --------------------------------------------------------------
+  // ---- the Binance rates service: symbols -----------------------------------------------------------
   routes.add(
     router,
     {
@@ -259,7 +261,7 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
       method: 'get',
       path: '/ping',
       operationId: 'compatPing',
-      summary: 'Liveness, seed shape',
+      summary: 'Liveness, in the Binance rates service’s shape',
       tags,
       responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok') }) } },
     },

@@ -1,4 +1,4 @@
-// currencies: the seed's editable rows (latest rate per currency; the CBR poller keeps them current).
+// currencies: the editable rows of the Currency-API service’s shape (latest rate per currency; the CBR poller keeps them current).
 import { sql } from 'kysely';
 
 import type { CurrencyRow, Database } from '@ratewire/db';

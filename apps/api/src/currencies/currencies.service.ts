@@ -58,7 +58,7 @@ export class CurrenciesService {
     this.cache = deps.cache;
   }
 
-  /** A page of the list as a cached body; `render` shapes the rows (REST or the seed's shape). */
+  /** A page of the list as a cached body; `render` shapes the rows (REST or the Currency-API service’s shape). */
   cachedList(
     key: string,
     limit: number,

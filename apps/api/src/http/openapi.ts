@@ -103,7 +103,12 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: Documen
     info,
     tags: [...tags].sort().map((name) => ({
       name,
-      ...(name === 'compat' ? { description: 'Seed-compatible aliases over the same handlers' } : {}),
+      ...(name === 'compat'
+        ? {
+            description:
+              'Aliases for clients of the Currency-API service, the async exchange service and the Binance rates service, over the same handlers',
+          }
+        : {}),
     })),
     paths,
     components: {

@@ -31,7 +31,7 @@ export interface RouteSpec<
   query?: Q;
   body?: B;
   bodyContentTypes?: string[];
-  /** Status of a validation failure: 422 (default) or 400 for seed-compatible routes. */
+  /** Status of a validation failure: 422 (default) or 400 for the compatible routes that answered 400. */
   invalidStatus?: number;
   responses: Record<number, ResponseSpec>;
   hidden?: boolean;

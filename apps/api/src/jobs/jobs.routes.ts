@@ -1,4 +1,4 @@
-// Exchange jobs over REST, plus the seed-compatible POST /api/exchange_async. Also starts the outbox
+// Exchange jobs over REST, plus POST /api/exchange_async, compatible with the async exchange service. Also starts the outbox
 // relay for this api process (stopped by the returned closer).
 import type { Router } from 'express';
 
@@ -112,7 +112,7 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, deps: ApiDeps)
       method: 'post',
       path: '/api/exchange_async',
       operationId: 'compatExchangeAsync',
-      summary: 'Seed-compatible alias of POST /api/v1/exchange-jobs',
+      summary: 'Alias of POST /api/v1/exchange-jobs for clients of the async exchange service',
       tags: ['compat'],
       auth: 'user',
       body: exchangeJobBody,
@@ -129,7 +129,7 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, deps: ApiDeps)
         const accepted = await service.submit(req.user!, body);
         return { status: 200, body: { status: 'ok', job_id: accepted.jobId } };
       } catch (err) {
-        // the seed answered 400 to any bad payload, including an unknown currency
+        // the async exchange service answered 400 to any bad payload, including an unknown currency
         if (err instanceof AppError && err.status === 422) {
           throw new AppError(400, err.code, err.message, err.errors);
         }

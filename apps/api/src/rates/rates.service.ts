@@ -262,7 +262,7 @@ export class RatesService {
     return toBinanceBody(symbols.map((s) => rows.get(s)!));
   }
 
-  /** Seed 004 shape: [{symbol, price}] with the price as a string. */
+  /** The Binance rates service’s shape: [{symbol, price}] with the price as a string. */
   async binanceList(): Promise<{ symbol: string; price: string }[]> {
     return [...(await this.binanceRows()).values()].map((r) => ({ symbol: r.symbol, price: r.price }));
   }

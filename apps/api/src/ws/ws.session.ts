@@ -79,7 +79,7 @@ export class WsSession {
   /** Answered the last heartbeat ping. */
   alive = true;
   private subs: Map<string, Subscription> | null = null;
-  /** Seed-compatible default subscriptions, held until the first subscribe op. */
+  /** Default subscriptions, as the Currency-API service’s /ws had, held until the first subscribe op. */
   private implicit: Subscription[] | null = null;
   /** Ops (and answers to invalid frames) waiting their turn: every frame is answered in order. */
   private queue: (WsClientOp | Rejected)[] | null = null;

@@ -50,7 +50,7 @@ export interface CallbackLine {
   subtotal_rub: string;
 }
 
-/** A job's result in the seed's shape: subtotal_rub is a JSON number written digit for digit from the decimal. */
+/** A job's result in the async exchange service’s shape: subtotal_rub is a JSON number written digit for digit from the decimal. */
 export function jobCallbackPayload(requestId: string, breakdown: readonly CallbackLine[]): CallbackPayload {
   return {
     request_id: requestId,

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 
-// CBR history per effective date, the seed's editable `currencies`, Binance latest + history,
+// CBR history per effective date, the editable `currencies` (the Currency-API service’s rows), Binance latest + history,
 // per-feed status, and admin tasks (rates refresh).
 export async function up(db: Kysely<any>): Promise<void> {
   // Rates in force from `date` (ValCurs@Date): rubles for `nominal` units, and per one unit.
@@ -27,7 +27,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('fetched_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .execute();
 
-  // The seed service's rows: latest rate per currency, editable over REST.
+  // The Currency-API service’s rows: latest rate per currency, editable over REST.
   // `rate` is rubles for `nominal` units, as CBR publishes it.
   await db.schema
     .createTable('currencies')

@@ -1,4 +1,4 @@
-// CBR history (cbr_rates, cbr_days) and the seed's `currencies` rows, written from one parsed day.
+// CBR history (cbr_rates, cbr_days) and the editable `currencies` rows, written from one parsed day.
 import { sql, type Kysely } from 'kysely';
 
 import { equal } from '@ratewire/core';
