@@ -1,5 +1,6 @@
 // Redis and NATS that require credentials: @ratewire/core's connections log in with the ones the
 // settings carry, and without them fail with an error naming the setting, never printing a secret.
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -142,5 +143,19 @@ describe('maskUrl', () => {
     expect(maskUrl('rediss://:pw@redis:6380')).toBe('rediss://:***@redis:6380');
     expect(maskUrl('nats://s3cr3t-token@nats:4222')).toBe('nats://***@nats:4222');
     expect(maskUrl('nats://nats:4222')).toBe('nats://nats:4222');
+  });
+});
+
+describe('a process that exits without closing its private servers', () => {
+  it('takes them with it', () => {
+    const script = `import { startPrivateNats } from ${JSON.stringify(join(import.meta.dirname, 'private-servers.ts'))};
+const s = await startPrivateNats();
+process.stdout.write(String(s.port));
+process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+    const port = Number(r.stdout);
+    expect(port).toBeGreaterThan(0);
+    const left = spawnSync('pgrep', ['-f', `nats-server .*-p ${port} `], { encoding: 'utf8' });
+    expect(left.stdout.trim()).toBe('');
   });
 });

@@ -29,9 +29,20 @@ function binary(name: string): string {
   return found;
 }
 
+/**
+ * Servers this test process started and has not seen exit. A test file that fails before its
+ * teardown, or a worker that ends, must not leave them running: they are killed on exit.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 function launch(cmd: string, args: string[], ready: RegExp): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let out = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
