@@ -152,6 +152,7 @@ try {
   out('traffic (sent, answers by class, errors):');
   for (const [loop, s] of Object.entries(traffic.stats)) {
     out(`  ${loop.padEnd(8)} ${String(s.sent).padStart(8)}  ${JSON.stringify(s.byClass)}  errors ${s.errors}`);
+    for (const [what, n] of Object.entries(s.serverErrors)) out(`    ${n} × ${what}`);
   }
   const file = join(RESULTS, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(

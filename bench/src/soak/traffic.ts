@@ -22,6 +22,8 @@ export interface LoopStats {
   sent: number;
   byClass: Record<string, number>;
   errors: number;
+  /** 5xx answers by status and path (ids and dates as placeholders). */
+  serverErrors: Record<string, number>;
 }
 
 export type TrafficStats = Record<string, LoopStats>;
@@ -52,8 +54,17 @@ export class Traffic {
     this.t = target;
   }
 
-  private record(loop: string, status: number | 'error'): void {
-    const s = (this.stats[loop] ??= { sent: 0, byClass: {}, errors: 0 });
+  private record(loop: string, status: number | 'error', path?: string): void {
+    const s = (this.stats[loop] ??= { sent: 0, byClass: {}, errors: 0, serverErrors: {} });
+    if (typeof status === 'number' && status >= 500 && path !== undefined) {
+      const code = / \(\w+\)$/.exec(path)?.[0] ?? '';
+      const key = `${status} ${path
+        .split('?')[0]!
+        .replace(/ \(\w+\)$/, '')
+        .replace(/\d{4}-\d{2}-\d{2}/, '{date}')
+        .replace(/\/[0-9a-f-]{36}$|\/\d+$/, '/{id}')}${code}`;
+      s.serverErrors[key] = (s.serverErrors[key] ?? 0) + 1;
+    }
     s.sent++;
     if (status === 'error') s.errors++;
     else {
@@ -94,7 +105,8 @@ export class Traffic {
   private async call(loop: string, method: string, path: string, options: Parameters<Traffic['request']>[2] = {}) {
     try {
       const res = await this.request(method, path, options);
-      this.record(loop, res.status);
+      const code = /"code":"([^"]+)"/.exec(res.text)?.[1] ?? '';
+      this.record(loop, res.status, `${method} ${path}${code ? ` (${code})` : ''}`);
       return res;
     } catch {
       this.record(loop, 'error');
