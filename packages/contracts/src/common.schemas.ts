@@ -10,7 +10,7 @@ export {
   decimalParts,
   decimalString,
   expandExponent,
-  isRawJsonNumber,
+  isRawJsonNumeral,
   type DecimalParts,
   type RawJsonNumber,
 } from './decimal.schemas.ts';

@@ -1,7 +1,7 @@
 // Decimals: the one input schema every app validates money and rates with (REST bodies and queries,
 // the compatible routes, stored exchange jobs, inbound `currencies.updates`), and the pattern of
 // the decimal strings it answers with. Rates and money never go through a float: a decimal given as
-// a JSON number is taken from its exact text (see `isRawJsonNumber`), and only when that text fits.
+// a JSON number is taken from its exact text (see `isRawJsonNumeral`), and only when that text fits.
 import { z } from 'zod';
 
 /** A decimal number written as a string: `75.5`, `-0.01`, `100`. No exponent, no float. */
@@ -32,7 +32,7 @@ export interface RawJsonNumber {
 
 const rawJson = JSON as unknown as { isRawJSON(value: unknown): boolean };
 
-export function isRawJsonNumber(value: unknown): value is RawJsonNumber {
+export function isRawJsonNumeral(value: unknown): value is RawJsonNumber {
   return typeof value === 'object' && value !== null && rawJson.isRawJSON(value);
 }
 
@@ -87,7 +87,7 @@ function withinLimits({ negative, digits, point }: DecimalParts): string | undef
 export const decimalInput = z
   .preprocess(
     (value, ctx) => {
-      if (!isRawJsonNumber(value)) return value;
+      if (!isRawJsonNumeral(value)) return value;
       const parts = decimalParts(value.rawJSON);
       const text = parts && withinLimits(parts);
       if (text === undefined) {
