@@ -19,7 +19,7 @@ function parseScale(raw: string | undefined): number {
   return scale;
 }
 
-/** The seed of this run: FUZZ_SEED when set, else random (printed, so that a failure can be replayed). */
+/** The random seed of this run: FUZZ_SEED when set, else random (printed, so that a failure can be replayed). */
 export const FUZZ_SEED = parseSeed(process.env.FUZZ_SEED);
 const FUZZ_SCALE = parseScale(process.env.FUZZ_SCALE);
 
@@ -86,7 +86,7 @@ export async function fuzz<T>(
   return details.numRuns;
 }
 
-/** One line: cases per property and in total, and the seed. */
+/** One line: cases per property and in total, and the random seed. */
 export function fuzzSummary(): string {
   const total = [...tally.values()].reduce((a, b) => a + b, 0);
   const parts = [...tally].map(([name, n]) => `${name} ${n}`).join(', ');

@@ -116,7 +116,7 @@ describe('NATS with a user and password', () => {
 });
 
 describe('NATS with an nkey user', () => {
-  it('connects with the seed in NATS_NKEY_SEED_FILE and is refused without it, naming the setting', async () => {
+  it('connects with the nkey in NATS_NKEY_SEED_FILE and is refused without it, naming the setting', async () => {
     const seedFile = join(dir, 'user.nk');
     writeFileSync(seedFile, `${new TextDecoder().decode(user.getSeed())}\n`, { mode: 0o600 });
     const nc = await createNats({ NATS_URL: [natsNkey.url], NATS_NKEY_SEED_FILE: seedFile }, capture().log, 'nk');
