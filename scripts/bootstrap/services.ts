@@ -30,6 +30,7 @@ import {
   alive,
   cmdline,
   cwdOf,
+  killPid,
   readJson,
   sleep,
   spawnDetached,
@@ -416,13 +417,7 @@ export async function stopSpawned(): Promise<void> {
 }
 
 export function killSpawned(): void {
-  for (const pid of spawned.keys()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  for (const pid of spawned.keys()) killPid(pid);
 }
 
 function handle(spec: ServiceSpec, pid: number, owned: boolean): RunningService {
@@ -436,13 +431,7 @@ function handle(spec: ServiceSpec, pid: number, owned: boolean): RunningService 
       spawned.delete(pid);
     },
     kill() {
-      if (owned) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      if (owned) killPid(pid);
     },
   };
 }
