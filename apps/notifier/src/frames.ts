@@ -12,7 +12,7 @@ import {
   notificationMessage,
   taskEvent,
 } from '@ratewire/contracts';
-import { parseJsonExact } from '@ratewire/core/json';
+import { MAX_JSON_DEPTH, jsonDepth, parseJsonExact } from '@ratewire/core/json';
 import type { z } from 'zod';
 
 /** One frame to emit, before it gets its ordered id. */
@@ -47,6 +47,7 @@ const describe = (error: z.ZodError) =>
 
 /** `exact`: numbers a double cannot hold stay their source text, for the decimal input schema. */
 function parseJson(text: string, exact = false): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (jsonDepth(text) > MAX_JSON_DEPTH) return { ok: false, reason: `nested deeper than ${MAX_JSON_DEPTH}` };
   try {
     return { ok: true, value: exact ? parseJsonExact(text) : (JSON.parse(text) as unknown) };
   } catch {

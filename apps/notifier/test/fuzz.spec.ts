@@ -24,6 +24,7 @@ import {
   wsEventFrame,
 } from '@ratewire/contracts';
 import { createLogger, createNats, createRedis, type NatsConnection, type Redis } from '@ratewire/core';
+import { MAX_JSON_DEPTH, jsonDepth } from '@ratewire/core/json';
 import { spawnApp, type AppProcess } from '@ratewire/testkit';
 import {
   brokenJsonText,
@@ -125,6 +126,8 @@ const BRIDGED: { subjects: string[]; schema: z.ZodType; channels: (v: never) => 
 ];
 
 function expectedChannels(schema: z.ZodType, channels: (v: never) => string[], text: string): string[] {
+  // the notifier refuses JSON nested deeper than its documented limit, whatever the schema says
+  if (jsonDepth(text) > MAX_JSON_DEPTH) return [];
   let value: unknown;
   try {
     value = JSON.parse(text);
