@@ -38,6 +38,15 @@ export function div(a: DecimalValue, b: DecimalValue): InstanceType<typeof D> {
   return new D(a).div(b);
 }
 
+/**
+ * Rubles for one unit when `value` rubles are quoted for `nominal` units (CBR quotes some
+ * currencies per 10, 100, …): the exact quotient rounded half-up to 20 places, without trailing
+ * zeros. unitRate('55.1234', 100) = '0.551234'.
+ */
+export function unitRate(value: string, nominal: number): string {
+  return normalize(roundFixed(div(value, nominal), 20));
+}
+
 export function isPositive(v: DecimalValue): boolean {
   return new D(v).isPositive() && !new D(v).isZero();
 }
