@@ -5,3 +5,4 @@ export * from './shutdown.ts';
 export * from './connections.ts';
 export * from './health-server.ts';
 export * from './decimal.ts';
+export * from './messages.ts';
