@@ -6,3 +6,4 @@ export * from './connections.ts';
 export * from './health-server.ts';
 export * from './decimal.ts';
 export * from './messages.ts';
+export * from './wake-loop.ts';
