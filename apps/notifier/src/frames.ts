@@ -12,7 +12,8 @@ import {
   notificationMessage,
   taskEvent,
 } from '@ratewire/contracts';
-import { MAX_JSON_DEPTH, jsonDepth, parseJsonExact } from '@ratewire/core/json';
+import { MAX_JSON_DEPTH } from '@ratewire/core/json';
+import { decodeMessage, type Decoded } from '@ratewire/core/messages';
 import type { z } from 'zod';
 
 /** One frame to emit, before it gets its ordered id. */
@@ -39,61 +40,47 @@ export const BRIDGED_SUBJECTS = [
   SUBJECTS.callbackFailed,
 ] as const;
 
-const describe = (error: z.ZodError) =>
-  error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`)
-    .join('; ');
+/** Inbound JSON nests no deeper than MAX_JSON_DEPTH, whatever its numbers and its schema. */
+const INBOUND = { maxDepth: MAX_JSON_DEPTH } as const;
+/** Outside publishers write rates on currencies.updates as JSON numbers: read them exactly. */
+const INBOUND_EXACT = { maxDepth: MAX_JSON_DEPTH, exactNumbers: true } as const;
 
-/** `exact`: numbers a double cannot hold stay their source text, for the decimal input schema. */
-function parseJson(text: string, exact = false): { ok: true; value: unknown } | { ok: false; reason: string } {
-  if (jsonDepth(text) > MAX_JSON_DEPTH) return { ok: false, reason: `nested deeper than ${MAX_JSON_DEPTH}` };
-  try {
-    return { ok: true, value: exact ? parseJsonExact(text) : (JSON.parse(text) as unknown) };
-  } catch {
-    return { ok: false, reason: 'not JSON' };
-  }
-}
-
-function validate<T>(schema: z.ZodType<T>, value: unknown, build: (v: T) => FrameSpec[]): Mapped {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) return { ok: false, reason: describe(parsed.error) };
-  return { ok: true, frames: build(parsed.data) };
+function mapped<T>(decoded: Decoded<T>, build: (v: T) => FrameSpec[]): Mapped {
+  return decoded.ok ? { ok: true, frames: build(decoded.value) } : { ok: false, reason: decoded.reason };
 }
 
 /** Frames for one NATS message; `ok: false` with the reason when it does not validate. */
 export function framesForSubject(subject: string, text: string): Mapped {
-  // outside publishers write rates on currencies.updates as JSON numbers: read them exactly
-  const json = parseJson(text, subject === SUBJECTS.currenciesInbound);
-  if (!json.ok) return json;
+  const decode = <T>(schema: z.ZodType<T>) =>
+    decodeMessage(schema, text, subject === SUBJECTS.currenciesInbound ? INBOUND_EXACT : INBOUND);
   const one = (channel: string) => (data: unknown) => [{ channel, event: subject, data }];
   switch (subject) {
     case SUBJECTS.ratesCbrUpdated:
-      return validate(cbrUpdatedEvent, json.value, one('rates.cbr'));
+      return mapped(decode(cbrUpdatedEvent), one('rates.cbr'));
     case SUBJECTS.ratesBinanceUpdated:
-      return validate(binanceUpdatedEvent, json.value, (e) => [
+      return mapped(decode(binanceUpdatedEvent), (e) => [
         { channel: 'rates.binance', event: subject, data: e },
         ...e.changed.map((entry) => ({ channel: `rates.binance:${entry.symbol}`, event: subject, data: entry })),
       ]);
     case SUBJECTS.currenciesCreated:
     case SUBJECTS.currenciesUpdated:
-      return validate(currencyEvent, json.value, one('currencies'));
+      return mapped(decode(currencyEvent), one('currencies'));
     case SUBJECTS.currenciesDeleted:
-      return validate(currencyDeletedEvent, json.value, one('currencies'));
+      return mapped(decode(currencyDeletedEvent), one('currencies'));
     case SUBJECTS.currenciesInbound:
       // rates within the decimal limits, forwarded as exact decimal strings; anything else is dropped
-      return validate(inboundCurrencyUpdate, json.value, (e) => [
+      return mapped(decode(inboundCurrencyUpdate), (e) => [
         { channel: 'currencies', event: subject, data: { event: e.event, rates: e.rates } },
       ]);
     case SUBJECTS.jobsCompleted:
     case SUBJECTS.jobsFailed:
-      return validate(jobResultEvent, json.value, (e) => [{ channel: `jobs:${e.job_id}`, event: subject, data: e }]);
+      return mapped(decode(jobResultEvent), (e) => [{ channel: `jobs:${e.job_id}`, event: subject, data: e }]);
     case SUBJECTS.callbackDelivered:
     case SUBJECTS.callbackFailed:
-      return validate(callbackEvent, json.value, (e) => [{ channel: `jobs:${e.job_id}`, event: subject, data: e }]);
+      return mapped(decode(callbackEvent), (e) => [{ channel: `jobs:${e.job_id}`, event: subject, data: e }]);
     default:
       if (subject.startsWith(`${SUBJECTS.tasksRatesRefresh}.`)) {
-        return validate(taskEvent, json.value, one('tasks'));
+        return mapped(decode(taskEvent), one('tasks'));
       }
       return { ok: false, reason: `subject ${subject} is not bridged` };
   }
@@ -101,9 +88,7 @@ export function framesForSubject(subject: string, text: string): Mapped {
 
 /** The frame for one Redis `notifications` message (job or task progress). */
 export function framesForNotification(text: string): Mapped {
-  const json = parseJson(text);
-  if (!json.ok) return json;
-  return validate(notificationMessage, json.value, (m) =>
+  return mapped(decodeMessage(notificationMessage, text, INBOUND), (m) =>
     'job_id' in m
       ? [{ channel: `jobs:${m.job_id}`, event: 'job.progress', data: m }]
       : [{ channel: 'tasks', event: 'task.progress', data: m }],

@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 
 import { SUBJECTS, type CallbackEvent } from '@ratewire/contracts';
-import { errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
+import { WakeLoop, errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
 import type { Database } from '@ratewire/db';
 import got, { type Got } from 'got';
 
@@ -52,9 +52,7 @@ export class CallbackDelivery {
   /** Per-job targets: every new connection goes through the SSRF lookup guard; own pool. */
   private readonly guarded: Got;
   private readonly agents: http.Agent[] = [];
-  private readonly waiters = new Set<() => void>();
-  private stopped = false;
-  private loops: Promise<void>[] = [];
+  private readonly loop: WakeLoop;
 
   constructor(db: Database, nc: NatsConnection, log: Logger, options: CallbackDeliveryOptions) {
     this.db = db;
@@ -76,42 +74,36 @@ export class CallbackDelivery {
     };
     this.trusted = client();
     this.guarded = client(guardedLookup(options.allowedHosts));
+    const batchSize = options.batchSize ?? 100;
+    const maxIdle = options.maxIdleMs ?? 1000;
+    this.loop = new WakeLoop({
+      loops: options.loops ?? 4,
+      // a full batch: look again at once; else sleep until the next row is due (new rows: notify)
+      round: async () => {
+        if ((await this.round(batchSize)) >= batchSize) return 0;
+        const next = await msUntilNextDue(this.db);
+        return Math.max(5, Math.min(next ?? maxIdle, maxIdle));
+      },
+      backoff: { firstMs: 100, maxMs: 5000 },
+      onError: (err, retryMs) => this.log.warn({ err: errorMessage(err), retry_ms: retryMs }, 'callback round failed'),
+      // every loop looks (each claims its own rows), even one backing off: the jobs' commit says Postgres is up
+      notifyWakes: 'all',
+      notifyEndsBackoff: true,
+    });
   }
 
   start(): void {
-    const n = this.options.loops ?? 4;
-    for (let i = 0; i < n; i++) this.loops.push(this.run());
+    this.loop.start();
   }
 
   /** New deliveries exist: look now. */
   notify(): void {
-    for (const wake of [...this.waiters]) wake();
+    this.loop.notify();
   }
 
   async close(): Promise<void> {
-    this.stopped = true;
-    this.notify();
-    await Promise.all(this.loops);
+    await this.loop.close();
     for (const agent of this.agents) agent.destroy();
-  }
-
-  private async run(): Promise<void> {
-    const batchSize = this.options.batchSize ?? 100;
-    const maxIdle = this.options.maxIdleMs ?? 1000;
-    let backoffMs = 0;
-    while (!this.stopped) {
-      try {
-        const claimed = await this.round(batchSize);
-        backoffMs = 0;
-        if (claimed >= batchSize) continue;
-        const next = await msUntilNextDue(this.db);
-        await this.idle(Math.max(5, Math.min(next ?? maxIdle, maxIdle)));
-      } catch (err) {
-        backoffMs = Math.min(Math.max(backoffMs * 2, 100), 5000);
-        this.log.warn({ err: errorMessage(err), retry_ms: backoffMs }, 'callback round failed');
-        await this.idle(backoffMs);
-      }
-    }
   }
 
   private async round(batchSize: number): Promise<number> {
@@ -187,19 +179,6 @@ export class CallbackDelivery {
     if (made >= maxAttempts) return { jobId: d.job_id, status: 'failed', httpStatus, error, retryInMs: null };
     const retryInMs = scheduleMs[Math.min(made, scheduleMs.length - 1)] ?? 0;
     return { jobId: d.job_id, status: 'pending', httpStatus, error, retryInMs };
-  }
-
-  private idle(ms: number): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise((resolve) => {
-      const wake = () => {
-        clearTimeout(timer);
-        this.waiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      this.waiters.add(wake);
-    });
   }
 }
 

@@ -3,7 +3,7 @@
 import type { Logger } from '@ratewire/core';
 
 import { SUBJECTS, cbrFetchDayReply, cbrFetchDayRequest } from '@ratewire/contracts';
-import { errorMessage, type NatsConnection } from '@ratewire/core';
+import { decodeMessage, errorMessage, type NatsConnection } from '@ratewire/core';
 
 import { fetchCbrDay, type CbrServiceDeps } from './cbr.service.ts';
 
@@ -19,15 +19,12 @@ export function serveCbrFetchDay(
   // the same day asked twice at once is fetched once
   const pending = new Map<string, Promise<ReturnType<typeof cbrFetchDayReply.parse>>>();
   const answer = async (raw: Uint8Array) => {
-    let body: unknown;
-    try {
-      body = JSON.parse(new TextDecoder().decode(raw));
-    } catch {
-      return cbrFetchDayReply.parse({ ok: false, error: 'request is not JSON' });
+    const req = decodeMessage(cbrFetchDayRequest, raw);
+    if (!req.ok) {
+      const error = req.kind === 'not-json' ? 'request is not JSON' : 'expected {date: "YYYY-MM-DD"}';
+      return cbrFetchDayReply.parse({ ok: false, error });
     }
-    const req = cbrFetchDayRequest.safeParse(body);
-    if (!req.success) return cbrFetchDayReply.parse({ ok: false, error: 'expected {date: "YYYY-MM-DD"}' });
-    const { date } = req.data;
+    const { date } = req.value;
     let work = pending.get(date);
     if (!work) {
       work = fetchCbrDay(deps, date)
