@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { connect } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { JOBS_STREAM } from '@ratewire/contracts';
+import { JOBS_STREAM } from '@ratewire/jobs';
 import { waitFor, type AppProcess } from '@ratewire/testkit';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 

@@ -1,7 +1,7 @@
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { JOBS_STREAM } from '@ratewire/contracts';
+import { JOBS_STREAM } from '@ratewire/jobs';
 import { waitFor } from '@ratewire/testkit';
 
 import { get, post, EXAMPLE_BODY, startJobsEnv, type JobsEnv } from './jobs-harness.ts';

@@ -10,9 +10,9 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { JOBS_STREAM, SUBJECTS, cbrFetchDayReply, cbrFetchDayRequest, jobSubmitMessage } from '@ratewire/contracts';
+import { SUBJECTS, cbrFetchDayReply, cbrFetchDayRequest } from '@ratewire/contracts';
 import { createLogger, createNats, type NatsConnection } from '@ratewire/core';
-import { ensureJobsStream } from '@ratewire/core/jobs-stream';
+import { JOBS_CONSUMER, JOBS_STREAM, ensureJobsStream, jobSubmitMessage } from '@ratewire/jobs';
 import {
   createTestDatabase,
   spawnApp,
@@ -39,7 +39,6 @@ import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-
 import { watchWrites, type RowWrite, type WriteWatch } from '@ratewire/testkit/write-watch';
 import type { JetStreamClient, JetStreamManager } from 'nats';
 
-import { JOBS_CONSUMER } from '../src/jobs/jobs.consumer.ts';
 import { EXAMPLE_REQUEST, seedJobs, seedUser } from './jobs-support.ts';
 
 const JOB_RUNS = runs(500);

@@ -22,7 +22,6 @@ export const SUBJECTS = {
   callbackFailed: 'jobs.exchange.callback.failed',
 } as const;
 
-export const JOBS_STREAM = 'JOBS';
 export const REDIS_NOTIFICATIONS = 'notifications';
 
 const cbrRateFields = {
@@ -84,7 +83,6 @@ export const cbrFetchDayReply = z.union([
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);
 
-export const jobSubmitMessage = z.object({ job_id: z.string().uuid() });
 export const jobStatus = z.enum(['queued', 'running', 'done', 'failed']);
 export const jobResultEvent = z.object({
   job_id: z.string().uuid(),

@@ -6,8 +6,8 @@
 // processes left. A row published but not marked (crash in between) is published again later and
 // dropped by the stream's duplicate window.
 import { errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
-import { ensureJobsStream } from '@ratewire/core/jobs-stream';
 import type { Database } from '@ratewire/db';
+import { ensureJobsStream } from '@ratewire/jobs';
 
 import { JetStreamBatchPublisher } from './jetstream.publisher.ts';
 import { claimOutbox, markPublished, prunePublished } from './jobs.repository.ts';

@@ -2,24 +2,15 @@
 // Messages are buffered as they arrive and processed in batches (whatever has arrived, up to
 // BATCH_MAX); a batch is acknowledged only after its results are committed. Events and progress are
 // published after the commit.
-import {
-  JOBS_STREAM,
-  REDIS_NOTIFICATIONS,
-  SUBJECTS,
-  jobSubmitMessage,
-  type JobResultEvent,
-  type NotificationMessage,
-} from '@ratewire/contracts';
+import { REDIS_NOTIFICATIONS, SUBJECTS, type JobResultEvent, type NotificationMessage } from '@ratewire/contracts';
 import { errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/core';
-import { ensureJobsStream } from '@ratewire/core/jobs-stream';
 import type { Database } from '@ratewire/db';
-import { AckPolicy, DeliverPolicy, nanos, type ConsumerMessages, type JsMsg } from 'nats';
+import { JOBS_CONSUMER, JOBS_STREAM, decodeJobSubmit, ensureJobsConsumer } from '@ratewire/jobs';
+import type { ConsumerMessages, JsMsg } from 'nats';
 
 import { processBatch, type FinishedJob, type ProcessorOptions } from './jobs.processor.ts';
 
-export const JOBS_CONSUMER = 'exchange-workers';
 const BATCH_MAX = 500;
-const MAX_ACK_PENDING = 5000;
 
 export interface JobsConsumerOptions extends ProcessorOptions {
   ackWaitMs: number;
@@ -31,38 +22,6 @@ export interface JobsConsumerOptions extends ProcessorOptions {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-/** Creates the durable consumer, or brings an existing one's ack wait in line with the setting. */
-export async function ensureJobsConsumer(nc: NatsConnection, ackWaitMs: number): Promise<void> {
-  await ensureJobsStream(nc);
-  const jsm = await nc.jetstreamManager();
-  const config = {
-    durable_name: JOBS_CONSUMER,
-    ack_policy: AckPolicy.Explicit,
-    ack_wait: nanos(ackWaitMs),
-    max_deliver: -1,
-    max_ack_pending: MAX_ACK_PENDING,
-    deliver_policy: DeliverPolicy.All,
-    filter_subject: SUBJECTS.jobsSubmit,
-  };
-  const existing = await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER).catch(() => null);
-  if (!existing) {
-    try {
-      await jsm.consumers.add(JOBS_STREAM, config);
-      return;
-    } catch (err) {
-      // another replica created it first
-      if (!(await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER).catch(() => null))) throw err;
-    }
-  }
-  const current = existing ?? (await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER));
-  if (current.config.ack_wait !== config.ack_wait || current.config.max_ack_pending !== MAX_ACK_PENDING) {
-    await jsm.consumers.update(JOBS_STREAM, JOBS_CONSUMER, {
-      ack_wait: config.ack_wait,
-      max_ack_pending: MAX_ACK_PENDING,
-    });
-  }
-}
 
 export class JobsConsumer {
   private readonly db: Database;
@@ -146,16 +105,15 @@ export class JobsConsumer {
   private async handle(batch: JsMsg[]): Promise<void> {
     const byId = new Map<string, JsMsg[]>();
     for (const m of batch) {
-      const parsed = safeJson(m.data);
-      const message = jobSubmitMessage.safeParse(parsed);
-      if (!message.success) {
+      const message = decodeJobSubmit(m.data);
+      if (!message.ok) {
         this.log.warn({ seq: m.seq, payload: decoder.decode(m.data).slice(0, 200) }, 'invalid job message dropped');
         m.term();
         continue;
       }
-      const list = byId.get(message.data.job_id) ?? [];
+      const list = byId.get(message.value.job_id) ?? [];
       list.push(m);
-      byId.set(message.data.job_id, list);
+      byId.set(message.value.job_id, list);
     }
     if (!byId.size) return;
     let outcome;
@@ -203,13 +161,5 @@ export class JobsConsumer {
       }
     }
     pipeline.exec().catch((err: unknown) => this.log.warn({ err: errorMessage(err) }, 'job progress not published'));
-  }
-}
-
-function safeJson(data: Uint8Array): unknown {
-  try {
-    return JSON.parse(decoder.decode(data));
-  } catch {
-    return undefined;
   }
 }
