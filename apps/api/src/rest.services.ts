@@ -55,7 +55,7 @@ export function createRestServices(deps: ApiDeps): RestServices {
     auth: createAuthService({ db, settings, limiter: new LoginLimiter(redis, prefix) }),
     currencies: new CurrenciesService({ db, nats, log, cache }),
     rates,
-    exchange: new ExchangeService(rates),
+    exchange: new ExchangeService(db),
     tasks: new TasksService({ db, nats, redis, log }),
     cache,
     close: unwatch,

@@ -12,7 +12,7 @@ import {
   startHealthServer,
   timed,
 } from '@ratewire/core';
-import { createDb, createPool } from '@ratewire/db';
+import { createDb, createPool, ping } from '@ratewire/db';
 
 import { startFeeds } from './feeds/feeds.module.ts';
 import { startJobs } from './jobs/jobs.module.ts';
@@ -38,7 +38,7 @@ startJobs({ settings, log, db, nats, redis, shutdown });
 const health = await startHealthServer(
   settings.HEALTH_PORT,
   {
-    postgres: () => timed(() => pool.query('select 1')),
+    postgres: () => timed(() => ping(pool)),
     redis: () => redisCheck(redis),
     nats: () => natsCheck(nats),
   },

@@ -1,5 +1,142 @@
-export * from './pool.ts';
-export * from './schema.ts';
-export * from './migrate.ts';
-export * from './rates/index.ts';
-export * from './webhooks/index.ts';
+// @ratewire/db: the connections, the migrations, and all the SQL, one module per table family.
+export { createDb, createPool, ping, type Database, type Pool, type PoolOptions } from './pool.ts';
+export { connectDedicated, type DedicatedClient } from './dedicated.ts';
+export { MIGRATIONS_DIR, assertMigrated, createMigrator, ensureDatabase } from './migrate.ts';
+export type {
+  BinancePriceHistoryTable,
+  BinancePricesTable,
+  BinanceSymbolsTable,
+  CallbackDeliveriesTable,
+  CbrDaysTable,
+  CbrRatesTable,
+  CurrenciesTable,
+  DB,
+  ExchangeJobsTable,
+  FeedStatusTable,
+  Numeric,
+  OutboxTable,
+  TasksTable,
+  Timestamp,
+  UsersTable,
+  WebhookSecretsTable,
+} from './schema.ts';
+
+// users
+export {
+  USERS_CHANGED_CHANNEL,
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  listenUserChanges,
+  updateUserCredentials,
+  type UserRow,
+  type UserWithHash,
+} from './users/users.repository.ts';
+
+// webhook_secrets
+export {
+  PREVIOUS_WEBHOOK_SECRET_HOURS,
+  readWebhookSecret,
+  rotateWebhookSecret,
+  webhookSecretsFor,
+  type WebhookSecretRow,
+} from './webhook-secrets/webhook-secrets.repository.ts';
+
+// currencies
+export {
+  currencyEventOf,
+  deleteCurrency,
+  findCurrency,
+  insertCurrency,
+  isUniqueViolation,
+  listCurrencies,
+  updateCurrency,
+  type CurrencyRow,
+} from './currencies/currencies.repository.ts';
+
+// cbr_rates, cbr_days
+export {
+  cbrCodeKnown,
+  cbrRatesOn,
+  cbrSeries,
+  latestCbrDate,
+  listCbrDays,
+  rateOn,
+  resolvedCbrDay,
+  storeCbrDay,
+  type CbrRateChange,
+  type CbrRateInput,
+  type CbrRateRow,
+  type CbrRateValues,
+  type CbrSeriesRow,
+  type CbrUnitRate,
+  type StoreCbrDayResult,
+} from './cbr-rates/cbr-rates.repository.ts';
+
+// binance_symbols, binance_prices, binance_price_history
+export {
+  BinanceSnapshotWriter,
+  deleteBinanceHistoryBatch,
+  listBinancePrices,
+  persistBinanceSnapshot,
+  upsertBinanceSymbols,
+  type BinancePriceChange,
+  type BinancePriceRow,
+  type BinanceSymbolInput,
+  type SnapshotWriterOptions,
+} from './binance-prices/binance-prices.repository.ts';
+
+// feed_status
+export {
+  getFeedStatus,
+  listFeedStatus,
+  recordFeedFailure,
+  recordFeedSuccess,
+  type FeedSource,
+  type FeedStatusRow,
+} from './feed-status/feed-status.repository.ts';
+
+// tasks
+export {
+  claimTask,
+  findTask,
+  finishTask,
+  listUnfinishedTasks,
+  queueTask,
+  type TaskRow,
+} from './tasks/tasks.repository.ts';
+
+// the feed leader's advisory lock
+export { tryAdvisoryLock } from './leader-lock/leader-lock.repository.ts';
+
+// exchange_jobs, outbox, callback_deliveries
+export {
+  findJobByRequest,
+  getJob,
+  insertJobsWithOutbox,
+  jobOwner,
+  listJobs,
+  lockJobs,
+  storeJobResults,
+  type ClaimedJob,
+  type InsertedJob,
+  type JobResult,
+  type JobRow,
+  type JobStatus,
+  type NewJob,
+} from './exchange-jobs/exchange-jobs.repository.ts';
+export {
+  claimOutbox,
+  markOutboxPublished,
+  pruneOutboxPublished,
+  type OutboxRow,
+} from './exchange-jobs/outbox.repository.ts';
+export {
+  claimDueDeliveries,
+  insertCallbackDeliveries,
+  msUntilNextDelivery,
+  recordDeliveryOutcomes,
+  type DeliveryOutcome,
+  type DueDelivery,
+  type NewDelivery,
+} from './exchange-jobs/callback-deliveries.repository.ts';

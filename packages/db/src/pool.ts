@@ -42,6 +42,14 @@ export function createPool(connectionString: string, options: PoolOptions = {}):
   return pool;
 }
 
+/**
+ * Proves Postgres answers: a pool through one of its connections, a dedicated client on its own
+ * session (and so that the session's locks are still held).
+ */
+export async function ping(connection: pg.Pool | pg.Client): Promise<void> {
+  await connection.query('select 1');
+}
+
 export type Database = Kysely<DB>;
 export type Pool = pg.Pool;
 

@@ -10,14 +10,18 @@
 // database on each request until it listens again. An entry also expires after ACCOUNT_CACHE_TTL_MS,
 // a bound on staleness should a notification ever be lost.
 import { errorMessage, type Logger } from '@ratewire/core';
-import { connectDedicated, type Database, type DedicatedClient } from '@ratewire/db';
+import {
+  USERS_CHANGED_CHANNEL,
+  connectDedicated,
+  findUserById,
+  listenUserChanges,
+  type Database,
+  type DedicatedClient,
+} from '@ratewire/db';
 
 import type { AuthUser } from '../http/request-context.ts';
 import { verifyAccessToken, type TokenSettings } from './tokens.ts';
-import { findUserById } from './users.repository.ts';
 
-/** The NOTIFY channel of the `users` triggers; its payload is an account id, or '*' for every account. */
-export const USERS_CHANGED_CHANNEL = 'ratewire_users';
 export const ACCOUNT_CACHE_TTL_MS = 5000;
 const MAX_ENTRIES = 50_000;
 const RECONNECT_MAX_MS = 10_000;
@@ -132,7 +136,7 @@ export class Accounts {
       });
       own.on('error', (err) => this.lost(own, err));
       own.on('end', () => this.lost(own));
-      await own.query(`listen ${USERS_CHANGED_CHANNEL}`);
+      await listenUserChanges(own);
       if (this.closed) {
         await own.end().catch(() => {});
         return;

@@ -2,13 +2,19 @@
 // answer after the same work (a verify against a dummy hash), and failures are counted in Redis.
 import type { LoginBody, RegisterBody, TokenResponse, UserDto } from '@ratewire/contracts';
 import { AppError, type Logger } from '@ratewire/core';
-import type { Database } from '@ratewire/db';
+import {
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  updateUserCredentials,
+  type Database,
+  type UserRow,
+} from '@ratewire/db';
 
 import { unknownUser } from './auth.middleware.ts';
 import type { LoginLimiter } from './login-limiter.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
 import { signAccessToken, type TokenSettings } from './tokens.ts';
-import { findUserByEmail, findUserById, insertUser, updateUserCredentials, type UserRow } from './users.repository.ts';
 
 export function toUserDto(u: UserRow): UserDto {
   return { id: u.id, email: u.email, name: u.name, role: u.role, created_at: u.created_at.toISOString() };

@@ -18,8 +18,8 @@ import {
 } from '@ratewire/contracts';
 import { normalize } from '@ratewire/core';
 import { jsonNumber } from '@ratewire/core/json';
+import type { CurrencyRow } from '@ratewire/db';
 
-import type { CurrencyRow } from '../currencies/currencies.repository.ts';
 import type { CurrenciesService } from '../currencies/currencies.service.ts';
 import type { ExchangeService } from '../exchange/exchange.service.ts';
 import { FORBIDDEN, INVALID, UNAUTHORIZED, problem } from '../http/responses.ts';

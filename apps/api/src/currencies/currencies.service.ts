@@ -9,11 +9,9 @@ import {
   type CurrencyEvent,
   type CurrencyPatchBody,
 } from '@ratewire/contracts';
-import { AppError, div, normalize, roundFixed, type Logger, type NatsConnection } from '@ratewire/core';
-import type { Database } from '@ratewire/db';
-
-import { ResponseCache, type CachedResponse } from '../cache/response-cache.ts';
+import { AppError, unitRate, type Logger, type NatsConnection } from '@ratewire/core';
 import {
+  currencyEventOf,
   deleteCurrency,
   findCurrency,
   insertCurrency,
@@ -21,13 +19,13 @@ import {
   listCurrencies,
   updateCurrency,
   type CurrencyRow,
-} from './currencies.repository.ts';
+  type Database,
+} from '@ratewire/db';
+
+import { ResponseCache, type CachedResponse } from '../cache/response-cache.ts';
 
 /** Lists are revalidated on every use (cheap with the ETag): admins edit them. */
 export const CACHE_REVALIDATE = 'no-cache';
-
-export const unitRate = (row: { rate: string; nominal: number }) =>
-  normalize(roundFixed(div(row.rate, row.nominal), 20));
 
 export function toCurrencyDto(row: CurrencyRow): CurrencyDto {
   return {
@@ -36,7 +34,7 @@ export function toCurrencyDto(row: CurrencyRow): CurrencyDto {
     name: row.name,
     nominal: row.nominal,
     rate: row.rate,
-    unit_rate: unitRate(row),
+    unit_rate: unitRate(row.rate, row.nominal),
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -91,7 +89,7 @@ export class CurrenciesService {
       if (isUniqueViolation(err)) throw duplicate(body.code);
       throw err;
     }
-    this.published(SUBJECTS.currenciesCreated, currencyEvent(row));
+    this.published(SUBJECTS.currenciesCreated, currencyEventOf(row, 'api'));
     return row;
   }
 
@@ -104,7 +102,7 @@ export class CurrenciesService {
       throw err;
     }
     if (!row) throw notFound(id);
-    this.published(SUBJECTS.currenciesUpdated, currencyEvent(row));
+    this.published(SUBJECTS.currenciesUpdated, currencyEventOf(row, 'api'));
     return row;
   }
 
@@ -126,19 +124,6 @@ export class CurrenciesService {
       this.deps.log.error({ err, subject }, 'could not publish a currency event');
     }
   }
-}
-
-function currencyEvent(row: CurrencyRow): CurrencyEvent {
-  return {
-    id: row.id,
-    code: row.code,
-    name: row.name,
-    nominal: row.nominal,
-    rate: normalize(row.rate),
-    unit_rate: unitRate(row),
-    updated_at: row.updated_at.toISOString(),
-    source: 'api',
-  };
 }
 
 const notFound = (id: number) => new AppError(404, 'currency_not_found', `no currency with id ${id}`);

@@ -2,14 +2,13 @@
 import type { ExchangeCalculateBody, ExchangeCalculateResponse } from '@ratewire/contracts';
 import { AppError } from '@ratewire/core';
 import { calculateExchange } from '@ratewire/core/exchange';
-
-import type { RatesService } from '../rates/rates.service.ts';
+import { rateOn, type Database } from '@ratewire/db';
 
 export class ExchangeService {
-  private readonly rates: RatesService;
+  private readonly db: Database;
 
-  constructor(rates: RatesService) {
-    this.rates = rates;
+  constructor(db: Database) {
+    this.db = db;
   }
 
   async calculate(body: ExchangeCalculateBody): Promise<ExchangeCalculateResponse> {
@@ -17,7 +16,7 @@ export class ExchangeService {
     let date: string | undefined;
     if (rate === undefined) {
       const code = body.currency!;
-      const found = await this.rates.latestUnitRate(code);
+      const found = await rateOn(this.db, code);
       if (!found) {
         throw new AppError(422, 'validation_failed', 'the request is not valid', [
           { path: 'body.currency', message: `no CBR rate is known for ${code}` },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 import { readinessSchema, type Readiness } from '@ratewire/contracts';
 import { natsCheck, redisCheck, timed } from '@ratewire/core';
+import { ping } from '@ratewire/db';
 
 import type { ApiDeps } from '../deps.ts';
 import type { RouteRegistry } from '../http/route.ts';
@@ -38,7 +39,7 @@ export function healthRoutes(router: Router, routes: RouteRegistry, deps: ApiDep
     },
     async () => {
       const [postgres, redis, nats, extra] = await Promise.all([
-        timed(() => deps.pool.query('select 1')),
+        timed(() => ping(deps.pool)),
         redisCheck(deps.redis),
         natsCheck(deps.nats),
         extras ? extras().catch(() => ({})) : Promise.resolve({}),

@@ -10,11 +10,18 @@ import {
   type NotificationMessage,
 } from '@ratewire/contracts';
 import { AppError, errorMessage, normalize, notFound, type Logger, type Redis } from '@ratewire/core';
-import type { Database } from '@ratewire/db';
+import {
+  findJobByRequest,
+  getJob,
+  insertJobsWithOutbox,
+  listJobs,
+  rateOn,
+  type Database,
+  type JobRow,
+} from '@ratewire/db';
 
 import { unknownUser } from '../auth/auth.middleware.ts';
 import type { AuthUser } from '../http/request-context.ts';
-import { findJobByRequest, getJob, latestCbrUnitRate, listJobs, type JobRow } from './jobs.repository.ts';
 import { SubmitBatcher } from './submit.batcher.ts';
 
 export interface JobsServiceDeps {
@@ -56,15 +63,15 @@ export function bodyHash(body: ExchangeJobBody): string {
 
 export function createJobsService(deps: JobsServiceDeps) {
   const { db, redis, log } = deps;
-  const batcher = new SubmitBatcher(db);
+  const batcher = new SubmitBatcher((jobs) => insertJobsWithOutbox(db, jobs));
   // progress messages of one event-loop turn go to Redis in one pipeline
   let queuedNotes: string[] = [];
 
   async function resolveRate(body: ExchangeJobBody): Promise<string> {
     if (body.exchange_rate !== undefined) return normalize(body.exchange_rate);
     const code = body.currency!;
-    // as /exchange/calculate: rubles need no CBR rate
-    const rate = code === 'RUB' ? '1' : await latestCbrUnitRate(db, code);
+    // as /exchange/calculate: the newest CBR rate (rubles need none)
+    const rate = (await rateOn(db, code))?.unit_rate;
     if (rate === undefined) {
       throw new AppError(422, 'validation_failed', 'the request is not valid', [
         { path: 'body.currency', message: `no CBR rate is known for ${code}` },

@@ -6,11 +6,10 @@
 // processes left. A row published but not marked (crash in between) is published again later and
 // dropped by the stream's duplicate window.
 import { errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
-import type { Database } from '@ratewire/db';
+import { claimOutbox, markOutboxPublished, pruneOutboxPublished, type Database } from '@ratewire/db';
 import { ensureJobsStream } from '@ratewire/jobs';
 
 import { JetStreamBatchPublisher } from './jetstream.publisher.ts';
-import { claimOutbox, markPublished, prunePublished } from './jobs.repository.ts';
 
 export interface OutboxRelayOptions {
   batchSize?: number;
@@ -100,7 +99,7 @@ export class OutboxRelay {
         full = published >= this.batchSize;
         if (Date.now() - this.lastPrune > 60_000) {
           this.lastPrune = Date.now();
-          await prunePublished(this.db, this.pruneAfterMs);
+          await pruneOutboxPublished(this.db, this.pruneAfterMs);
         }
       } catch (err) {
         backoffMs = Math.min(Math.max(backoffMs * 2, 100), 2000);
@@ -122,7 +121,7 @@ export class OutboxRelay {
         this.publishTimeoutMs,
       );
       const ok = rows.filter((_, i) => acked[i]).map((r) => r.id);
-      await markPublished(trx, ok);
+      await markOutboxPublished(trx, ok);
       return { published: ok.length, failed: rows.length - ok.length };
     });
   }

@@ -2,9 +2,10 @@
 // (one commit, one round trip) instead of one each. Nothing waits on a timer: what arrived during
 // one event-loop turn, or while earlier batches were in flight, goes out together, so a lone
 // request is written at once. Each caller still learns whether its own job was inserted.
-import type { Database } from '@ratewire/db';
+import type { InsertedJob, NewJob } from '@ratewire/db';
 
-import { insertJobsWithOutbox, type InsertedJob, type NewJob } from './jobs.repository.ts';
+/** Writes a batch of jobs in one statement; returns the rows inserted (a repeat is left out). */
+export type WriteJobs = (jobs: readonly NewJob[]) => Promise<InsertedJob[]>;
 
 interface Pending {
   job: NewJob;
@@ -13,15 +14,15 @@ interface Pending {
 }
 
 export class SubmitBatcher {
-  private readonly db: Database;
+  private readonly writeJobs: WriteJobs;
   private readonly maxInFlight: number;
   private readonly maxBatch: number;
   private queue: Pending[] = [];
   private inFlight = 0;
   private scheduled = false;
 
-  constructor(db: Database, options: { maxInFlight?: number; maxBatch?: number } = {}) {
-    this.db = db;
+  constructor(writeJobs: WriteJobs, options: { maxInFlight?: number; maxBatch?: number } = {}) {
+    this.writeJobs = writeJobs;
     this.maxInFlight = options.maxInFlight ?? 4;
     this.maxBatch = options.maxBatch ?? 500;
   }
@@ -54,10 +55,7 @@ export class SubmitBatcher {
   private async write(batch: Pending[]): Promise<void> {
     let rows: InsertedJob[];
     try {
-      rows = await insertJobsWithOutbox(
-        this.db,
-        batch.map((p) => p.job),
-      );
+      rows = await this.writeJobs(batch.map((p) => p.job));
     } catch (err) {
       if (batch.length === 1) {
         batch[0]!.reject(err);

@@ -2,19 +2,18 @@
 // cache; a CBR day that was never stored is fetched by a worker over NATS request/reply.
 import { SUBJECTS, cbrFetchDayReply, type CbrSeriesPoint, type ConvertResponse } from '@ratewire/contracts';
 import { AppError, div, errorMessage, mul, roundFixed, type Logger, type NatsConnection } from '@ratewire/core';
-import type { Database } from '@ratewire/db';
-
-import { dataOf, type CachedResponse, type ResponseCache } from '../cache/response-cache.ts';
 import {
-  binancePrices,
   cbrCodeKnown,
   cbrRatesOn,
   cbrSeries,
   latestCbrDate,
-  latestCbrRateOf,
+  listBinancePrices,
   resolvedCbrDay,
   type BinancePriceRow,
-} from './rates.repository.ts';
+  type Database,
+} from '@ratewire/db';
+
+import { dataOf, type CachedResponse, type ResponseCache } from '../cache/response-cache.ts';
 
 export const CACHE_LATEST = 'public, max-age=5';
 export const CACHE_IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -185,12 +184,6 @@ export class RatesService {
     return rows;
   }
 
-  /** Rubles per unit of `code` from the newest CBR rate (RUB is 1). */
-  async latestUnitRate(code: string): Promise<{ unit_rate: string; date?: string } | undefined> {
-    if (code === 'RUB') return { unit_rate: '1' };
-    return latestCbrRateOf(this.db, code);
-  }
-
   async convert(q: { from: string; to: string; amount: string; date?: string | undefined }): Promise<ConvertResponse> {
     const body = dataOf<CbrBody>(q.date ? await this.cbrOn(q.date, 'query.date') : await this.cbrLatest());
     const unit = (code: string) => {
@@ -217,7 +210,7 @@ export class RatesService {
     const version = this.cache.version('binance');
     const snap = this.snapshot;
     if (snap && snap.version === version && performance.now() - snap.at < 60_000) return snap.rows;
-    const rows = binancePrices(this.db).then((list) => new Map(list.map((r) => [r.symbol, r])));
+    const rows = listBinancePrices(this.db).then((list) => new Map(list.map((r) => [r.symbol, r])));
     const next = { version, at: performance.now(), rows };
     this.snapshot = next;
     rows.catch(() => {

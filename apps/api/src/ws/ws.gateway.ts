@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 
 import { WS_LIMITS } from '@ratewire/contracts';
 import type { Logger } from '@ratewire/core';
+import { jobOwner } from '@ratewire/db';
 import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -58,14 +59,7 @@ export function createWsGateway(deps: ApiDeps, server: Server, accounts: Account
     stats,
     verifyToken: (token) => accounts.authenticate(token),
     account: (userId) => accounts.get(userId),
-    async jobOwner(jobId) {
-      const row = await deps.db
-        .selectFrom('exchange_jobs')
-        .select('user_id')
-        .where('id', '=', jobId)
-        .executeTakeFirst();
-      return row?.user_id ?? null;
-    },
+    jobOwner: (jobId) => jobOwner(deps.db, jobId),
     readSince: (channel, since) => readSince(deps.redis, channel, since),
   };
   const sessions = new Set<WsSession>();

@@ -11,18 +11,18 @@ import https from 'node:https';
 
 import { SUBJECTS, type CallbackEvent } from '@ratewire/contracts';
 import { WakeLoop, errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
-import type { Database } from '@ratewire/db';
+import {
+  claimDueDeliveries,
+  msUntilNextDelivery,
+  recordDeliveryOutcomes,
+  type Database,
+  type DeliveryOutcome,
+  type DueDelivery,
+} from '@ratewire/db';
 import got, { type Got } from 'got';
 
 import { loadCallbackKeys, type CallbackTarget } from './callback.keys.ts';
 import { jobCallbackPayload, signCallback, type CallbackKeys, type CallbackLine } from './callback.signer.ts';
-import {
-  claimDue,
-  msUntilNextDue,
-  recordOutcomes,
-  type DeliveryOutcome,
-  type DueDelivery,
-} from './callbacks.repository.ts';
 import { SsrfRefused, checkCallbackUrl, guardedLookup } from './ssrf.guard.ts';
 
 export interface CallbackDeliveryOptions {
@@ -81,7 +81,7 @@ export class CallbackDelivery {
       // a full batch: look again at once; else sleep until the next row is due (new rows: notify)
       round: async () => {
         if ((await this.round(batchSize)) >= batchSize) return 0;
-        const next = await msUntilNextDue(this.db);
+        const next = await msUntilNextDelivery(this.db);
         return Math.max(5, Math.min(next ?? maxIdle, maxIdle));
       },
       backoff: { firstMs: 100, maxMs: 5000 },
@@ -107,11 +107,11 @@ export class CallbackDelivery {
   }
 
   private async round(batchSize: number): Promise<number> {
-    const due = await claimDue(this.db, batchSize, this.options.timeoutMs + 5000);
+    const due = await claimDueDeliveries(this.db, batchSize, this.options.timeoutMs + 5000);
     if (!due.length) return 0;
     const keys = await loadCallbackKeys(this.db, this.options.token ?? null, due.map(targetOf));
     const outcomes = await Promise.all(due.map((d, i) => this.attempt(d, keys[i])));
-    const attempts = await recordOutcomes(this.db, outcomes);
+    const attempts = await recordDeliveryOutcomes(this.db, outcomes);
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.status === 'pending') continue;
       const d = due[i]!;

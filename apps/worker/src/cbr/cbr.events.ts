@@ -9,20 +9,11 @@ import {
   type CbrUpdatedEvent,
   type CurrencyEvent,
 } from '@ratewire/contracts';
-import { div, errorMessage, normalize, roundFixed, type NatsConnection } from '@ratewire/core';
-import type { CurrencyRow, StoreCbrDayResult } from '@ratewire/db';
+import { errorMessage, normalize, type NatsConnection } from '@ratewire/core';
+import { currencyEventOf, type CurrencyRow, type StoreCbrDayResult } from '@ratewire/db';
 
 export function currencyPayload(row: CurrencyRow): CurrencyEvent {
-  return currencyEvent.parse({
-    id: row.id,
-    code: row.code,
-    name: row.name,
-    nominal: row.nominal,
-    rate: normalize(row.rate),
-    unit_rate: normalize(roundFixed(div(row.rate, row.nominal), 20)),
-    updated_at: row.updated_at.toISOString(),
-    source: 'cbr',
-  });
+  return currencyEvent.parse(currencyEventOf(row, 'cbr'));
 }
 
 export function cbrUpdatedPayload(date: string, result: StoreCbrDayResult): CbrUpdatedEvent {

@@ -17,7 +17,7 @@ import iconv from 'iconv-lite';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 import { expandExponent, isoDate } from '@ratewire/contracts';
-import { dec, div, isPositive, normalize, roundFixed } from '@ratewire/core';
+import { dec, isPositive, normalize, unitRate } from '@ratewire/core';
 import type { CbrRateInput } from '@ratewire/db';
 
 /** One currency of a parsed day: what the repository stores. */
@@ -180,17 +180,16 @@ export function parseCbrDailyText(xml: string): CbrDay {
     const value = positive(text(v, 'Value', at), `${at}: Value`);
     const vunit = optionalText(v, 'VunitRate');
     // nominals are powers of ten, so 20 places keep the quotient exact
-    const unitRate =
-      vunit === null ? normalize(roundFixed(div(value, nominal), 20)) : positive(vunit, `${at}: VunitRate`);
+    const unit = vunit === null ? unitRate(value, nominal) : positive(vunit, `${at}: VunitRate`);
     // VunitRate is CBR's own, more precise quotient; one far from value ÷ nominal is garbage
-    if (vunit !== null && !dec(unitRate).mul(nominal).minus(value).abs().lte(dec(value).mul('0.01'))) {
-      throw new CbrParseError(`${at}: VunitRate ${unitRate} disagrees with Value ${value} / Nominal ${nominal}`);
+    if (vunit !== null && !dec(unit).mul(nominal).minus(value).abs().lte(dec(value).mul('0.01'))) {
+      throw new CbrParseError(`${at}: VunitRate ${unit} disagrees with Value ${value} / Nominal ${nominal}`);
     }
     const name = decodeEntities(text(v, 'Name', at).trim());
     if (!name) throw new CbrParseError(`${at}: empty Name`);
     const numCode = optionalText(v, 'NumCode')?.trim() ?? null;
     const id = v['@_ID'];
-    return { code, numCode, cbrId: typeof id === 'string' ? id : null, name, nominal, value, unitRate };
+    return { code, numCode, cbrId: typeof id === 'string' ? id : null, name, nominal, value, unitRate: unit };
   });
   return { date, rates };
 }

@@ -3,10 +3,16 @@
 // that died after its commit) is left as it is, so each job gets exactly one result.
 import { billsSchema } from '@ratewire/contracts';
 import { calculateExchange } from '@ratewire/core/exchange';
-import type { Database } from '@ratewire/db';
+import {
+  insertCallbackDeliveries,
+  lockJobs,
+  storeJobResults,
+  type Database,
+  type JobResult,
+  type NewDelivery,
+} from '@ratewire/db';
 
 import { webhookIdFor } from '../callbacks/callback.signer.ts';
-import { insertDeliveries, lockJobs, storeResults, type JobResult, type NewDelivery } from './jobs.repository.ts';
 
 export interface FinishedJob {
   id: string;
@@ -96,8 +102,8 @@ export async function processBatch(
       if (url) deliveries.push({ jobId: job.id, url, webhookId: webhookIdFor(job.id) });
     }
     // rows are locked, so every result above is written; the guard is a second line of defence
-    const written = new Set(await storeResults(trx, results));
-    await insertDeliveries(
+    const written = new Set(await storeJobResults(trx, results));
+    await insertCallbackDeliveries(
       trx,
       deliveries.filter((d) => written.has(d.jobId)),
       options.firstCallbackDelayMs,

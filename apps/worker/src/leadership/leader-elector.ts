@@ -3,7 +3,7 @@
 // leader's connection closes and frees the lock, so another replica takes over within one retry.
 // A leader whose lock connection fails or stops answering stops at once.
 import { errorMessage, type Logger } from '@ratewire/core';
-import { connectDedicated, pingDedicated, tryAdvisoryLock, type DedicatedClient } from '@ratewire/db';
+import { connectDedicated, ping, tryAdvisoryLock, type DedicatedClient } from '@ratewire/db';
 
 /** The advisory lock key the feed pollers' leader holds (per database). */
 export const FEED_LEADER_LOCK = 727_200;
@@ -98,7 +98,7 @@ export class LeaderElector {
     const client = this.client;
     if (!client) return this.lost('lock connection missing', undefined);
     try {
-      await pingDedicated(client);
+      await ping(client);
     } catch (err) {
       this.lost(`lock connection check failed: ${errorMessage(err)}`, client);
     }

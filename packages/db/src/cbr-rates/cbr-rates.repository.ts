@@ -1,9 +1,12 @@
-// CBR history (cbr_rates, cbr_days) and the editable `currencies` rows, written from one parsed day.
-import { sql, type Kysely } from 'kysely';
+// CBR history: cbr_rates (one row per effective date and currency) and cbr_days (which effective
+// date answers a requested day), written from one parsed day (which also brings the editable
+// `currencies` rows up to the newest day), and read by the api.
+import { sql } from 'kysely';
 
 import { equal } from '@ratewire/core';
 
-import type { DB } from '../schema.ts';
+import type { CurrencyRow } from '../currencies/currencies.repository.ts';
+import type { Database } from '../pool.ts';
 
 export interface CbrRateInput {
   code: string;
@@ -28,16 +31,6 @@ export interface CbrRateChange extends CbrRateValues {
   previous: CbrRateValues | null;
 }
 
-export interface CurrencyRow {
-  id: number;
-  code: string;
-  name: string | null;
-  nominal: number;
-  rate: string;
-  created_at: Date;
-  updated_at: Date;
-}
-
 export interface StoreCbrDayResult {
   /** Codes whose rate differs from the latest stored one at an earlier-or-equal date. */
   changed: CbrRateChange[];
@@ -57,7 +50,7 @@ const CBR_WRITE_LOCK = 727_101;
  * publish the returned changes only after that transaction committed.
  */
 export async function storeCbrDay(
-  trx: Kysely<DB>,
+  trx: Database,
   input: { date: string; rates: CbrRateInput[]; requested?: string },
 ): Promise<StoreCbrDayResult> {
   const { date, rates } = input;
@@ -139,7 +132,7 @@ export async function storeCbrDay(
 }
 
 /** Requested days already resolved in [from, to] (for a resumable backfill). */
-export async function listCbrDays(db: Kysely<DB>, from: string, to: string): Promise<Map<string, string>> {
+export async function listCbrDays(db: Database, from: string, to: string): Promise<Map<string, string>> {
   const rows = await db
     .selectFrom('cbr_days')
     .select(['requested', 'effective'])
@@ -150,10 +143,85 @@ export async function listCbrDays(db: Kysely<DB>, from: string, to: string): Pro
 }
 
 /** The newest effective date stored, if any. */
-export async function latestCbrDate(db: Kysely<DB>): Promise<string | null> {
+export async function latestCbrDate(db: Database): Promise<string | null> {
   const row = await db
     .selectFrom('cbr_rates')
     .select(sql<string | null>`max(date)`.as('max'))
     .executeTakeFirst();
   return row?.max ?? null;
+}
+
+export interface CbrRateRow {
+  code: string;
+  name: string;
+  nominal: number;
+  value: string;
+  unit_rate: string;
+}
+
+export interface CbrSeriesRow {
+  date: string;
+  value: string;
+  nominal: number;
+  unit_rate: string;
+}
+
+/** Every currency's rate stored for the effective date `date`, by code. */
+export async function cbrRatesOn(db: Database, date: string): Promise<CbrRateRow[]> {
+  return db
+    .selectFrom('cbr_rates')
+    .select(['code', 'name', 'nominal', 'value', 'unit_rate'])
+    .where('date', '=', date)
+    .orderBy('code')
+    .execute();
+}
+
+/** The effective date that answers `requested`, when it was resolved before (or published that day). */
+export async function resolvedCbrDay(db: Database, requested: string): Promise<string | undefined> {
+  const day = await db.selectFrom('cbr_days').select('effective').where('requested', '=', requested).executeTakeFirst();
+  if (day) return day.effective;
+  const published = await db
+    .selectFrom('cbr_rates')
+    .select('date')
+    .where('date', '=', requested)
+    .limit(1)
+    .executeTakeFirst();
+  return published?.date;
+}
+
+/** One currency's stored rates from `from` to `to` (both included), oldest first. */
+export async function cbrSeries(db: Database, code: string, from: string, to: string): Promise<CbrSeriesRow[]> {
+  return db
+    .selectFrom('cbr_rates')
+    .select(['date', 'value', 'nominal', 'unit_rate'])
+    .where('code', '=', code)
+    .where('date', '>=', from)
+    .where('date', '<=', to)
+    .orderBy('date')
+    .execute();
+}
+
+/** Whether any CBR rate of `code` is stored. */
+export async function cbrCodeKnown(db: Database, code: string): Promise<boolean> {
+  const row = await db.selectFrom('cbr_rates').select('code').where('code', '=', code).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Rubles for one unit of a currency, and the effective date of the CBR rate it comes from. */
+export interface CbrUnitRate {
+  unit_rate: string;
+  /** Absent for RUB, which is 1 without any CBR rate. */
+  date?: string;
+}
+
+/**
+ * Rubles for one unit of `code` (RUB = 1): the stored CBR rate of the newest effective date not
+ * after `date`, or the newest of all without a date. Undefined when no such rate is stored. With a
+ * date, the days before it must be stored (resolvedCbrDay tells), or an older rate answers.
+ */
+export async function rateOn(db: Database, code: string, date?: string): Promise<CbrUnitRate | undefined> {
+  if (code === 'RUB') return { unit_rate: '1' };
+  let query = db.selectFrom('cbr_rates').select(['date', 'unit_rate']).where('code', '=', code);
+  if (date !== undefined) query = query.where('date', '<=', date);
+  return query.orderBy('date', 'desc').limit(1).executeTakeFirst();
 }

@@ -1,9 +1,12 @@
-// SQL for exchange jobs on the api side: the submit (job + outbox row in one statement), reads, and
-// the outbox relay's claim-and-mark.
+// exchange_jobs: the api's submit (a job and its outbox row in one statement) and reads; the
+// worker's batched result write (one statement per step for a whole batch, arrays through unnest).
 import { sql } from 'kysely';
 
 import { SUBJECTS } from '@ratewire/contracts';
-import type { Database } from '@ratewire/db';
+
+import type { Database } from '../pool.ts';
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
 
 export interface NewJob {
   userId: string;
@@ -15,12 +18,13 @@ export interface NewJob {
   callbackUrl: string | null;
 }
 
+/** A job as its owner sees it, with the state of its callback (null columns when it has none). */
 export interface JobRow {
   id: string;
   user_id: string;
   request_id: string;
   body_hash: string;
-  status: 'queued' | 'running' | 'done' | 'failed';
+  status: JobStatus;
   currency: string | null;
   rate: string;
   breakdown: unknown;
@@ -116,47 +120,56 @@ export async function listJobs(
   return { rows: page.rows, total: Number(count.n) };
 }
 
-/** Latest CBR rate for one unit of `code` (the most recent published day), or undefined. */
-export async function latestCbrUnitRate(db: Database, code: string): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('cbr_rates')
-    .select('unit_rate')
-    .where('code', '=', code)
-    .orderBy('date', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.unit_rate;
+/** The id of the user who owns a job, or null when there is no such job. */
+export async function jobOwner(db: Database, jobId: string): Promise<string | null> {
+  const row = await db.selectFrom('exchange_jobs').select('user_id').where('id', '=', jobId).executeTakeFirst();
+  return row?.user_id ?? null;
 }
 
-export interface OutboxRow {
+export interface ClaimedJob {
   id: string;
-  subject: string;
-  msg_id: string;
-  payload: unknown;
+  request_id: string;
+  status: JobStatus;
+  rate: string;
+  request: unknown;
+  callback_url: string | null;
+  breakdown: unknown;
+  total_rub: string | null;
+  error: string | null;
 }
 
-/** Unpublished rows, oldest first, skipping rows another relay holds. Call inside a transaction. */
-export async function claimOutbox(trx: Database, limit: number): Promise<OutboxRow[]> {
-  const result = await sql<OutboxRow>`
-    select id, subject, msg_id, payload from outbox
-    where published_at is null
+/**
+ * Locks the batch's jobs (in id order, so two workers holding overlapping batches cannot deadlock)
+ * and returns them with their current status. Call inside the result transaction.
+ */
+export async function lockJobs(trx: Database, ids: string[]): Promise<ClaimedJob[]> {
+  const result = await sql<ClaimedJob>`
+    select id, request_id, status, rate, request, callback_url, breakdown, total_rub, error
+    from exchange_jobs where id = any(${ids}::uuid[])
     order by id
-    limit ${limit}
-    for update skip locked`.execute(trx);
+    for update`.execute(trx);
   return result.rows;
 }
 
-export async function markPublished(trx: Database, ids: string[]): Promise<void> {
-  if (!ids.length) return;
-  await sql`update outbox set published_at = now() where id = any(${ids}::bigint[])`.execute(trx);
+export interface JobResult {
+  id: string;
+  status: 'done' | 'failed';
+  breakdown: string | null;
+  total: string | null;
+  error: string | null;
 }
 
-/** Published rows past their use (JetStream holds the message now); bounded per call. */
-export async function prunePublished(db: Database, olderThanMs: number, limit = 10_000): Promise<number> {
-  const result = await sql`
-    delete from outbox where id in (
-      select id from outbox
-      where published_at is not null and published_at < now() - make_interval(secs => ${olderThanMs / 1000})
-      limit ${limit})`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+/** Writes every result of the batch in one statement; the status guard keeps the first result. */
+export async function storeJobResults(trx: Database, results: JobResult[]): Promise<string[]> {
+  if (!results.length) return [];
+  const written = await sql<{ id: string }>`
+    update exchange_jobs j
+    set status = v.status, breakdown = v.breakdown, total_rub = v.total, error = v.error,
+        started_at = coalesce(j.started_at, now()), completed_at = clock_timestamp()
+    from unnest(${results.map((r) => r.id)}::uuid[], ${results.map((r) => r.status)}::text[],
+                ${results.map((r) => r.breakdown)}::jsonb[], ${results.map((r) => r.total)}::numeric[],
+                ${results.map((r) => r.error)}::text[]) as v(id, status, breakdown, total, error)
+    where j.id = v.id and j.status not in ('done', 'failed')
+    returning j.id`.execute(trx);
+  return written.rows.map((r) => r.id);
 }

@@ -1,7 +1,9 @@
-// users: accounts for the REST API (emails stored lower-cased; unique on lower(email)).
+// users: accounts for the REST API (emails stored lower-cased; unique on lower(email)), and the
+// channel their changes are announced on.
 import { sql } from 'kysely';
 
-import type { Database } from '@ratewire/db';
+import type { DedicatedClient } from '../dedicated.ts';
+import type { Database } from '../pool.ts';
 
 export interface UserRow {
   id: string;
@@ -54,4 +56,16 @@ export async function updateUserCredentials(
     .set({ password_hash: update.passwordHash, role: update.role, updated_at: sql`now()` })
     .where('id', '=', id)
     .execute();
+}
+
+/**
+ * The NOTIFY channel of the `users` triggers (migration 20261201120000): a change that matters
+ * (role or email changed, account deleted, table truncated) is announced when it commits, with the
+ * account id as payload, or '*' for every account.
+ */
+export const USERS_CHANGED_CHANNEL = 'ratewire_users';
+
+/** Starts receiving USERS_CHANGED_CHANNEL on this session (as `notification` events of the client). */
+export async function listenUserChanges(client: DedicatedClient): Promise<void> {
+  await client.query(`listen ${USERS_CHANGED_CHANNEL}`);
 }

@@ -1,7 +1,29 @@
-// SQL for callback deliveries: claim due rows under a lease, record a batch of outcomes.
+// callback_deliveries: one row per job whose result is sent to a callback URL; created with the
+// job's result, claimed when due under a lease, and updated with each round's outcomes.
 import { sql } from 'kysely';
 
-import type { Database } from '@ratewire/db';
+import type { Database } from '../pool.ts';
+
+export interface NewDelivery {
+  jobId: string;
+  url: string;
+  webhookId: string;
+}
+
+/** One pending delivery per job (job_id is the key: a second insert for a job is a no-op). */
+export async function insertCallbackDeliveries(
+  trx: Database,
+  rows: NewDelivery[],
+  firstDelayMs: number,
+): Promise<void> {
+  if (!rows.length) return;
+  await sql`
+    insert into callback_deliveries (job_id, url, webhook_id, next_attempt_at)
+    select v.job_id, v.url, v.webhook_id, now() + make_interval(secs => ${firstDelayMs / 1000})
+    from unnest(${rows.map((r) => r.jobId)}::uuid[], ${rows.map((r) => r.url)}::text[],
+                ${rows.map((r) => r.webhookId)}::text[]) as v(job_id, url, webhook_id)
+    on conflict (job_id) do nothing`.execute(trx);
+}
 
 export interface DueDelivery {
   job_id: string;
@@ -20,7 +42,7 @@ export interface DueDelivery {
  * Claims up to `limit` due deliveries: their next attempt moves `leaseMs` ahead, so no other worker
  * takes them meanwhile, and a worker that dies mid-send leaves them due again after the lease.
  */
-export async function claimDue(db: Database, limit: number, leaseMs: number): Promise<DueDelivery[]> {
+export async function claimDueDeliveries(db: Database, limit: number, leaseMs: number): Promise<DueDelivery[]> {
   const result = await sql<DueDelivery>`
     with due as (
       select job_id from callback_deliveries
@@ -48,7 +70,7 @@ export interface DeliveryOutcome {
 }
 
 /** Records the attempts of one round in one statement; returns the attempts count per job. */
-export async function recordOutcomes(db: Database, outcomes: DeliveryOutcome[]): Promise<Map<string, number>> {
+export async function recordDeliveryOutcomes(db: Database, outcomes: DeliveryOutcome[]): Promise<Map<string, number>> {
   if (!outcomes.length) return new Map();
   const result = await sql<{ job_id: string; attempts: number }>`
     update callback_deliveries d
@@ -68,7 +90,7 @@ export async function recordOutcomes(db: Database, outcomes: DeliveryOutcome[]):
 }
 
 /** Milliseconds until the earliest pending delivery is due (null when none is pending). */
-export async function msUntilNextDue(db: Database): Promise<number | null> {
+export async function msUntilNextDelivery(db: Database): Promise<number | null> {
   const row = await sql<{ ms: string | null }>`
     select greatest(0, extract(epoch from (min(next_attempt_at) - now())) * 1000)::bigint as ms
     from callback_deliveries where status = 'pending'`.execute(db);

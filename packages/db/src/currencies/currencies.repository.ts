@@ -1,9 +1,21 @@
-// currencies: the editable rows of the Currency-API service’s shape (latest rate per currency; the CBR poller keeps them current).
+// currencies: the editable rows of the Currency-API service’s shape (latest rate per currency; the
+// CBR poller keeps them current, see storeCbrDay), and the event a stored row is announced with.
 import { sql } from 'kysely';
 
-import type { CurrencyRow, Database } from '@ratewire/db';
+import type { CurrencyEvent } from '@ratewire/contracts';
+import { normalize, unitRate } from '@ratewire/core';
 
-export type { CurrencyRow };
+import type { Database } from '../pool.ts';
+
+export interface CurrencyRow {
+  id: number;
+  code: string;
+  name: string | null;
+  nominal: number;
+  rate: string;
+  created_at: Date;
+  updated_at: Date;
+}
 
 const columns = ['id', 'code', 'name', 'nominal', 'rate', 'created_at', 'updated_at'] as const;
 
@@ -48,4 +60,21 @@ export async function updateCurrency(
 
 export async function deleteCurrency(db: Database, id: number): Promise<{ id: number; code: string } | undefined> {
   return db.deleteFrom('currencies').where('id', '=', id).returning(['id', 'code']).executeTakeFirst();
+}
+
+/**
+ * The currencies.created / currencies.updated payload of a stored row, as the api (an admin's
+ * write) and the worker (a CBR day) both announce it.
+ */
+export function currencyEventOf(row: CurrencyRow, source: CurrencyEvent['source']): CurrencyEvent {
+  return {
+    id: row.id,
+    code: row.code,
+    name: row.name,
+    nominal: row.nominal,
+    rate: normalize(row.rate),
+    unit_rate: unitRate(row.rate, row.nominal),
+    updated_at: row.updated_at.toISOString(),
+    source,
+  };
 }

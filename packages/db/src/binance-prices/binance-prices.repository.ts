@@ -1,4 +1,5 @@
-// Binance: symbol list, latest prices, and the change history (trimmed by retention).
+// Binance: the symbol list (binance_symbols), the latest prices (binance_prices) and their change
+// history (binance_price_history, trimmed by retention).
 import { sql, type Kysely } from 'kysely';
 
 import type { DB } from '../schema.ts';
@@ -8,6 +9,12 @@ export interface BinanceSymbolInput {
   baseAsset: string;
   quoteAsset: string;
   status: string;
+}
+
+export interface BinancePriceRow {
+  symbol: string;
+  price: string;
+  updated_at: Date;
 }
 
 export interface BinancePriceChange {
@@ -166,4 +173,9 @@ export async function deleteBinanceHistoryBatch(db: Kysely<DB>, before: Date, ba
     )
   `.execute(db);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/** Every latest price, by symbol. */
+export async function listBinancePrices(db: Kysely<DB>): Promise<BinancePriceRow[]> {
+  return db.selectFrom('binance_prices').select(['symbol', 'price', 'updated_at']).orderBy('symbol').execute();
 }
