@@ -3,8 +3,8 @@ import { apiSettingsSchema } from '@ratewire/contracts';
 import { Shutdown, createLogger, createNats, createRedis, exitOnSettingError, loadSettings } from '@ratewire/core';
 import { createDb, createPool } from '@ratewire/db';
 
-import { createApi } from './app.ts';
 import { ensureAdmin } from './auth/auth.service.ts';
+import { composeApi } from './compose.ts';
 
 const settings = loadSettings('api', apiSettingsSchema);
 const log = createLogger('api', settings.LOG_LEVEL);
@@ -22,7 +22,6 @@ const nats = await createNats(settings, log, 'ratewire-api').catch(exitOnSetting
 shutdown.add('nats', 'drain', () => nats.drain());
 
 await ensureAdmin(db, settings, log);
-const api = createApi({ settings, log, pool, db, redis, nats });
-shutdown.add('accepting', 'http', () => api.close());
+const api = composeApi({ settings, log, pool, db, redis, nats }, shutdown);
 const url = await api.listen(settings.PORT);
 log.info({ url, docs: `${url}/docs`, ws: `${url.replace('http', 'ws')}/ws` }, 'api listening');

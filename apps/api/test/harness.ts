@@ -6,7 +6,7 @@ import { apiSettingsSchema, type ApiSettings } from '@ratewire/contracts';
 import { createLogger, createNats, createRedis, parseSettings } from '@ratewire/core';
 import { createTestDatabase, serviceUrls, type TestDatabase } from '@ratewire/testkit';
 
-import { createApi, type ApiApp } from '../src/app.ts';
+import { composeApi, type ApiApp } from '../src/compose.ts';
 import { ensureAdmin } from '../src/auth/auth.service.ts';
 import { hashPassword } from '../src/auth/passwords.ts';
 import { signAccessToken } from '../src/auth/tokens.ts';
@@ -61,7 +61,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
   const redisPrefix = `rw:test:${randomBytes(6).toString('hex')}:`;
   const deps: ApiDeps = { settings, log, pool: database.pool, db: database.db, redis, nats, redisPrefix };
   await ensureAdmin(database.db, settings, log);
-  const api = createApi(deps);
+  const api = composeApi(deps);
   const url = await api.listen(0, '127.0.0.1');
   return {
     url,

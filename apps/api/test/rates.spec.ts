@@ -162,7 +162,11 @@ describe('GET /api/v1/rates/cbr/{date}', () => {
       db: t.database.db,
       nats: t.deps.nats,
       log: createLogger('test', 'silent'),
-      cache: new ResponseCache({ redis: t.deps.redis, prefix: 'rw:test:silent:', log: createLogger('test', 'silent') }),
+      versions: new ResponseCache({
+        redis: t.deps.redis,
+        prefix: 'rw:test:silent:',
+        log: createLogger('test', 'silent'),
+      }),
       fetchDaySubject: 'test.fetch-day.silent',
       fetchDayTimeoutMs: 200,
     });

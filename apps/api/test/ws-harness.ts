@@ -7,7 +7,7 @@ import { spawnApp, type AppProcess, type TestDatabase } from '@ratewire/testkit'
 import { WebSocket } from 'ws';
 
 import { startPrivateNats, startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
-import { createApi, type ApiApp } from '../src/app.ts';
+import { composeApi, type ApiApp } from '../src/compose.ts';
 import type { ApiDeps } from '../src/deps.ts';
 
 export { startPrivateNats, startPrivateRedis, type PrivateServer };
@@ -38,7 +38,7 @@ export async function startWsApi(
   const redis = createRedis(settings.REDIS_URL, log, 'api-test');
   const nats = await createNats(settings.NATS_URL, log, 'api-test');
   const deps: ApiDeps = { settings, log, pool: database.pool, db: database.db, redis, nats };
-  const api = createApi(deps);
+  const api = composeApi(deps);
   const url = await api.listen(0, '127.0.0.1');
   return {
     url,

@@ -9,7 +9,7 @@ import { createLogger, createNats, createRedis, parseSettings } from '@ratewire/
 import { createDb, createPool } from '@ratewire/db';
 import { WebSocketServer } from 'ws';
 
-import { createApi } from '../../../apps/api/src/app.ts';
+import { composeApi } from '../../../apps/api/src/compose.ts';
 
 const mode = process.argv[2];
 const send = (msg: unknown) => process.send?.(msg);
@@ -25,7 +25,7 @@ async function ours(): Promise<number> {
   const pool = createPool(settings.DATABASE_URL, { max: 2 });
   const redis = createRedis(settings.REDIS_URL, log, 'bench-api');
   const nats = await createNats(settings.NATS_URL, log, 'bench-api');
-  const api = createApi({ settings, log, pool, db: createDb(pool), redis, nats });
+  const api = composeApi({ settings, log, pool, db: createDb(pool), redis, nats });
   const url = await api.listen(0, '127.0.0.1');
   return Number(new URL(url).port);
 }

@@ -25,10 +25,10 @@ export class LoginLimiter {
   private readonly redis: Redis;
   private readonly prefix: string;
 
-  constructor(redis: Redis, prefix: string, limits: LoginLimits = DEFAULT_LOGIN_LIMITS) {
-    this.redis = redis;
-    this.prefix = `${prefix}login:fail:`;
-    this.limits = limits;
+  constructor(deps: { redis: Redis; prefix: string; limits?: LoginLimits }) {
+    this.redis = deps.redis;
+    this.prefix = `${deps.prefix}login:fail:`;
+    this.limits = deps.limits ?? DEFAULT_LOGIN_LIMITS;
   }
 
   // the email is hashed so that Redis holds no addresses

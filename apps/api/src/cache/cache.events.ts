@@ -7,7 +7,7 @@ import {
   currencyDeletedEvent,
   currencyEvent,
 } from '@ratewire/contracts';
-import type { Logger, NatsConnection } from '@ratewire/core';
+import { decodeMessage, type Logger, type NatsConnection } from '@ratewire/core';
 import type { z } from 'zod';
 
 import { ResponseCache } from './response-cache.ts';
@@ -21,7 +21,12 @@ const WATCHED: { subject: string; family: string; schema: z.ZodType }[] = [
 ];
 
 /** Subscribes; the returned function unsubscribes. */
-export function watchCacheEvents(nats: NatsConnection, cache: ResponseCache, log: Logger): () => Promise<void> {
+export function watchCacheEvents(deps: {
+  nats: NatsConnection;
+  cache: ResponseCache;
+  log: Logger;
+}): () => Promise<void> {
+  const { nats, cache, log } = deps;
   const subs = WATCHED.map(({ subject, family, schema }) =>
     nats.subscribe(subject, {
       callback: (err, msg) => {
@@ -30,15 +35,10 @@ export function watchCacheEvents(nats: NatsConnection, cache: ResponseCache, log
           return;
         }
         try {
-          let payload: unknown;
-          try {
-            payload = JSON.parse(Buffer.from(msg.data).toString('utf8'));
-          } catch {
-            payload = undefined;
-          }
-          if (!schema.safeParse(payload).success) {
+          const decoded = decodeMessage(schema, msg.data);
+          if (!decoded.ok) {
             // still invalidate: a needless rebuild is cheap, a stale answer is not
-            log.warn({ subject }, 'malformed event; cache invalidated anyway');
+            log.warn({ subject, reason: decoded.reason }, 'malformed event; cache invalidated anyway');
           }
           cache.invalidate(family, ResponseCache.versionOf(subject, msg.data));
         } catch (e) {

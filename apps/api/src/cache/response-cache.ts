@@ -1,43 +1,15 @@
-// Pre-serialized response bodies for hot reads. Each entry holds the JSON bytes, a strong ETag and
-// gzip + brotli variants compressed once when the body is built, never per request. Entries belong
-// to a family ('binance', 'cbr', 'currencies') whose version changes when an event says the data
-// changed (rates.*.updated, currencies.*): the next read rebuilds. Bodies are shared through Redis
-// under the family version, which every replica derives from the same event bytes, so one replica
-// builds from Postgres and the others fetch the bytes. A short memory lifetime is only a backstop
-// for a missed event; it never replaces the invalidation.
+// Storage of encoded response bodies for the hot reads. Entries belong to a family ('binance',
+// 'cbr', 'currencies') whose version changes when an event says the data changed
+// (rates.*.updated, currencies.*): the next read rebuilds. Bodies are shared through Redis under the
+// family version, which every replica derives from the same event bytes, so one replica builds
+// from Postgres and the others fetch the bytes. A short memory lifetime is only a backstop for a
+// missed event; it never replaces the invalidation. What a key is comes from cache-keys.ts; how a
+// body is encoded and written, from encoded-body.ts.
 import { createHash, randomBytes } from 'node:crypto';
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { promisify } from 'node:util';
-import { brotliCompress, constants, gzip } from 'node:zlib';
 
-import type { Logger, Redis } from '@ratewire/core';
+import { withTimeout, type Logger, type Redis } from '@ratewire/core';
 
-import { HotReads } from './hot-reads.ts';
-
-const gzipAsync = promisify(gzip);
-const brotliAsync = promisify(brotliCompress);
-
-/** Bodies smaller than this are sent as they are: compression would save next to nothing. */
-const COMPRESS_MIN_BYTES = 1024;
-
-export interface CachedResponse {
-  body: Buffer;
-  gzip: Buffer | null;
-  br: Buffer | null;
-  /** Opaque hash of the body; the ETag is `"<tag>"` (`"<tag>-gz"`, `"<tag>-br"` for the encoded variants). */
-  tag: string;
-  cacheControl: string;
-  /** The parsed body (or what the builder kept), for deriving smaller bodies; see dataOf(). */
-  data: unknown;
-  headers: { identity: OutgoingHttpHeaders; gzip: OutgoingHttpHeaders | null; br: OutgoingHttpHeaders | null };
-  notModified: OutgoingHttpHeaders;
-}
-
-export interface BuiltBody {
-  json: string;
-  cacheControl: string;
-  data?: unknown;
-}
+import { encodeBody, type BuiltBody, type EncodedBody } from './encoded-body.ts';
 
 export interface CacheOptions {
   redis: Redis;
@@ -58,71 +30,22 @@ export interface CacheOptions {
   redisTimeoutMs?: number;
 }
 
+/** The families' versions: data memos key on them; a write that changed a family's data bumps it. */
+export interface FamilyVersions {
+  version(family: string): string;
+  invalidate(family: string, version?: string): void;
+}
+
 interface Slot {
-  entry: CachedResponse;
+  entry: EncodedBody;
   version: string;
   at: number;
 }
 
-export async function makeCachedResponse(built: BuiltBody): Promise<CachedResponse> {
-  const body = Buffer.from(built.json);
-  const tag = createHash('sha256').update(body).digest('base64url').slice(0, 27);
-  let gz: Buffer | null = null;
-  let br: Buffer | null = null;
-  if (body.length >= COMPRESS_MIN_BYTES) {
-    [gz, br] = await Promise.all([
-      gzipAsync(body, { level: 9 }),
-      brotliAsync(body, {
-        params: {
-          [constants.BROTLI_PARAM_QUALITY]: 9,
-          [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
-          [constants.BROTLI_PARAM_SIZE_HINT]: body.length,
-        },
-      }),
-    ]);
-  }
-  const base = (etag: string): OutgoingHttpHeaders => ({
-    'content-type': 'application/json; charset=utf-8',
-    etag,
-    'cache-control': built.cacheControl,
-    vary: 'Accept-Encoding',
-  });
-  return {
-    body,
-    gzip: gz,
-    br,
-    tag,
-    cacheControl: built.cacheControl,
-    data: built.data,
-    headers: {
-      identity: { ...base(`"${tag}"`), 'content-length': body.length },
-      gzip: gz ? { ...base(`"${tag}-gz"`), 'content-encoding': 'gzip', 'content-length': gz.length } : null,
-      br: br ? { ...base(`"${tag}-br"`), 'content-encoding': 'br', 'content-length': br.length } : null,
-    },
-    notModified: { etag: `"${tag}"`, 'cache-control': built.cacheControl, vary: 'Accept-Encoding' },
-  };
-}
-
-/** The entry's data: what the builder kept, or (for a body that came from Redis) the parsed JSON. */
-export function dataOf<T>(entry: CachedResponse): T {
-  entry.data ??= JSON.parse(entry.body.toString('utf8')) as unknown;
-  return entry.data as T;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis took longer than ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-export class ResponseCache {
+export class ResponseCache implements FamilyVersions {
   private readonly slots = new Map<string, Slot>();
   private readonly versions = new Map<string, string>();
-  private readonly inflight = new Map<string, Promise<CachedResponse>>();
+  private readonly inflight = new Map<string, Promise<EncodedBody>>();
   private readonly boot = randomBytes(6).toString('base64url');
   private readonly redis: Redis;
   private readonly prefix: string;
@@ -131,11 +54,7 @@ export class ResponseCache {
   private readonly maxEntries: number;
   private readonly redisTtlSeconds: number;
   private readonly redisTimeoutMs: number;
-  /** The fast lane serving fresh entries before Express (see hot-reads.ts). */
-  readonly hot: HotReads;
-
   constructor(options: CacheOptions) {
-    this.hot = new HotReads(this);
     this.redis = options.redis;
     this.prefix = `${options.prefix}cache:`;
     this.log = options.log;
@@ -156,7 +75,7 @@ export class ResponseCache {
   }
 
   /** The entry when it is fresh, without waiting: the hot path. */
-  peek(family: string, key: string): CachedResponse | undefined {
+  peek(family: string, key: string): EncodedBody | undefined {
     const slot = this.slots.get(key);
     if (slot && slot.version === this.versions.get(family) && performance.now() - slot.at < this.memoryTtlMs) {
       return slot.entry;
@@ -166,14 +85,14 @@ export class ResponseCache {
 
   /**
    * The entry for `key`, built once per version (concurrent callers share the build). `shared:
-   * false` keeps it in this process only (bodies derived from another entry's data).
+   * false` keeps it in this process only (bodies cheaper to build again than to fetch from Redis).
    */
   get(
     family: string,
     key: string,
     build: () => Promise<BuiltBody>,
     options: { shared?: boolean } = {},
-  ): Promise<CachedResponse> {
+  ): Promise<EncodedBody> {
     const hit = this.peek(family, key);
     if (hit) return Promise.resolve(hit);
     const version = this.version(family);
@@ -197,13 +116,13 @@ export class ResponseCache {
     version: string,
     build: () => Promise<BuiltBody>,
     shared: boolean,
-  ): Promise<CachedResponse> {
+  ): Promise<EncodedBody> {
     const redisKey = `${this.prefix}${family}:${version}:${key}`;
     let built: BuiltBody | undefined;
     let fromRedis = false;
     if (shared) {
       try {
-        const stored = await withTimeout(this.redis.getBuffer(redisKey), this.redisTimeoutMs);
+        const stored = await withTimeout(this.redis.getBuffer(redisKey), this.redisTimeoutMs, 'shared cache read');
         if (stored) {
           built = decode(stored);
           fromRedis = built !== undefined;
@@ -213,11 +132,13 @@ export class ResponseCache {
       }
     }
     built ??= await build();
-    const entry = await makeCachedResponse(built);
+    const entry = await encodeBody(built);
     if (shared && !fromRedis) {
-      withTimeout(this.redis.set(redisKey, encode(built), 'EX', this.redisTtlSeconds), this.redisTimeoutMs).catch(
-        (err: unknown) => this.log.debug({ err, key }, 'shared cache write failed'),
-      );
+      withTimeout(
+        this.redis.set(redisKey, encode(built), 'EX', this.redisTtlSeconds),
+        this.redisTimeoutMs,
+        'shared cache write',
+      ).catch((err: unknown) => this.log.debug({ err, key }, 'shared cache write failed'));
     }
     // a build that raced an invalidation serves its caller but is not kept
     if (this.versions.get(family) === version) this.keep(key, { entry, version, at: performance.now() });
@@ -255,12 +176,6 @@ export class ResponseCache {
   clear(): void {
     this.slots.clear();
   }
-
-  /** Sends an entry from a route (the full middleware stack ran: its headers are learned for the fast lane). */
-  send(req: IncomingMessage, res: ServerResponse, entry: CachedResponse): void {
-    this.hot.learn(res);
-    sendCached(req, res, entry);
-  }
 }
 
 // Shared form in Redis: the Cache-Control value, a newline, the JSON body.
@@ -272,55 +187,4 @@ function decode(stored: Buffer): BuiltBody | undefined {
   const nl = stored.indexOf(10);
   if (nl < 0) return undefined;
   return { cacheControl: stored.subarray(0, nl).toString(), json: stored.subarray(nl + 1).toString() };
-}
-
-const encodingChoice = new Map<string, 'br' | 'gzip' | null>();
-
-/** br, then gzip, when Accept-Encoding allows it (q=0 refuses). Memoized: clients send few distinct values. */
-export function chooseEncoding(accept: string | undefined): 'br' | 'gzip' | null {
-  if (!accept) return null;
-  let choice = encodingChoice.get(accept);
-  if (choice !== undefined) return choice;
-  const q: Record<string, number> = {};
-  for (const part of accept.split(',')) {
-    const [name = '', ...params] = part.trim().toLowerCase().split(';');
-    const qp = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
-    const value = qp ? Number(qp.slice(2)) : 1;
-    q[name.trim()] = Number.isFinite(value) ? value : 0;
-  }
-  const allowed = (enc: string) => (q[enc] ?? (q['*'] !== undefined ? q['*'] : 0)) > 0;
-  choice = allowed('br') ? 'br' : allowed('gzip') ? 'gzip' : null;
-  if (encodingChoice.size < 256) encodingChoice.set(accept, choice);
-  return choice;
-}
-
-/** Whether If-None-Match names this body (any of its variants; weak comparison, as RFC 9110 asks). */
-export function matchesEtag(ifNoneMatch: string, tag: string): boolean {
-  if (ifNoneMatch.trim() === '*') return true;
-  for (const raw of ifNoneMatch.split(',')) {
-    const t = raw.trim().replace(/^W\//, '').replace(/^"|"$/g, '');
-    if (t === tag || t === `${tag}-gz` || t === `${tag}-br`) return true;
-  }
-  return false;
-}
-
-/** Writes a cached entry: 304 on a matching If-None-Match, else the best encoding the client accepts. */
-export function sendCached(req: IncomingMessage, res: ServerResponse, entry: CachedResponse): void {
-  const inm = req.headers['if-none-match'];
-  if (inm !== undefined && matchesEtag(inm, entry.tag)) {
-    res.writeHead(304, entry.notModified);
-    res.end();
-    return;
-  }
-  const enc = entry.gzip ? chooseEncoding(req.headers['accept-encoding']) : null;
-  if (enc === 'br' && entry.br) {
-    res.writeHead(200, entry.headers.br!);
-    res.end(entry.br);
-  } else if (enc === 'gzip' && entry.gzip) {
-    res.writeHead(200, entry.headers.gzip!);
-    res.end(entry.gzip);
-  } else {
-    res.writeHead(200, entry.headers.identity);
-    res.end(entry.body);
-  }
 }

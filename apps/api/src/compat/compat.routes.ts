@@ -20,11 +20,12 @@ import { normalize } from '@ratewire/core';
 import { jsonNumber } from '@ratewire/core/json';
 import type { CurrencyRow } from '@ratewire/db';
 
+import { CACHE_LATEST, cacheKeys } from '../cache/cache-keys.ts';
 import type { CurrenciesService } from '../currencies/currencies.service.ts';
 import type { ExchangeService } from '../exchange/exchange.service.ts';
 import { FORBIDDEN, INVALID, UNAUTHORIZED, problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
-import { CACHE_LATEST, type RatesService } from '../rates/rates.service.ts';
+import type { RatesService } from '../rates/rates.service.ts';
 import type { TasksService } from '../tasks/tasks.service.ts';
 
 export interface CompatServices {
@@ -59,17 +60,19 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
       summary: 'Currencies in the Currency-API service’s shape (alias of GET /api/v1/currencies)',
       tags,
       query: compatCurrenciesQuery,
+      cached: {
+        family: 'currencies',
+        key: ({ query }) => cacheKeys.currenciesPage('compat', query.limit, query.offset),
+      },
       responses: {
         200: { description: 'Every currency', schema: z.array(compatCurrencySchema) },
         304: { description: 'Not modified' },
         422: INVALID,
       },
     },
-    async ({ query, req, res }) => {
-      const entry = await s.currencies.cachedList('compat', query.limit, query.offset, (rows) =>
-        JSON.stringify(rows.map(toCompatCurrency)),
-      );
-      s.currencies.cache.send(req, res, entry);
+    async ({ query }) => {
+      const { data: page, cacheControl } = await s.currencies.list(query.limit, query.offset);
+      return { data: page.rows.map(toCompatCurrency), cacheControl };
     },
   );
 
@@ -220,18 +223,13 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
       operationId: 'compatAllSymbols',
       summary: 'Latest Binance prices [{symbol, price}] (alias of GET /api/v1/rates/binance)',
       tags,
+      cached: { family: 'binance', key: () => cacheKeys.binanceList() },
       responses: {
         200: { description: 'Every symbol', schema: z.array(compatSymbolPrice) },
         304: { description: 'Not modified' },
       },
     },
-    async ({ req, res }) => {
-      const entry = await s.rates.cache.get('binance', 'binance:compat:all', async () => ({
-        json: JSON.stringify(await s.rates.binanceList()),
-        cacheControl: CACHE_LATEST,
-      }));
-      s.rates.cache.send(req, res, entry);
-    },
+    () => s.rates.binanceList(),
   );
 
   routes.add(

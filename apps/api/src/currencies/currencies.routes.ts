@@ -9,6 +9,7 @@ import {
   currencySchema,
 } from '@ratewire/contracts';
 
+import { cacheKeys } from '../cache/cache-keys.ts';
 import { FORBIDDEN, INVALID, UNAUTHORIZED, problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
 import { toCurrencyDto, type CurrenciesService } from './currencies.service.ts';
@@ -27,22 +28,27 @@ export function currenciesRoutes(router: Router, routes: RouteRegistry, currenci
       description: 'Pages of at most 1000 (`limit`, `offset`; `next_offset` is null on the last page). ETag + 304.',
       tags: ['currencies'],
       query: currenciesListQuery,
+      cached: {
+        family: 'currencies',
+        key: ({ query }) => cacheKeys.currenciesPage('list', query.limit, query.offset),
+      },
       responses: {
         200: { description: 'A page', schema: currencyListSchema },
         304: { description: 'Not modified' },
         422: INVALID,
       },
     },
-    async ({ query, req, res }) => {
-      const entry = await currencies.cachedList('list', query.limit, query.offset, (rows, page) =>
-        JSON.stringify({
-          items: rows.map(toCurrencyDto),
+    async ({ query }) => {
+      const { data: page, cacheControl } = await currencies.list(query.limit, query.offset);
+      return {
+        data: {
+          items: page.rows.map(toCurrencyDto),
           limit: page.limit,
           offset: page.offset,
           next_offset: page.more ? page.offset + page.limit : null,
-        }),
-      );
-      currencies.cache.send(req, res, entry);
+        },
+        cacheControl,
+      };
     },
   );
 

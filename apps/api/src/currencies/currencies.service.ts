@@ -1,6 +1,6 @@
-// Currency rows: reads (the lists through the response cache) and admin writes. Each committed
-// write publishes currencies.created|updated|deleted and invalidates this replica's cached lists
-// at once; the other replicas follow on the same NATS event.
+// Currency rows: reads (pages of the list, with their cache policy) and admin writes. Each
+// committed write publishes currencies.created|updated|deleted and bumps this replica's version of
+// the family at once (its cached lists are rebuilt); the other replicas follow on the same NATS event.
 import {
   SUBJECTS,
   type CurrencyCreateBody,
@@ -22,10 +22,8 @@ import {
   type Database,
 } from '@ratewire/db';
 
-import { ResponseCache, type CachedResponse } from '../cache/response-cache.ts';
-
-/** Lists are revalidated on every use (cheap with the ETag): admins edit them. */
-export const CACHE_REVALIDATE = 'no-cache';
+import { CACHE_REVALIDATE, type Cacheable } from '../cache/cache-keys.ts';
+import { ResponseCache, type FamilyVersions } from '../cache/response-cache.ts';
 
 export function toCurrencyDto(row: CurrencyRow): CurrencyDto {
   return {
@@ -44,30 +42,31 @@ export interface CurrenciesServiceDeps {
   db: Database;
   nats: NatsConnection;
   log: Logger;
-  cache: ResponseCache;
+  versions: FamilyVersions;
+}
+
+export interface CurrencyPage {
+  rows: CurrencyRow[];
+  limit: number;
+  offset: number;
+  /** Whether rows follow this page. */
+  more: boolean;
 }
 
 export class CurrenciesService {
   private readonly deps: CurrenciesServiceDeps;
-  readonly cache: ResponseCache;
 
   constructor(deps: CurrenciesServiceDeps) {
     this.deps = deps;
-    this.cache = deps.cache;
   }
 
-  /** A page of the list as a cached body; `render` shapes the rows (REST or the Currency-API service’s shape). */
-  cachedList(
-    key: string,
-    limit: number,
-    offset: number,
-    render: (rows: CurrencyRow[], page: { limit: number; offset: number; more: boolean }) => string,
-  ): Promise<CachedResponse> {
-    return this.deps.cache.get('currencies', `currencies:${key}:${limit}:${offset}`, async () => {
-      const rows = await listCurrencies(this.deps.db, limit + 1, offset);
-      const more = rows.length > limit;
-      return { json: render(rows.slice(0, limit), { limit, offset, more }), cacheControl: CACHE_REVALIDATE };
-    });
+  /** A page of currencies by id; revalidated on every use (cheap with the ETag), since admins edit them. */
+  async list(limit: number, offset: number): Promise<Cacheable<CurrencyPage>> {
+    const rows = await listCurrencies(this.deps.db, limit + 1, offset);
+    return {
+      data: { rows: rows.slice(0, limit), limit, offset, more: rows.length > limit },
+      cacheControl: CACHE_REVALIDATE,
+    };
   }
 
   async get(id: number): Promise<CurrencyRow> {
@@ -116,7 +115,7 @@ export class CurrenciesService {
   /** After commit: drop this replica's cached lists, then tell everyone (the echo is a no-op here). */
   private published(subject: string, payload: CurrencyEvent | CurrencyDeletedEvent): void {
     const data = JSON.stringify(payload);
-    this.deps.cache.invalidate('currencies', ResponseCache.versionOf(subject, data));
+    this.deps.versions.invalidate('currencies', ResponseCache.versionOf(subject, data));
     try {
       this.deps.nats.publish(subject, data);
     } catch (err) {

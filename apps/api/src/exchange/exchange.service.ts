@@ -7,8 +7,8 @@ import { rateOn, type Database } from '@ratewire/db';
 export class ExchangeService {
   private readonly db: Database;
 
-  constructor(db: Database) {
-    this.db = db;
+  constructor(deps: { db: Database }) {
+    this.db = deps.db;
   }
 
   async calculate(body: ExchangeCalculateBody): Promise<ExchangeCalculateResponse> {

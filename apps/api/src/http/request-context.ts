@@ -24,6 +24,11 @@ declare global {
 
 const VALID_ID = /^[\w.:-]{1,128}$/;
 
+/** The request id: the caller's `x-request-id` when it is sane, else a new one. */
+export function requestId(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && VALID_ID.test(incoming) ? incoming : randomUUID();
+}
+
 const BASE_LOG = Symbol('ratewire.baseLog');
 const CHILD_LOG = Symbol('ratewire.log');
 interface WithLogs {
@@ -44,8 +49,7 @@ Object.defineProperty(express.request, 'log', {
 /** Request ids (accepted from `x-request-id` when sane, else generated) and a lazy per-request logger. */
 export function requestContext(log: Logger) {
   return (req: Request, res: Response, next: NextFunction) => {
-    const incoming = req.headers['x-request-id'];
-    req.id = typeof incoming === 'string' && VALID_ID.test(incoming) ? incoming : randomUUID();
+    req.id = requestId(req.headers['x-request-id']);
     res.setHeader('x-request-id', req.id);
     (req as Request & WithLogs)[BASE_LOG] = log;
     next();

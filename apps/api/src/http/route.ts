@@ -1,9 +1,17 @@
 // One place that declares a route: its zod contract validates the request and feeds the OpenAPI
 // document, so the two cannot drift. Handlers get parsed input and return a reply (or send one).
+// A cached read declares `cached: {family, key}`: its handler returns data and a cache policy, the
+// registry keeps the encoded body in the response cache and sends it (ETag, 304, compression), and
+// the fast lane answers later hits from the same declaration.
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 
 import { AppError } from '@ratewire/core';
+
+import type { Cacheable, CacheFamily } from '../cache/cache-keys.ts';
+import { sendEncoded } from '../cache/encoded-body.ts';
+import type { FastLane } from '../cache/fast-lane.ts';
+import type { ResponseCache } from '../cache/response-cache.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type Access = 'public' | 'user' | 'admin';
@@ -39,6 +47,15 @@ export interface RouteSpec<
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
 
+/** How a cached read is kept: its family, and which entry serves a request. */
+export interface CachePolicy<P, Q> {
+  family: CacheFamily;
+  /** The entry's key (from cache-keys.ts), or undefined to answer this request uncached (a narrowed read). */
+  key(input: { params: Out<P>; query: Out<Q> }): string | undefined;
+  /** false keeps the body in this process only (cheaper to build again than to fetch from Redis). */
+  shared?: boolean;
+}
+
 export interface Reply {
   status?: number;
   body?: unknown;
@@ -54,6 +71,13 @@ export interface RouteInput<P, Q, B> {
 }
 
 export type RouteHandler<P, Q, B> = (input: RouteInput<P, Q, B>) => Promise<Reply | void> | Reply | void;
+export type CachedHandler<P, Q, B> = (input: RouteInput<P, Q, B>) => Promise<Cacheable>;
+
+/** The response cache and its fast lane, for registries that mount cached reads. */
+export interface RouteCache {
+  store: ResponseCache;
+  lane: FastLane;
+}
 
 export function fieldErrors(error: z.ZodError, prefix: string) {
   return error.issues.map((issue) => ({
@@ -81,16 +105,36 @@ export function expressPath(path: string): string {
 
 export class RouteRegistry {
   readonly routes: RouteSpec[] = [];
+  private readonly cache: RouteCache | undefined;
 
+  constructor(options: { cache?: RouteCache } = {}) {
+    this.cache = options.cache;
+  }
+
+  /** Mounts a cached read on `router` and records it for the OpenAPI document and the fast lane. */
+  add<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>(
+    router: Router,
+    spec: RouteSpec<P, Q, B> & { cached: CachePolicy<P, Q> },
+    handler: CachedHandler<P, Q, B>,
+  ): void;
   /** Mounts a route on `router` and records it for the OpenAPI document. */
   add<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>(
     router: Router,
-    spec: RouteSpec<P, Q, B>,
+    spec: RouteSpec<P, Q, B> & { cached?: undefined },
     handler: RouteHandler<P, Q, B>,
+  ): void;
+  add<P extends z.ZodType | undefined, Q extends z.ZodType | undefined, B extends z.ZodType | undefined>(
+    router: Router,
+    spec: RouteSpec<P, Q, B> & { cached?: CachePolicy<P, Q> },
+    handler: RouteHandler<P, Q, B> | CachedHandler<P, Q, B>,
   ): void {
     this.routes.push(spec);
     const access = spec.auth ?? 'public';
     const invalidStatus = spec.invalidStatus ?? 422;
+    const cached = spec.cached;
+    const cache = this.cache;
+    if (cached && !cache) throw new Error(`${spec.operationId} is cached, but this registry has no response cache`);
+    if (spec.method === 'get') this.declareToLane(spec, access);
     const run: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
       if (access !== 'public') {
         if (!req.user) {
@@ -110,9 +154,14 @@ export class RouteRegistry {
         next(new AppError(invalidStatus, 'validation_failed', 'the request is not valid', errors));
         return;
       }
+      const input = { params, query, body, req, res } as RouteInput<P, Q, B>;
+      if (cached && cache) {
+        sendCachedRead(cache, cached, handler as CachedHandler<P, Q, B>, input, next);
+        return;
+      }
       let result: Promise<Reply | void> | Reply | void;
       try {
-        result = handler({ params, query, body, req, res } as RouteInput<P, Q, B>);
+        result = (handler as RouteHandler<P, Q, B>)(input);
       } catch (err) {
         next(err);
         return;
@@ -122,6 +171,66 @@ export class RouteRegistry {
     };
     router[spec.method](expressPath(spec.path), run);
   }
+
+  /** Every GET route goes to the lane in mounting order (so it matches URLs as Express does); cached public ones with their key. */
+  private declareToLane<P, Q>(spec: RouteSpec & { cached?: CachePolicy<P, Q> }, access: Access): void {
+    if (!this.cache) return;
+    const cached = access === 'public' ? spec.cached : undefined;
+    let defaults: { ok: boolean; query: Out<Q> } | undefined;
+    this.cache.lane.declare({
+      path: spec.path,
+      label: expressPath(spec.path),
+      cached: cached && {
+        family: cached.family,
+        keyOf: (raw) => {
+          // the lane answers only URLs without a query string: the query is the schema's defaults
+          if (!defaults) {
+            const parsed = spec.query ? spec.query.safeParse({}) : { success: true as const, data: undefined };
+            defaults = { ok: parsed.success, query: parsed.data as Out<Q> };
+          }
+          if (!defaults.ok) return undefined;
+          const params = spec.params ? spec.params.safeParse(raw) : { success: true as const, data: undefined };
+          if (!params.success) return undefined;
+          return cached.key({ params: params.data as Out<P>, query: defaults.query });
+        },
+      },
+    });
+  }
+}
+
+/** A cached read: the encoded body kept under its key (built by the handler on a miss), or, without a key, the data as JSON. */
+function sendCachedRead<P, Q, B>(
+  cache: RouteCache,
+  policy: CachePolicy<P, Q>,
+  handler: CachedHandler<P, Q, B>,
+  input: RouteInput<P, Q, B>,
+  next: NextFunction,
+): void {
+  const { req, res } = input;
+  let key: string | undefined;
+  try {
+    key = policy.key(input);
+  } catch (err) {
+    next(err);
+    return;
+  }
+  const read = () => Promise.resolve().then(() => handler(input));
+  if (key === undefined) {
+    read().then((r) => void res.set('cache-control', r.cacheControl).json(r.data), next);
+    return;
+  }
+  cache.store
+    .get(
+      policy.family,
+      key,
+      () => read().then((r) => ({ json: JSON.stringify(r.data), cacheControl: r.cacheControl })),
+      { shared: policy.shared !== false },
+    )
+    .then((entry) => {
+      // the full middleware stack ran: the lane learns its headers from this response
+      cache.lane.learn(res);
+      sendEncoded(req, res, entry);
+    }, next);
 }
 
 function send(res: Response, reply: Reply | void): void {

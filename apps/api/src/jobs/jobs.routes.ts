@@ -1,5 +1,4 @@
-// Exchange jobs over REST, plus POST /api/exchange_async, compatible with the async exchange service. Also starts the outbox
-// relay for this api process (stopped by the returned closer).
+// Exchange jobs over REST, plus POST /api/exchange_async, compatible with the async exchange service.
 import type { Router } from 'express';
 
 import {
@@ -14,10 +13,8 @@ import {
 } from '@ratewire/contracts';
 import { AppError } from '@ratewire/core';
 
-import type { ApiDeps } from '../deps.ts';
 import type { RouteRegistry } from '../http/route.ts';
-import { createJobsService } from './jobs.service.ts';
-import { OutboxRelay } from './outbox.relay.ts';
+import type { JobsService } from './jobs.service.ts';
 
 const problem = (description: string) => ({
   description,
@@ -25,16 +22,7 @@ const problem = (description: string) => ({
   contentType: 'application/problem+json',
 });
 
-export function jobsRoutes(router: Router, routes: RouteRegistry, deps: ApiDeps): { close(): Promise<void> } {
-  const relay = new OutboxRelay(deps.db, deps.nats, deps.log.child({ part: 'outbox-relay' }));
-  const service = createJobsService({
-    db: deps.db,
-    redis: deps.redis,
-    log: deps.log,
-    onAccepted: () => relay.notify(),
-  });
-  relay.start();
-
+export function jobsRoutes(router: Router, routes: RouteRegistry, service: JobsService): void {
   routes.add(
     router,
     {
@@ -137,6 +125,4 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, deps: ApiDeps)
       }
     },
   );
-
-  return { close: () => relay.close() };
 }

@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from 'express';
+import type { Router } from 'express';
 
 import {
   binancePriceResponse,
@@ -14,26 +14,19 @@ import {
   convertResponse,
 } from '@ratewire/contracts';
 
-import { dataOf, type CachedResponse, type ResponseCache } from '../cache/response-cache.ts';
+import { CACHE_LATEST, cacheKeys, type Cacheable } from '../cache/cache-keys.ts';
 import { INVALID, problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
-import { CACHE_LATEST, RatesService, type CbrBody } from './rates.service.ts';
+import { RatesService, type CbrBody } from './rates.service.ts';
 
 const CACHED =
   'Served from a pre-serialized body with a strong ETag (If-None-Match → 304) and gzip/brotli variants ' +
   '(Vary: Accept-Encoding); rebuilt as soon as the data changes.';
 
-/** Sends a cached entry, or a subset derived from it (not cached itself) when symbols are named. */
-function sendCbr(
-  cache: ResponseCache,
-  req: Request,
-  res: Response,
-  entry: CachedResponse,
-  symbols: string[] | undefined,
-) {
-  if (!symbols?.length) return cache.send(req, res, entry);
-  const body = RatesService.filterCbr(dataOf<CbrBody>(entry), symbols);
-  return void res.set('cache-control', entry.cacheControl).json(body);
+/** The whole body, or the subset `symbols` names (cut from the same data, not cached itself). */
+async function narrowCbr(read: Promise<Cacheable<CbrBody>>, symbols: string[] | undefined): Promise<Cacheable> {
+  const whole = await read;
+  return symbols?.length ? { ...whole, data: RatesService.filterCbr(whole.data, symbols) } : whole;
 }
 
 export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesService): void {
@@ -48,6 +41,7 @@ export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesS
       description: CACHED,
       tags: ['rates'],
       query: cbrLatestQuery,
+      cached: { family: 'cbr', key: ({ query }) => (query.symbols?.length ? undefined : cacheKeys.cbrLatest()) },
       responses: {
         200: { description: 'Rates of the newest published date', schema: cbrRatesResponse },
         304: { description: 'Not modified' },
@@ -55,7 +49,7 @@ export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesS
         422: INVALID,
       },
     },
-    async ({ query, req, res }) => sendCbr(rates.cache, req, res, await rates.cbrLatest(), query.symbols),
+    ({ query }) => narrowCbr(rates.cbrLatest(), query.symbols),
   );
 
   routes.add(
@@ -94,6 +88,10 @@ export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesS
       tags: ['rates'],
       params: cbrDateParams,
       query: cbrLatestQuery,
+      cached: {
+        family: 'cbr',
+        key: ({ params, query }) => (query.symbols?.length ? undefined : cacheKeys.cbrOn(params.date)),
+      },
       responses: {
         200: { description: 'Rates in force that day', schema: cbrRatesResponse },
         304: { description: 'Not modified' },
@@ -104,8 +102,7 @@ export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesS
         504: problem('Fetching the day took too long'),
       },
     },
-    async ({ params, query, req, res }) =>
-      sendCbr(rates.cache, req, res, await rates.cbrOn(params.date), query.symbols),
+    ({ params, query }) => narrowCbr(rates.cbrOn(params.date), query.symbols),
   );
 
   routes.add(
@@ -118,6 +115,7 @@ export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesS
       description: `Prices are decimal strings. ${CACHED}`,
       tags: ['rates'],
       query: binancePricesQuery,
+      cached: { family: 'binance', key: ({ query }) => (query.symbols?.length ? undefined : cacheKeys.binanceAll()) },
       responses: {
         200: { description: 'Symbol → price', schema: binancePricesResponse },
         304: { description: 'Not modified' },
@@ -125,14 +123,7 @@ export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesS
         422: INVALID,
       },
     },
-    ({ query, req, res }) => {
-      if (query.symbols?.length) {
-        return rates.binanceSome(query.symbols).then((body) => ({ body, headers: { 'cache-control': CACHE_LATEST } }));
-      }
-      const hit = rates.peekBinanceAll();
-      if (hit) return rates.cache.send(req, res, hit);
-      return rates.binanceAll().then((entry) => rates.cache.send(req, res, entry));
-    },
+    ({ query }) => (query.symbols?.length ? rates.binanceSome(query.symbols) : rates.binanceAll()),
   );
 
   routes.add(
@@ -145,6 +136,8 @@ export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesS
       description: CACHED,
       tags: ['rates'],
       params: binanceSymbolParams,
+      // one symbol's body is cut from the rows in memory: cheaper than a Redis round trip
+      cached: { family: 'binance', key: ({ params }) => cacheKeys.binanceOne(params.symbol), shared: false },
       responses: {
         200: { description: 'The price', schema: binancePriceResponse },
         304: { description: 'Not modified' },
@@ -152,11 +145,7 @@ export function ratesRoutes(router: Router, routes: RouteRegistry, rates: RatesS
         422: INVALID,
       },
     },
-    ({ params, req, res }) => {
-      const hit = rates.peekBinanceOne(params.symbol);
-      if (hit) return rates.cache.send(req, res, hit);
-      return rates.binanceOne(params.symbol).then((entry) => rates.cache.send(req, res, entry));
-    },
+    ({ params }) => rates.binanceOne(params.symbol),
   );
 
   routes.add(

@@ -1,7 +1,18 @@
-// Rate reads. Hot bodies (CBR latest, CBR by date, Binance all / one) come from the response
-// cache; a CBR day that was never stored is fetched by a worker over NATS request/reply.
+// Rate reads: data and its cache policy (the routes declare how their bodies are cached). The CBR
+// bodies and the Binance price rows are kept in memos while their family's version stands, so
+// conversions and narrowed reads do not go to Postgres each time; a CBR day that was never stored
+// is fetched by a worker over NATS request/reply.
 import { SUBJECTS, cbrFetchDayReply, type CbrSeriesPoint, type ConvertResponse } from '@ratewire/contracts';
-import { AppError, div, errorMessage, mul, roundFixed, type Logger, type NatsConnection } from '@ratewire/core';
+import {
+  AppError,
+  decodeMessage,
+  div,
+  errorMessage,
+  mul,
+  roundFixed,
+  type Logger,
+  type NatsConnection,
+} from '@ratewire/core';
 import {
   cbrCodeKnown,
   cbrRatesOn,
@@ -13,10 +24,10 @@ import {
   type Database,
 } from '@ratewire/db';
 
-import { dataOf, type CachedResponse, type ResponseCache } from '../cache/response-cache.ts';
+import { CACHE_IMMUTABLE, CACHE_LATEST, cacheKeys, type Cacheable } from '../cache/cache-keys.ts';
+import { DataMemo } from '../cache/data-memo.ts';
+import type { FamilyVersions } from '../cache/response-cache.ts';
 
-export const CACHE_LATEST = 'public, max-age=5';
-export const CACHE_IMMUTABLE = 'public, max-age=31536000, immutable';
 /** CBR publishes from 1 July 1992; nothing is asked of the worker before that. */
 export const CBR_FIRST_DAY = '1992-07-01';
 export const SERIES_MAX_DAYS = 366;
@@ -29,17 +40,12 @@ export interface CbrBody {
   rates: Record<string, { value: string; nominal: number; unit_rate: string }>;
 }
 
-interface BinanceSnapshot {
-  version: string;
-  at: number;
-  rows: Promise<Map<string, BinancePriceRow>>;
-}
-
 export interface RatesServiceDeps {
   db: Database;
   nats: NatsConnection;
   log: Logger;
-  cache: ResponseCache;
+  /** The response cache's family versions: the memos are dropped when an event changes them. */
+  versions: FamilyVersions;
   /** Today's calendar day (UTC); a parameter so tests can pin it. */
   today?: () => string;
   fetchDaySubject?: string;
@@ -63,17 +69,18 @@ export class RatesService {
   private readonly db: Database;
   private readonly nats: NatsConnection;
   private readonly log: Logger;
-  readonly cache: ResponseCache;
   private readonly today: () => string;
   private readonly fetchDaySubject: string;
   private readonly fetchDayTimeoutMs: number;
-  private snapshot: BinanceSnapshot | undefined;
+  private readonly cbrBodies: DataMemo<Cacheable<CbrBody>>;
+  private readonly binance: DataMemo<Map<string, BinancePriceRow>>;
 
   constructor(deps: RatesServiceDeps) {
     this.db = deps.db;
     this.nats = deps.nats;
     this.log = deps.log;
-    this.cache = deps.cache;
+    this.cbrBodies = new DataMemo(deps.versions, 'cbr');
+    this.binance = new DataMemo(deps.versions, 'binance', { maxEntries: 1 });
     this.today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
     this.fetchDaySubject = deps.fetchDaySubject ?? SUBJECTS.ratesCbrFetchDay;
     this.fetchDayTimeoutMs = deps.fetchDayTimeoutMs ?? FETCH_DAY_TIMEOUT_MS;
@@ -81,17 +88,16 @@ export class RatesService {
 
   // ---- CBR -------------------------------------------------------------------------------
 
-  cbrLatest(): Promise<CachedResponse> {
-    return this.cache.get('cbr', 'cbr:latest', async () => {
+  cbrLatest(): Promise<Cacheable<CbrBody>> {
+    return this.cbrBodies.get(cacheKeys.cbrLatest(), async () => {
       const date = await latestCbrDate(this.db);
       if (!date) throw new AppError(404, 'no_cbr_rates', 'no CBR rates are stored yet');
-      const body = toCbrBody(date, await cbrRatesOn(this.db, date));
-      return { json: JSON.stringify(body), cacheControl: CACHE_LATEST, data: body };
+      return { data: toCbrBody(date, await cbrRatesOn(this.db, date)), cacheControl: CACHE_LATEST };
     });
   }
 
   /** The rates in force on `requested` (weekends and holidays resolve to the last publication). */
-  cbrOn(requested: string, field = 'path.date'): Promise<CachedResponse> {
+  cbrOn(requested: string, field = 'path.date'): Promise<Cacheable<CbrBody>> {
     const today = this.today();
     if (requested > addDays(today, 1)) {
       // CBR sets tomorrow's rates today; anything later cannot exist yet
@@ -102,15 +108,13 @@ export class RatesService {
     if (requested < CBR_FIRST_DAY) {
       throw new AppError(404, 'no_cbr_rates', `CBR published no rates before ${CBR_FIRST_DAY}`);
     }
-    return this.cache.get('cbr', `cbr:date:${requested}`, async () => {
+    return this.cbrBodies.get(cacheKeys.cbrOn(requested), async () => {
       const effective = await this.resolveDay(requested);
       const rows = await cbrRatesOn(this.db, effective);
       if (!rows.length) throw new AppError(502, 'cbr_fetch_failed', `no stored CBR rates for ${effective}`);
-      const body = toCbrBody(effective, rows, requested);
       return {
-        json: JSON.stringify(body),
+        data: toCbrBody(effective, rows, requested),
         cacheControl: requested < today ? CACHE_IMMUTABLE : CACHE_LATEST,
-        data: body,
       };
     });
   }
@@ -144,19 +148,13 @@ export class RatesService {
       this.log.warn({ err: errorMessage(err), date }, 'cbr fetch-day request failed');
       throw new AppError(503, 'cbr_fetch_unavailable', 'could not reach a worker to fetch CBR rates');
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(Buffer.from(data).toString('utf8'));
-    } catch {
-      parsed = undefined;
-    }
-    const reply = cbrFetchDayReply.safeParse(parsed);
-    if (!reply.success) {
-      this.log.warn({ date }, 'malformed cbr fetch-day reply');
+    const reply = decodeMessage(cbrFetchDayReply, data);
+    if (!reply.ok) {
+      this.log.warn({ date, reason: reply.reason }, 'malformed cbr fetch-day reply');
       throw new AppError(502, 'cbr_fetch_failed', 'the worker answered with a malformed reply');
     }
-    if (!reply.data.ok) throw new AppError(502, 'cbr_fetch_failed', `CBR could not be read: ${reply.data.error}`);
-    return reply.data.effective;
+    if (!reply.value.ok) throw new AppError(502, 'cbr_fetch_failed', `CBR could not be read: ${reply.value.error}`);
+    return reply.value.effective;
   }
 
   /** A subset of a CBR body; unknown codes are a 404 naming them. */
@@ -185,7 +183,7 @@ export class RatesService {
   }
 
   async convert(q: { from: string; to: string; amount: string; date?: string | undefined }): Promise<ConvertResponse> {
-    const body = dataOf<CbrBody>(q.date ? await this.cbrOn(q.date, 'query.date') : await this.cbrLatest());
+    const body = (q.date ? await this.cbrOn(q.date, 'query.date') : await this.cbrLatest()).data;
     const unit = (code: string) => {
       if (code === 'RUB') return '1';
       const r = body.rates[code];
@@ -205,59 +203,38 @@ export class RatesService {
 
   // ---- Binance ---------------------------------------------------------------------------
 
-  /** Latest price rows, loaded once per cache version (symbol → row). */
+  /** Latest price rows, loaded once per version of the family (symbol → row). */
   private binanceRows(): Promise<Map<string, BinancePriceRow>> {
-    const version = this.cache.version('binance');
-    const snap = this.snapshot;
-    if (snap && snap.version === version && performance.now() - snap.at < 60_000) return snap.rows;
-    const rows = listBinancePrices(this.db).then((list) => new Map(list.map((r) => [r.symbol, r])));
-    const next = { version, at: performance.now(), rows };
-    this.snapshot = next;
-    rows.catch(() => {
-      if (this.snapshot === next) this.snapshot = undefined;
-    });
-    return rows;
-  }
-
-  peekBinanceAll(): CachedResponse | undefined {
-    return this.cache.peek('binance', 'binance:all');
-  }
-
-  binanceAll(): Promise<CachedResponse> {
-    return this.cache.get('binance', 'binance:all', async () => {
-      const rows = await this.binanceRows();
-      return { json: JSON.stringify(toBinanceBody([...rows.values()])), cacheControl: CACHE_LATEST };
-    });
-  }
-
-  peekBinanceOne(symbol: string): CachedResponse | undefined {
-    return this.cache.peek('binance', `binance:sym:${symbol}`);
-  }
-
-  binanceOne(symbol: string): Promise<CachedResponse> {
-    return this.cache.get(
-      'binance',
-      `binance:sym:${symbol}`,
-      async () => {
-        const row = (await this.binanceRows()).get(symbol);
-        if (!row) throw unknownSymbols('Binance', [symbol]);
-        const body = { symbol: row.symbol, price: row.price, updated_at: row.updated_at.toISOString() };
-        return { json: JSON.stringify(body), cacheControl: CACHE_LATEST, data: body };
-      },
-      { shared: false },
+    return this.binance.get(cacheKeys.binanceAll(), () =>
+      listBinancePrices(this.db).then((list) => new Map(list.map((r) => [r.symbol, r]))),
     );
   }
 
-  async binanceSome(symbols: string[]) {
+  async binanceAll(): Promise<Cacheable> {
+    const rows = await this.binanceRows();
+    return { data: toBinanceBody([...rows.values()]), cacheControl: CACHE_LATEST };
+  }
+
+  async binanceOne(symbol: string): Promise<Cacheable> {
+    const row = (await this.binanceRows()).get(symbol);
+    if (!row) throw unknownSymbols('Binance', [symbol]);
+    return {
+      data: { symbol: row.symbol, price: row.price, updated_at: row.updated_at.toISOString() },
+      cacheControl: CACHE_LATEST,
+    };
+  }
+
+  async binanceSome(symbols: string[]): Promise<Cacheable> {
     const rows = await this.binanceRows();
     const missing = symbols.filter((s) => !rows.has(s));
     if (missing.length) throw unknownSymbols('Binance', missing);
-    return toBinanceBody(symbols.map((s) => rows.get(s)!));
+    return { data: toBinanceBody(symbols.map((s) => rows.get(s)!)), cacheControl: CACHE_LATEST };
   }
 
   /** The Binance rates service’s shape: [{symbol, price}] with the price as a string. */
-  async binanceList(): Promise<{ symbol: string; price: string }[]> {
-    return [...(await this.binanceRows()).values()].map((r) => ({ symbol: r.symbol, price: r.price }));
+  async binanceList(): Promise<Cacheable<{ symbol: string; price: string }[]>> {
+    const rows = [...(await this.binanceRows()).values()];
+    return { data: rows.map((r) => ({ symbol: r.symbol, price: r.price })), cacheControl: CACHE_LATEST };
   }
 
   async binancePrice(symbol: string): Promise<BinancePriceRow> {

@@ -4,14 +4,13 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-import { WS_LIMITS } from '@ratewire/contracts';
-import type { Logger } from '@ratewire/core';
-import { jobOwner } from '@ratewire/db';
+import { WS_LIMITS, type ApiSettings } from '@ratewire/contracts';
+import type { Logger, Redis } from '@ratewire/core';
+import { jobOwner, type Database } from '@ratewire/db';
 import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import type { Accounts } from '../auth/accounts.ts';
-import type { ApiDeps } from '../deps.ts';
 import type { AuthUser } from '../http/request-context.ts';
 import { AddressLimit, CLOSE_TOO_MANY_FROM_ADDRESS, clientAddress } from './ws.addresses.ts';
 import { ChannelHub } from './ws.channels.ts';
@@ -49,7 +48,20 @@ export interface WsGateway {
   close(): Promise<void>;
 }
 
-export function createWsGateway(deps: ApiDeps, server: Server, accounts: Accounts, registry?: Registry): WsGateway {
+export interface WsGatewayDeps {
+  settings: ApiSettings;
+  log: Logger;
+  db: Database;
+  redis: Redis;
+  /** The HTTP server whose upgrades to /ws this gateway takes. */
+  server: Server;
+  accounts: Accounts;
+  /** Where the gateway's gauges go (the api's metrics). */
+  registry?: Registry;
+}
+
+export function createWsGateway(deps: WsGatewayDeps): WsGateway {
+  const { server, accounts, registry } = deps;
   const log = deps.log.child({ component: 'ws' });
   const hub = new ChannelHub(deps.settings, deps.redis, log);
   const stats: GatewayStats = { framesSent: 0, slowCloses: 0, floodCloses: 0, heartbeatDrops: 0 };

@@ -1,0 +1,228 @@
+// A fast lane for the cached reads: a GET whose body the response cache already holds is answered
+// before Express runs, doing what the middleware stack would have done — the request id, the
+// security headers (learned from a response the full stack produced, so they always match it), the
+// request metrics under the same labels — and the encoded bytes with ETag/304 and the negotiated
+// encoding. The lane knows no paths of its own: the route registry declares every GET route to it
+// in mounting order, with the cache key of the cached ones, so a URL is matched the way Express
+// would match it. Anything else (a query string, an Authorization header to check, HEAD, a URL the
+// lane cannot place exactly, a cache miss) goes through Express as usual.
+import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from 'node:http';
+
+import type { Counter, Histogram, Registry } from 'prom-client';
+
+import { requestId } from '../http/request-context.ts';
+import { variantFor, type EncodedBody } from './encoded-body.ts';
+import type { ResponseCache } from './response-cache.ts';
+
+/** A GET route as the lane sees it. */
+export interface LaneRoute {
+  /** OpenAPI-style path, `/api/v1/rates/binance/{symbol}`. */
+  path: string;
+  /** The label the request metrics give it (`/api/v1/rates/binance/:symbol`). */
+  label: string;
+  /** Set on a cached public route: the cache entry of a request with these path parameters. */
+  cached?: { family: string; keyOf(params: Record<string, string>): string | undefined };
+}
+
+interface Target {
+  family: string;
+  key: string;
+  label: string;
+}
+
+type Segment = { literal: string; lower: string } | { param: string };
+
+interface Compiled {
+  route: LaneRoute;
+  segments: Segment[];
+}
+
+/** Headers a cached entry sets itself: never copied from the learned stack headers. */
+const ENTRY_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'content-encoding',
+  'etag',
+  'cache-control',
+  'vary',
+  'x-request-id',
+]);
+
+/** Distinct URLs whose placement is remembered; past it the memory starts again. */
+const MAX_PLACED = 4096;
+
+type Flat = (string | number)[];
+
+interface Prepared {
+  identity: Flat;
+  gzip: Flat | null;
+  br: Flat | null;
+  notModified: Flat;
+}
+
+function flatten(...parts: OutgoingHttpHeaders[]): Flat {
+  const out: Flat = [];
+  for (const part of parts) {
+    for (const [name, value] of Object.entries(part)) {
+      if (value === undefined) continue;
+      if (Array.isArray(value)) for (const v of value) out.push(name, v);
+      else out.push(name, value);
+    }
+  }
+  return out;
+}
+
+function compile(route: LaneRoute): Compiled {
+  const segments = route.path
+    .split('/')
+    .slice(1)
+    .map((s): Segment => {
+      const param = /^\{([^}]+)\}$/.exec(s)?.[1];
+      return param ? { param } : { literal: s, lower: s.toLowerCase() };
+    });
+  return { route, segments };
+}
+
+export class FastLane {
+  private readonly cache: ResponseCache;
+  private readonly routes: Compiled[] = [];
+  private readonly placed = new Map<string, Target | null>();
+  private stackHeaders: OutgoingHttpHeaders | undefined;
+  private readonly prepared = new WeakMap<EncodedBody, Prepared>();
+  private requests: Counter | undefined;
+  private duration: Histogram | undefined;
+  private readonly counters = new Map<string, ReturnType<Counter['labels']>>();
+  private readonly timers = new Map<string, ReturnType<Histogram['labels']>>();
+
+  constructor(cache: ResponseCache) {
+    this.cache = cache;
+  }
+
+  /** Declares a GET route, in the order Express tries them. */
+  declare(route: LaneRoute): void {
+    this.routes.push(compile(route));
+    this.placed.clear();
+  }
+
+  /**
+   * Records the headers the middleware stack set on a response (security headers), minus the
+   * per-request and per-entry ones. Called when the full stack serves a cached entry.
+   */
+  learn(res: ServerResponse): void {
+    if (this.stackHeaders) return;
+    const headers: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(res.getHeaders())) {
+      if (!ENTRY_HEADERS.has(name) && value !== undefined) headers[name] = value;
+    }
+    this.stackHeaders = headers;
+  }
+
+  /** Uses the api's request metrics (http_requests_total, http_request_duration_seconds). */
+  useMetrics(registry: Registry): void {
+    this.requests = registry.getSingleMetric('http_requests_total') as Counter | undefined;
+    this.duration = registry.getSingleMetric('http_request_duration_seconds') as Histogram | undefined;
+  }
+
+  /** The cache entry a URL (a path without a query) is answered from, or null when the lane may not answer it. */
+  private target(url: string): Target | null {
+    let target = this.placed.get(url);
+    if (target === undefined) {
+      target = this.place(url);
+      if (this.placed.size >= MAX_PLACED) this.placed.clear();
+      this.placed.set(url, target);
+    }
+    return target;
+  }
+
+  private place(url: string): Target | null {
+    if (!url.startsWith('/') || (url.length > 1 && url.endsWith('/'))) return null;
+    const parts = url.split('/').slice(1);
+    for (const { route, segments } of this.routes) {
+      if (segments.length !== parts.length) continue;
+      const params: Record<string, string> = {};
+      let matched = true;
+      let exact = true;
+      for (let i = 0; i < segments.length && matched; i++) {
+        const seg = segments[i]!;
+        const part = parts[i]!;
+        if ('param' in seg) {
+          try {
+            params[seg.param] = decodeURIComponent(part);
+          } catch {
+            return null; // Express answers a malformed escape itself
+          }
+          matched = part.length > 0;
+        } else {
+          // Express matches literals regardless of case: the first route it would pick decides
+          matched = part.toLowerCase() === seg.lower;
+          exact &&= part === seg.literal;
+        }
+      }
+      if (!matched) continue;
+      if (!exact || !route.cached) return null;
+      const key = route.cached.keyOf(params);
+      return key === undefined ? null : { family: route.cached.family, key, label: route.label };
+    }
+    return null;
+  }
+
+  private prepare(entry: EncodedBody): Prepared {
+    let p = this.prepared.get(entry);
+    if (!p) {
+      const stack = this.stackHeaders ?? {};
+      p = {
+        identity: flatten(stack, entry.headers.identity),
+        gzip: entry.headers.gzip ? flatten(stack, entry.headers.gzip) : null,
+        br: entry.headers.br ? flatten(stack, entry.headers.br) : null,
+        notModified: flatten(stack, entry.notModified),
+      };
+      this.prepared.set(entry, p);
+    }
+    return p;
+  }
+
+  private record(label: string, status: number, started: bigint): void {
+    if (!this.requests || !this.duration) return;
+    const ck = `${label} ${status}`;
+    let counter = this.counters.get(ck);
+    if (!counter) {
+      counter = this.requests.labels({ method: 'GET', route: label, status });
+      this.counters.set(ck, counter);
+    }
+    let timer = this.timers.get(label);
+    if (!timer) {
+      timer = this.duration.labels({ method: 'GET', route: label });
+      this.timers.set(label, timer);
+    }
+    counter.inc();
+    timer.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  /** Wraps the Express app: hits are answered here, everything else is handed to `next`. */
+  listener(next: RequestListener): RequestListener {
+    return (req: IncomingMessage, res: ServerResponse) => {
+      if (!this.stackHeaders || req.method !== 'GET' || req.headers.authorization !== undefined) {
+        return next(req, res);
+      }
+      const url = req.url ?? '';
+      const target = url.includes('?') ? null : this.target(url);
+      const entry = target && this.cache.peek(target.family, target.key);
+      if (!target || !entry) return next(req, res);
+
+      const started = process.hrtime.bigint();
+      const id = requestId(req.headers['x-request-id']);
+      const p = this.prepare(entry);
+      const variant = variantFor(req, entry);
+      if (variant === 'not-modified') {
+        res.writeHead(304, [...p.notModified, 'x-request-id', id] as unknown as OutgoingHttpHeaders);
+        res.end();
+      } else {
+        const [headers, body] =
+          variant === 'br' ? [p.br!, entry.br] : variant === 'gzip' ? [p.gzip!, entry.gzip] : [p.identity, entry.body];
+        res.writeHead(200, [...headers, 'x-request-id', id] as unknown as OutgoingHttpHeaders);
+        res.end(body);
+      }
+      this.record(target.label, variant === 'not-modified' ? 304 : 200, started);
+    };
+  }
+}

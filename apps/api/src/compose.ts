@@ -1,0 +1,141 @@
+// The api's composition root: every part is built here once, from one typed deps object each, and
+// registers its shutdown in its phase — stop accepting (HTTP, WebSocket) → in-flight work (the
+// outbox relay, event subscriptions, the accounts listener) — before main.ts's connections go
+// (NATS → Redis → pool). main.ts parses settings and connects; tests call this with their own.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import express from 'express';
+
+import { Shutdown } from '@ratewire/core';
+import { OutboxRelay } from '@ratewire/jobs';
+
+import { createHttpApp } from './app.ts';
+import { Accounts } from './auth/accounts.ts';
+import { authRoutes } from './auth/auth.routes.ts';
+import { createAuthService } from './auth/auth.service.ts';
+import { LoginLimiter } from './auth/login-limiter.ts';
+import { watchCacheEvents } from './cache/cache.events.ts';
+import { FastLane } from './cache/fast-lane.ts';
+import { ResponseCache } from './cache/response-cache.ts';
+import { compatRoutes } from './compat/compat.routes.ts';
+import { currenciesRoutes } from './currencies/currencies.routes.ts';
+import { CurrenciesService } from './currencies/currencies.service.ts';
+import type { ApiDeps } from './deps.ts';
+import { exchangeRoutes } from './exchange/exchange.routes.ts';
+import { ExchangeService } from './exchange/exchange.service.ts';
+import { feedsReadiness } from './feeds/feeds.readiness.ts';
+import { healthRoutes } from './health/health.routes.ts';
+import { createHttpMetrics } from './http/metrics.ts';
+import { buildOpenApiDocument } from './http/openapi.ts';
+import { RouteRegistry } from './http/route.ts';
+import { jobsRoutes } from './jobs/jobs.routes.ts';
+import { createJobsService } from './jobs/jobs.service.ts';
+import { ratesRoutes } from './rates/rates.routes.ts';
+import { RatesService } from './rates/rates.service.ts';
+import { tasksRoutes } from './tasks/tasks.routes.ts';
+import { TasksService } from './tasks/tasks.service.ts';
+import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
+import { WebhooksService } from './webhooks/webhooks.service.ts';
+import { createWsGateway } from './ws/ws.gateway.ts';
+
+export const API_VERSION = '1.0.0';
+export const DEFAULT_REDIS_PREFIX = 'rw:';
+
+export interface ApiApp {
+  app: express.Express;
+  server: Server;
+  routes: RouteRegistry;
+  openapi: () => ReturnType<typeof buildOpenApiDocument>;
+  /** Listens on `port` (0 = ephemeral) and resolves with the base URL. */
+  listen(port: number, host?: string): Promise<string>;
+  /**
+   * Runs this app's shutdown steps: stops accepting (idle keep-alive sockets and WebSockets are
+   * closed, in-flight requests finish), then stops in-flight work. The connections in `deps` stay
+   * open: they belong to the caller.
+   */
+  close(): Promise<void>;
+}
+
+export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps.log)): ApiApp {
+  const { settings, log, db, nats, redis } = deps;
+  const prefix = deps.redisPrefix ?? DEFAULT_REDIS_PREFIX;
+
+  // cached reads: the stored bodies, the lane answering hits before Express, the invalidating events
+  const cache = new ResponseCache({ redis, prefix, log });
+  const lane = new FastLane(cache);
+  const stopCacheEvents = watchCacheEvents({ nats, cache, log });
+
+  const accounts = new Accounts({ db, databaseUrl: settings.DATABASE_URL, settings, log });
+  accounts.start();
+  const relay = new OutboxRelay({ db, nats, log: log.child({ part: 'outbox-relay' }) });
+  relay.start();
+
+  const rates = new RatesService({ db, nats, log, versions: cache });
+  const currencies = new CurrenciesService({ db, nats, log, versions: cache });
+  const exchange = new ExchangeService({ db });
+  const tasks = new TasksService({ db, nats, redis, log });
+  const auth = createAuthService({ db, settings, limiter: new LoginLimiter({ redis, prefix }) });
+  const jobs = createJobsService({ db, redis, log, onAccepted: () => relay.notify() });
+  const webhooks = new WebhooksService({ db });
+
+  const routes = new RouteRegistry({ cache: { store: cache, lane } });
+  const router = express.Router();
+  jobsRoutes(router, routes, jobs);
+  authRoutes(router, routes, auth);
+  currenciesRoutes(router, routes, currencies);
+  ratesRoutes(router, routes, rates);
+  exchangeRoutes(router, routes, exchange);
+  tasksRoutes(router, routes, tasks);
+  webhooksRoutes(router, routes, webhooks);
+  compatRoutes(router, routes, { currencies, exchange, rates, tasks });
+  healthRoutes(router, routes, deps, feedsReadiness(deps));
+
+  const openapi = () =>
+    buildOpenApiDocument(routes.routes, {
+      title: 'Ratewire API',
+      version: API_VERSION,
+      description:
+        'Currency rates (CBR, Binance), conversions, exchange jobs and auth. Rates and money are decimal strings. ' +
+        'Errors are application/problem+json (RFC 9457). Live updates: WebSocket /ws.',
+    });
+  const metrics = createHttpMetrics();
+  const app = createHttpApp({ settings, log, metrics, accounts, router, openapi });
+  lane.useMetrics(metrics.registry);
+  const server = createServer(lane.listener(app));
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+  const gateway = createWsGateway({ settings, log, db, redis, server, accounts, registry: metrics.registry });
+
+  shutdown.add('accepting', 'http', async () => {
+    const stopped = new Promise<void>((resolve) => {
+      if (!server.listening) return resolve();
+      server.close(() => resolve());
+      server.closeIdleConnections();
+    });
+    // upgraded sockets keep the server open: they are closed (1001) before it can finish
+    await gateway.close();
+    await stopped;
+  });
+  shutdown.add('in-flight', 'accounts', () => accounts.close());
+  shutdown.add('in-flight', 'cache events', stopCacheEvents);
+  shutdown.add('in-flight', 'outbox relay', () => relay.close());
+
+  return {
+    app,
+    server,
+    routes,
+    openapi,
+    listen(port, host = '0.0.0.0') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          const { port: actual } = server.address() as AddressInfo;
+          resolve(`http://127.0.0.1:${actual}`);
+        });
+      });
+    },
+    close: () => shutdown.run('close'),
+  };
+}
