@@ -2,3 +2,5 @@
 // consumer, the submit message on the wire, and the outbox relay that publishes it.
 export * from './jobs.stream.ts';
 export * from './jobs.messages.ts';
+export * from './jetstream.publisher.ts';
+export * from './outbox.relay.ts';

@@ -2,14 +2,9 @@
 // replies (the stream's PubAcks) come back on one wildcard inbox subscription, under one timer for
 // the batch. Same wire protocol as js.publish, without a request object, timer and stack trace per
 // message, which dominated the relay's cost at thousands of jobs a second.
-import { createInbox, headers, type Msg, type NatsConnection, type Subscription } from 'nats';
+import { createInbox, type Msg, type NatsConnection, type Subscription } from 'nats';
 
-export interface OutgoingMessage {
-  subject: string;
-  /** Nats-Msg-Id: JetStream drops a second message with the same id within the duplicate window. */
-  msgId: string;
-  data: Uint8Array;
-}
+import { msgIdHeaders, type OutgoingMessage } from './jobs.messages.ts';
 
 const decoder = new TextDecoder();
 
@@ -45,10 +40,8 @@ export class JetStreamBatchPublisher {
           results[i] = ok;
           if (--left === 0) finish();
         });
-        const h = headers();
-        h.set('Nats-Msg-Id', m.msgId);
         try {
-          this.nc.publish(m.subject, m.data, { reply: `${this.prefix}.${token}`, headers: h });
+          this.nc.publish(m.subject, m.data, { reply: `${this.prefix}.${token}`, headers: msgIdHeaders(m.msgId) });
         } catch {
           // connection closed: this one failed; the rest may still be answered
           this.waiting.delete(token);
