@@ -1,26 +1,9 @@
-import { randomBytes } from 'node:crypto';
-
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { commonSettingsSchema } from '@ratewire/contracts';
-import { parseSettings } from '@ratewire/core';
+import { rateOn, storeCbrDay, type CbrRateInput, type Database } from '../src/index.ts';
+import { scratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
-import {
-  assertMigrated,
-  createDb,
-  createMigrator,
-  createPool,
-  ensureDatabase,
-  rateOn,
-  storeCbrDay,
-  type CbrRateInput,
-  type Database,
-} from '../src/index.ts';
-
-const base = parseSettings(commonSettingsSchema, process.env).DATABASE_URL;
-const name = `rw_t_cbr_${randomBytes(4).toString('hex')}`;
-const url = Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+let scratch: ScratchDatabase;
 let db: Database;
 
 const rate = (code: string, nominal: number, value: string, unitRate: string): CbrRateInput => ({
@@ -37,21 +20,14 @@ const storeDay = (date: string, rates: CbrRateInput[]) =>
   db.transaction().execute((trx) => storeCbrDay(trx, { date, rates }));
 
 beforeAll(async () => {
-  await ensureDatabase(url);
-  db = createDb(createPool(url, { max: 4 }));
-  assertMigrated(await createMigrator(db).migrateToLatest());
+  scratch = await scratchDatabase('cbr', { max: 4 });
+  db = scratch.db;
   await storeDay('2026-03-03', [rate('USD', 1, '78.1234', '78.1234'), rate('JPY', 100, '51.5', '0.515')]);
   await storeDay('2026-03-05', [rate('USD', 1, '79.0001', '79.0001')]);
   await storeDay('2026-03-07', [rate('USD', 1, '80.5', '80.5'), rate('JPY', 100, '52.75', '0.5275')]);
 });
 
-afterAll(async () => {
-  await db.destroy();
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
-  await admin.connect();
-  await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-});
+afterAll(() => scratch?.drop());
 
 describe('rateOn', () => {
   it('answers the newest stored unit rate and its date without a date', async () => {

@@ -1,18 +1,11 @@
-import { randomBytes } from 'node:crypto';
-
 import { sql } from 'kysely';
 import { NO_MIGRATIONS } from 'kysely/migration';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { commonSettingsSchema } from '@ratewire/contracts';
-import { parseSettings } from '@ratewire/core';
+import { assertMigrated, createMigrator, type Database } from '../src/index.ts';
+import { scratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
-import { assertMigrated, createDb, createMigrator, createPool, ensureDatabase, type Database } from '../src/index.ts';
-
-const base = parseSettings(commonSettingsSchema, process.env).DATABASE_URL;
-const name = `rw_t_migrate_${randomBytes(4).toString('hex')}`;
-const url = Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+let scratch: ScratchDatabase;
 let db: Database;
 
 async function tables(): Promise<string[]> {
@@ -23,17 +16,11 @@ async function tables(): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  await ensureDatabase(url);
-  db = createDb(createPool(url, { max: 2 }));
+  scratch = await scratchDatabase('migrate', { max: 2, migrated: false });
+  db = scratch.db;
 });
 
-afterAll(async () => {
-  await db.destroy();
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
-  await admin.connect();
-  await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-});
+afterAll(() => scratch?.drop());
 
 describe('migrations', () => {
   it('migrate a fresh database all the way up, all the way down, and up again', async () => {

@@ -1,27 +1,12 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { commonSettingsSchema } from '@ratewire/contracts';
-import { parseSettings } from '@ratewire/core';
+import { readWebhookSecret, rotateWebhookSecret, webhookSecretsFor, type Database } from '../src/index.ts';
+import { scratchDatabase, type ScratchDatabase } from './scratch-database.ts';
 
-import {
-  assertMigrated,
-  createDb,
-  createMigrator,
-  createPool,
-  ensureDatabase,
-  readWebhookSecret,
-  rotateWebhookSecret,
-  webhookSecretsFor,
-  type Database,
-} from '../src/index.ts';
-
-const base = parseSettings(commonSettingsSchema, process.env).DATABASE_URL;
-const name = `rw_t_whsec_${randomBytes(4).toString('hex')}`;
-const url = Object.assign(new URL(base), { pathname: `/${name}` }).toString();
+let scratch: ScratchDatabase;
 let db: Database;
 
 const user = async () =>
@@ -34,18 +19,11 @@ const user = async () =>
   ).id;
 
 beforeAll(async () => {
-  await ensureDatabase(url);
-  db = createDb(createPool(url, { max: 8 }));
-  assertMigrated(await createMigrator(db).migrateToLatest());
+  scratch = await scratchDatabase('whsec', { max: 8 });
+  db = scratch.db;
 });
 
-afterAll(async () => {
-  await db.destroy();
-  const admin = new pg.Client({ connectionString: Object.assign(new URL(base), { pathname: '/postgres' }).toString() });
-  await admin.connect();
-  await admin.query(`drop database if exists "${name}" with (force)`);
-  await admin.end();
-});
+afterAll(() => scratch?.drop());
 
 describe('webhook secrets repository', () => {
   it('creates a whsec_ secret on first read and answers the same one after', async () => {
