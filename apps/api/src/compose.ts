@@ -101,7 +101,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
     });
   const metrics = createHttpMetrics();
   const app = createHttpApp({ settings, log, metrics, accounts, router, openapi });
-  lane.useMetrics(metrics.registry);
+  lane.useMetrics(metrics.requests);
   const server = createServer(lane.listener(app));
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -2,7 +2,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import express from 'express';
-import { Registry, Counter, Histogram } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
@@ -11,6 +10,7 @@ import { serviceUrls } from '@ratewire/testkit';
 
 import { FastLane } from '../src/cache/fast-lane.ts';
 import { ResponseCache } from '../src/cache/response-cache.ts';
+import { createHttpMetrics } from '../src/http/metrics.ts';
 import { RouteRegistry } from '../src/http/route.ts';
 import { rawGet } from './rest-support.ts';
 
@@ -22,7 +22,8 @@ let base: string;
 let cache: ResponseCache;
 const handedOver: string[] = [];
 const builds: string[] = [];
-const registry = new Registry();
+const metrics = createHttpMetrics();
+const registry = metrics.registry;
 beforeAll(async () => {
   const log = createLogger('test', 'silent');
   redis = createRedis(serviceUrls().REDIS_URL, log, 'fast-lane-test');
@@ -70,19 +71,7 @@ beforeAll(async () => {
       return Promise.resolve({ data: { id: params.id }, cacheControl: 'no-cache' });
     },
   );
-  new Counter({
-    name: 'http_requests_total',
-    help: 'x',
-    labelNames: ['method', 'route', 'status'],
-    registers: [registry],
-  });
-  new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'x',
-    labelNames: ['method', 'route'],
-    registers: [registry],
-  });
-  lane.useMetrics(registry);
+  lane.useMetrics(metrics.requests);
   const app = express();
   app.use(router);
   server = createServer(
@@ -112,9 +101,12 @@ describe('FastLane', () => {
     expect(second.headers.etag).toBe(first.headers.etag);
     expect(second.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     expect((await rawGet(`${base}/hot`, { 'if-none-match': first.headers.etag! })).status).toBe(304);
-    const metrics = await registry.getSingleMetricAsString('http_requests_total');
-    expect(metrics).toContain('http_requests_total{method="GET",route="/hot",status="200"} 1');
-    expect(metrics).toContain('http_requests_total{method="GET",route="/hot",status="304"} 1');
+    const counts = await registry.getSingleMetricAsString('http_requests_total');
+    expect(counts).toContain('http_requests_total{method="GET",route="/hot",status="200"} 1');
+    expect(counts).toContain('http_requests_total{method="GET",route="/hot",status="304"} 1');
+    const latency = await registry.getSingleMetricAsString('http_request_duration_seconds');
+    expect(latency).toContain('http_request_duration_seconds_count{method="GET",route="/hot"} 2');
+    expect(latency).toMatch(/http_request_duration_seconds_bucket\{le="\+Inf",method="GET",route="\/hot"\} 2/);
     expect(builds).toEqual(['/hot']);
   });
 
@@ -151,7 +143,7 @@ describe('FastLane', () => {
       'GET /items/A1',
       'GET /items/a%20b/',
     ]);
-    const metrics = await registry.getSingleMetricAsString('http_requests_total');
-    expect(metrics).toContain('http_requests_total{method="GET",route="/items/:id",status="200"} 1');
+    const counts = await registry.getSingleMetricAsString('http_requests_total');
+    expect(counts).toContain('http_requests_total{method="GET",route="/items/:id",status="200"} 1');
   });
 });

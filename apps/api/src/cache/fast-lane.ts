@@ -8,9 +8,8 @@
 // lane cannot place exactly, a cache miss) goes through Express as usual.
 import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from 'node:http';
 
-import type { Counter, Histogram, Registry } from 'prom-client';
-
 import { requestId } from '../http/request-context.ts';
+import type { RequestMetrics, RouteTally } from '../http/request-metrics.ts';
 import { variantFor, type EncodedBody } from './encoded-body.ts';
 import type { ResponseCache } from './response-cache.ts';
 
@@ -27,7 +26,8 @@ export interface LaneRoute {
 interface Target {
   family: string;
   key: string;
-  label: string;
+  /** The route's request metrics, bound once. */
+  tally: RouteTally | undefined;
 }
 
 type Segment = { literal: string; lower: string } | { param: string };
@@ -51,6 +51,10 @@ const ENTRY_HEADERS = new Set([
 /** Distinct URLs whose placement is remembered; past it the memory starts again. */
 const MAX_PLACED = 4096;
 
+/**
+ * Headers flattened as writeHead takes them, ending with `x-request-id` and its slot: the slot is
+ * set just before each (synchronous) writeHead, so no array is built per request.
+ */
 type Flat = (string | number)[];
 
 interface Prepared {
@@ -69,7 +73,13 @@ function flatten(...parts: OutgoingHttpHeaders[]): Flat {
       else out.push(name, value);
     }
   }
+  out.push('x-request-id', '');
   return out;
+}
+
+function withRequestId(headers: Flat, id: string): OutgoingHttpHeaders {
+  headers[headers.length - 1] = id;
+  return headers as unknown as OutgoingHttpHeaders;
 }
 
 function compile(route: LaneRoute): Compiled {
@@ -89,10 +99,7 @@ export class FastLane {
   private readonly placed = new Map<string, Target | null>();
   private stackHeaders: OutgoingHttpHeaders | undefined;
   private readonly prepared = new WeakMap<EncodedBody, Prepared>();
-  private requests: Counter | undefined;
-  private duration: Histogram | undefined;
-  private readonly counters = new Map<string, ReturnType<Counter['labels']>>();
-  private readonly timers = new Map<string, ReturnType<Histogram['labels']>>();
+  private metrics: RequestMetrics | undefined;
 
   constructor(cache: ResponseCache) {
     this.cache = cache;
@@ -117,10 +124,10 @@ export class FastLane {
     this.stackHeaders = headers;
   }
 
-  /** Uses the api's request metrics (http_requests_total, http_request_duration_seconds). */
-  useMetrics(registry: Registry): void {
-    this.requests = registry.getSingleMetric('http_requests_total') as Counter | undefined;
-    this.duration = registry.getSingleMetric('http_request_duration_seconds') as Histogram | undefined;
+  /** Records what the lane answers in the api's request metrics, under the labels Express would give. */
+  useMetrics(metrics: RequestMetrics): void {
+    this.metrics = metrics;
+    this.placed.clear();
   }
 
   /** The cache entry a URL (a path without a query) is answered from, or null when the lane may not answer it. */
@@ -161,7 +168,8 @@ export class FastLane {
       if (!matched) continue;
       if (!exact || !route.cached) return null;
       const key = route.cached.keyOf(params);
-      return key === undefined ? null : { family: route.cached.family, key, label: route.label };
+      if (key === undefined) return null;
+      return { family: route.cached.family, key, tally: this.metrics?.route('GET', route.label) };
     }
     return null;
   }
@@ -181,23 +189,6 @@ export class FastLane {
     return p;
   }
 
-  private record(label: string, status: number, started: bigint): void {
-    if (!this.requests || !this.duration) return;
-    const ck = `${label} ${status}`;
-    let counter = this.counters.get(ck);
-    if (!counter) {
-      counter = this.requests.labels({ method: 'GET', route: label, status });
-      this.counters.set(ck, counter);
-    }
-    let timer = this.timers.get(label);
-    if (!timer) {
-      timer = this.duration.labels({ method: 'GET', route: label });
-      this.timers.set(label, timer);
-    }
-    counter.inc();
-    timer.observe(Number(process.hrtime.bigint() - started) / 1e9);
-  }
-
   /** Wraps the Express app: hits are answered here, everything else is handed to `next`. */
   listener(next: RequestListener): RequestListener {
     return (req: IncomingMessage, res: ServerResponse) => {
@@ -214,15 +205,15 @@ export class FastLane {
       const p = this.prepare(entry);
       const variant = variantFor(req, entry);
       if (variant === 'not-modified') {
-        res.writeHead(304, [...p.notModified, 'x-request-id', id] as unknown as OutgoingHttpHeaders);
+        res.writeHead(304, withRequestId(p.notModified, id));
         res.end();
       } else {
         const [headers, body] =
           variant === 'br' ? [p.br!, entry.br] : variant === 'gzip' ? [p.gzip!, entry.gzip] : [p.identity, entry.body];
-        res.writeHead(200, [...headers, 'x-request-id', id] as unknown as OutgoingHttpHeaders);
+        res.writeHead(200, withRequestId(headers, id));
         res.end(body);
       }
-      this.record(target.label, variant === 'not-modified' ? 304 : 200, started);
+      target.tally?.record(variant === 'not-modified' ? 304 : 200, Number(process.hrtime.bigint() - started) / 1e9);
     };
   }
 }
