@@ -15,6 +15,17 @@ export {
   type RawJsonNumber,
 } from './decimal.schemas.ts';
 
+/** The forms of the project's identifiers, written once: schemas, feed parsers and channel names use them. */
+export const ID_FORMS = {
+  currencyCode: '[A-Z]{3}',
+  binanceSymbol: '[A-Z0-9]{2,30}',
+  /** Lower-case, as Postgres writes a uuid. */
+  uuid: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}',
+} as const;
+
+/** A whole-string pattern of one form (or of a pattern built from forms). */
+export const exactly = (form: string, flags?: string) => new RegExp(`^(?:${form})$`, flags);
+
 /** A calendar day, `YYYY-MM-DD`, checked to exist. */
 export const isoDate = text()
   .regex(/^\d{4}-\d{2}-\d{2}$/, { message: 'expected a date as YYYY-MM-DD' })
@@ -28,12 +39,12 @@ export const isoDate = text()
 export const currencyCode = text()
   .trim()
   .toUpperCase()
-  .regex(/^[A-Z]{3}$/, { message: 'expected a 3-letter currency code' });
+  .regex(exactly(ID_FORMS.currencyCode), { message: 'expected a 3-letter currency code' });
 
 export const binanceSymbol = text()
   .trim()
   .toUpperCase()
-  .regex(/^[A-Z0-9]{2,30}$/, { message: 'expected a Binance symbol such as BTCUSDT' });
+  .regex(exactly(ID_FORMS.binanceSymbol), { message: 'expected a Binance symbol such as BTCUSDT' });
 
 /** `?symbols=USD,EUR` → ['USD', 'EUR'] (trimmed, upper-cased, de-duplicated). */
 export const commaList = <T extends z.ZodType<string, string>>(item: T, max = 500) =>

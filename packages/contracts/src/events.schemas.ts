@@ -2,7 +2,7 @@
 // schemas and consumers validate with them: a message that does not parse is logged and dropped.
 import { z } from 'zod';
 
-import { binanceSymbol, currencyCode, decimalString, isoDate } from './common.schemas.ts';
+import { ID_FORMS, binanceSymbol, currencyCode, decimalString, exactly, isoDate } from './common.schemas.ts';
 import { positiveDecimalInput } from './decimal.schemas.ts';
 
 export const SUBJECTS = {
@@ -66,7 +66,10 @@ export const currencyDeletedEvent = z.object({ id: z.number().int(), code: curre
 export const inboundCurrencyUpdate = z.object({
   event: z.literal('rates_update'),
   rates: z
-    .record(z.string().regex(/^[A-Z]{3}$/, { message: 'keys are 3-letter currency codes' }), positiveDecimalInput)
+    .record(
+      z.string().regex(exactly(ID_FORMS.currencyCode), { message: 'keys are 3-letter currency codes' }),
+      positiveDecimalInput,
+    )
     .refine((r) => Object.keys(r).length > 0 && Object.keys(r).length <= 500, { message: '1 to 500 rates' }),
 });
 

@@ -3,11 +3,13 @@
 // frames once and the gateway forwards them as they are).
 import { z } from 'zod';
 
+import { ID_FORMS, exactly } from './common.schemas.ts';
 import { text } from './text.schemas.ts';
 
 /** Channels a socket may subscribe to; `jobs:<id>` is private to the job's owner and admins. */
-export const WS_CHANNEL_RE =
-  /^(?:currencies|rates\.cbr|rates\.binance|rates\.binance:[A-Z0-9]{2,30}|tasks|jobs:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+export const WS_CHANNEL_RE = exactly(
+  `currencies|rates\\.cbr|rates\\.binance|rates\\.binance:${ID_FORMS.binanceSymbol}|tasks|jobs:${ID_FORMS.uuid}`,
+);
 export const WS_JOB_CHANNEL_RE = /^jobs:([0-9a-f-]{36})$/;
 
 /** Channels a socket that never subscribed follows, as the Currency-API service’s `/ws` did. */

@@ -1,16 +1,11 @@
 import type { Router } from 'express';
 
-import { loginBody, problemSchema, registerBody, tokenResponse, userSchema } from '@ratewire/contracts';
+import { loginBody, registerBody, tokenResponse, userSchema } from '@ratewire/contracts';
 
+import { problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
 import type { AuthService } from './auth.service.ts';
 import { TooManyAttempts } from './auth.service.ts';
-
-const problem = (description: string) => ({
-  description,
-  schema: problemSchema,
-  contentType: 'application/problem+json',
-});
 
 export function authRoutes(router: Router, routes: RouteRegistry, service: AuthService): void {
   routes.add(

@@ -3,6 +3,8 @@
 // from the account at request time (accounts.ts), never from the token.
 import { SignJWT, jwtVerify } from 'jose';
 
+import { ID_FORMS, exactly } from '@ratewire/contracts';
+
 import type { AuthUser } from '../http/request-context.ts';
 
 export const TOKEN_ISSUER = 'ratewire';
@@ -10,7 +12,7 @@ export const TOKEN_AUDIENCE = 'ratewire-api';
 /** Clock difference allowed between the replica that signed a token and the one that checks it. */
 export const CLOCK_SKEW_SECONDS = 5;
 
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const UUID_RE = exactly(ID_FORMS.uuid, 'i');
 
 export interface TokenSettings {
   JWT_SECRET: string;

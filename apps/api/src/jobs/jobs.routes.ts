@@ -9,18 +9,12 @@ import {
   exchangeJobView,
   jobIdParams,
   paginationQuery,
-  problemSchema,
 } from '@ratewire/contracts';
 import { AppError } from '@ratewire/core';
 
+import { problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
 import type { JobsService } from './jobs.service.ts';
-
-const problem = (description: string) => ({
-  description,
-  schema: problemSchema,
-  contentType: 'application/problem+json',
-});
 
 export function jobsRoutes(router: Router, routes: RouteRegistry, service: JobsService): void {
   routes.add(

@@ -10,6 +10,7 @@
 // - A symbol outside ^[A-Z0-9]{2,30}$ (the contracts' symbol form) is skipped and counted.
 import { z } from 'zod';
 
+import { ID_FORMS, exactly } from '@ratewire/contracts';
 import { isPositive } from '@ratewire/core';
 
 export class BinanceParseError extends Error {
@@ -17,7 +18,7 @@ export class BinanceParseError extends Error {
 }
 
 const PRICE = /^\d{1,30}(\.\d{1,30})?$/;
-const SYMBOL = /^[A-Z0-9]{2,30}$/;
+const SYMBOL = exactly(ID_FORMS.binanceSymbol);
 const MAX_ENTRIES = 20_000;
 
 const tickerEntry = z.object({ symbol: z.string().min(1).max(60), price: z.string() });

@@ -16,7 +16,7 @@
 import iconv from 'iconv-lite';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
-import { expandExponent, isoDate } from '@ratewire/contracts';
+import { ID_FORMS, exactly, expandExponent, isoDate } from '@ratewire/contracts';
 import { dec, isPositive, normalize, unitRate } from '@ratewire/core';
 import type { CbrRateInput } from '@ratewire/db';
 
@@ -34,6 +34,7 @@ export class CbrParseError extends Error {
 }
 
 const MAX_VALUTES = 1000;
+const CURRENCY_CODE = exactly(ID_FORMS.currencyCode);
 
 /** Decodes the bytes by the XML declaration; rejects a UTF-8 body mislabelled as windows-1251. */
 export function decodeCbrBody(body: Buffer): string {
@@ -169,7 +170,7 @@ export function parseCbrDailyText(xml: string): CbrDay {
     const where = `Valute #${i + 1}`;
     if (!isNode(v)) throw new CbrParseError(`${where}: not an element with children`);
     const code = text(v, 'CharCode', where).trim();
-    if (!/^[A-Z]{3}$/.test(code)) throw new CbrParseError(`${where}: bad CharCode "${code.slice(0, 20)}"`);
+    if (!CURRENCY_CODE.test(code)) throw new CbrParseError(`${where}: bad CharCode "${code.slice(0, 20)}"`);
     if (seen.has(code)) throw new CbrParseError(`duplicate currency code ${code}`);
     seen.add(code);
     const at = `${where} (${code})`;
