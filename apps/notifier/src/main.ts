@@ -12,7 +12,7 @@ import {
   startHealthServer,
 } from '@ratewire/core';
 
-import { startBridge } from './bridge.ts';
+import { composeNotifier } from './compose.ts';
 
 const settings = loadSettings('notifier', notifierSettingsSchema);
 const log = createLogger('notifier', settings.LOG_LEVEL);
@@ -30,9 +30,7 @@ shutdown.add('redis', 'subscriber', async () => {
 const nats = await createNats(settings, log, 'ratewire-notifier').catch(exitOnSettingError('notifier'));
 shutdown.add('nats', 'drain', () => nats.drain());
 
-const bridge = await startBridge({ settings, log, redis, subscriber, nats });
-shutdown.add('accepting', 'bridge', () => bridge.stop());
-shutdown.add('in-flight', 'frames', () => bridge.drain());
+await composeNotifier({ settings, log, redis, subscriber, nats }, shutdown);
 
 const health = await startHealthServer(
   settings.HEALTH_PORT,

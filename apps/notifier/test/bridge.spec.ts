@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger, createNats, createRedis, type NatsConnection, type Redis } from '@ratewire/core';
 import { sleep, waitFor } from '@ratewire/testkit';
 
-import { startBridge, type Bridge } from '../src/bridge.ts';
+import type { Bridge } from '../src/bridge.ts';
+import { composeNotifier } from '../src/compose.ts';
 import { startPrivateNats, startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 const log = createLogger('notifier-test', process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -20,15 +21,14 @@ async function bridge(settings = { WS_HISTORY_MAX_LEN: 1000, WS_HISTORY_MAX_AGE_
   const r = createRedis(redisServer.url, log, 'bridge');
   const sub = createRedis(redisServer.url, log, 'bridge-sub');
   const n = await createNats([natsServer.url], log, 'bridge');
-  const b = await startBridge({ settings, log, redis: r, subscriber: sub, nats: n });
+  const notifier = await composeNotifier({ settings, log, redis: r, subscriber: sub, nats: n });
   stops.push(async () => {
-    await b.stop();
-    await b.drain();
+    await notifier.close();
     await n.drain();
     r.disconnect();
     sub.disconnect();
   });
-  return b;
+  return notifier.bridge;
 }
 
 /** Every frame published on ws:<channel> from now on. */

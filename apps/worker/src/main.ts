@@ -14,8 +14,7 @@ import {
 } from '@ratewire/core';
 import { createDb, createPool, ping } from '@ratewire/db';
 
-import { startFeeds } from './feeds/feeds.module.ts';
-import { startJobs } from './jobs/jobs.module.ts';
+import { composeWorker } from './compose.ts';
 
 const settings = loadSettings('worker', workerSettingsSchema);
 const log = createLogger('worker', settings.LOG_LEVEL);
@@ -32,8 +31,7 @@ shutdown.add('redis', 'client', async () => {
 const nats = await createNats(settings, log, 'ratewire-worker').catch(exitOnSettingError('worker'));
 shutdown.add('nats', 'drain', () => nats.drain());
 
-startFeeds({ settings, log, db, nats, redis, shutdown });
-startJobs({ settings, log, db, nats, redis, shutdown });
+composeWorker({ settings, log, db, nats, redis }, shutdown);
 
 const health = await startHealthServer(
   settings.HEALTH_PORT,

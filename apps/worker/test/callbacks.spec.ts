@@ -47,7 +47,10 @@ afterAll(async () => {
 });
 
 function delivery(options: Partial<CallbackDeliveryOptions> = {}) {
-  return new CallbackDelivery(database.db, nc, testLog, {
+  return new CallbackDelivery({
+    db: database.db,
+    nats: nc,
+    log: testLog,
     token: TOKEN,
     allowedHosts: [],
     scheduleMs: [0, 100, 200],

@@ -40,6 +40,12 @@ export interface CallbackDeliveryOptions {
   maxIdleMs?: number;
 }
 
+export interface CallbackDeliveryDeps extends CallbackDeliveryOptions {
+  db: Database;
+  nats: NatsConnection;
+  log: Logger;
+}
+
 const encoder = new TextEncoder();
 
 export class CallbackDelivery {
@@ -54,9 +60,9 @@ export class CallbackDelivery {
   private readonly agents: http.Agent[] = [];
   private readonly loop: WakeLoop;
 
-  constructor(db: Database, nc: NatsConnection, log: Logger, options: CallbackDeliveryOptions) {
+  constructor({ db, nats, log, ...options }: CallbackDeliveryDeps) {
     this.db = db;
-    this.nc = nc;
+    this.nc = nats;
     this.log = log;
     this.options = options;
     const client = (lookup?: ReturnType<typeof guardedLookup>) => {

@@ -20,6 +20,13 @@ export interface JobsConsumerOptions extends ProcessorOptions {
   onCallbacks?: () => void;
 }
 
+export interface JobsConsumerDeps extends JobsConsumerOptions {
+  db: Database;
+  nats: NatsConnection;
+  redis: Redis;
+  log: Logger;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -36,9 +43,9 @@ export class JobsConsumer {
   private loops: Promise<void>[] = [];
   private starter: Promise<void> | null = null;
 
-  constructor(db: Database, nc: NatsConnection, redis: Redis, log: Logger, options: JobsConsumerOptions) {
+  constructor({ db, nats, redis, log, ...options }: JobsConsumerDeps) {
     this.db = db;
-    this.nc = nc;
+    this.nc = nats;
     this.redis = redis;
     this.log = log;
     this.options = options;

@@ -1,0 +1,126 @@
+// The worker's composition root: every part is built here once, from one typed deps object each, and
+// registers its shutdown in its phase ('in-flight': the job consumer finishes the batches in hand,
+// the delivery loops their round, the pollers the poll in flight) before main.ts's connections go
+// (NATS → Redis → pool). main.ts parses settings and connects; tests call this with their own.
+//
+// Feeds (CBR and Binance pollers, history retention, the rates-refresh task) run on the leader
+// only; every replica serves past-day CBR fetches, consumes exchange jobs and delivers callbacks.
+import type { WorkerSettings } from '@ratewire/contracts';
+import { Shutdown, type Logger, type NatsConnection, type Redis } from '@ratewire/core';
+import type { Database } from '@ratewire/db';
+
+import { BinanceClient } from './binance/binance.client.ts';
+import { BinanceService } from './binance/binance.service.ts';
+import { CallbackDelivery } from './callbacks/callbacks.delivery.ts';
+import { CbrClient } from './cbr/cbr.client.ts';
+import { serveCbrFetchDay } from './cbr/cbr.fetch-day.ts';
+import { pollCbr } from './cbr/cbr.service.ts';
+import { FeedPoller } from './feeds/feed-poller.ts';
+import { JobsConsumer } from './jobs/jobs.consumer.ts';
+import { LeaderElector } from './leadership/leader-elector.ts';
+import { RetentionSchedule } from './retention/binance-retention.ts';
+import { RatesRefreshRunner } from './tasks/rates-refresh.runner.ts';
+
+/** Everything the worker needs from outside, built in main.ts (or by a test). */
+export interface WorkerDeps {
+  settings: WorkerSettings;
+  log: Logger;
+  db: Database;
+  nats: NatsConnection;
+  redis: Redis;
+}
+
+export interface WorkerApp {
+  elector: LeaderElector;
+  consumer: JobsConsumer;
+  delivery: CallbackDelivery;
+  /** Runs this worker's shutdown steps; the connections in `deps` stay open: they belong to the caller. */
+  close(): Promise<void>;
+}
+
+export function composeWorker(deps: WorkerDeps, shutdown: Shutdown = new Shutdown(deps.log)): WorkerApp {
+  const { settings, log, db, nats, redis } = deps;
+
+  // feeds: 8 s for CBR, as a past-day fetch must answer within the api's 10 s request timeout
+  const cbr = { client: new CbrClient({ baseUrl: settings.CBR_BASE_URL, timeoutMs: 8000 }), db, log, nats };
+  const cbrPoller = new FeedPoller({
+    source: 'cbr',
+    intervalMs: settings.CBR_POLL_INTERVAL_MS,
+    db,
+    log,
+    poll: (signal) => pollCbr(cbr, signal),
+  });
+  const binance = new BinanceService({
+    client: new BinanceClient({ baseUrl: settings.BINANCE_BASE_URL }),
+    db,
+    log,
+    nats,
+  });
+  const binancePoller = new FeedPoller({
+    source: 'binance',
+    intervalMs: settings.BINANCE_POLL_INTERVAL_MS,
+    db,
+    log,
+    poll: (signal) => binance.poll(signal),
+  });
+  const retention = new RetentionSchedule({ db, log, retentionDays: settings.BINANCE_HISTORY_RETENTION_DAYS });
+  const tasks = new RatesRefreshRunner({ db, nats, redis, log, pollers: [cbrPoller, binancePoller] });
+  const fetchDay = serveCbrFetchDay(cbr);
+
+  const elector = new LeaderElector({ databaseUrl: settings.DATABASE_URL, log });
+  elector.onChange((leader) => {
+    if (leader) {
+      binance.reset();
+      cbrPoller.start();
+      binancePoller.start();
+      retention.start();
+      tasks.start();
+    } else {
+      // the lock is gone: another replica may lead already, so stop at once
+      void cbrPoller.stop({ abort: true });
+      void binancePoller.stop({ abort: true });
+      void retention.stop();
+      void tasks.stop();
+    }
+  });
+  elector.start();
+
+  // exchange jobs: the shared JetStream consumer, and the callback delivery loops it wakes
+  if (!settings.EXCHANGE_CALLBACK_TOKEN) {
+    log.warn(
+      'EXCHANGE_CALLBACK_TOKEN is not set: callbacks to EXCHANGE_CALLBACK_URL carry token null and no webhook-signature',
+    );
+  }
+  const delivery = new CallbackDelivery({
+    db,
+    nats,
+    log: log.child({ part: 'callbacks' }),
+    token: settings.EXCHANGE_CALLBACK_TOKEN,
+    allowedHosts: settings.CALLBACK_ALLOWED_HOSTS,
+    scheduleMs: settings.CALLBACK_RETRY_SCHEDULE_MS,
+    maxAttempts: settings.CALLBACK_MAX_ATTEMPTS,
+    timeoutMs: settings.CALLBACK_TIMEOUT_MS,
+  });
+  const consumer = new JobsConsumer({
+    db,
+    nats,
+    redis,
+    log: log.child({ part: 'jobs' }),
+    ackWaitMs: settings.JOBS_ACK_WAIT_MS,
+    defaultCallbackUrl: settings.EXCHANGE_CALLBACK_URL,
+    firstCallbackDelayMs: settings.CALLBACK_RETRY_SCHEDULE_MS[0] ?? 0,
+    onCallbacks: () => delivery.notify(),
+  });
+  consumer.start();
+  delivery.start();
+
+  // a phase's steps run last-added first: the consumer stops, then the delivery loops, then the feeds
+  shutdown.add('in-flight', 'feeds', async () => {
+    await Promise.all([cbrPoller.stop(), binancePoller.stop(), retention.stop(), tasks.stop(), fetchDay.stop()]);
+    await elector.stop();
+  });
+  shutdown.add('in-flight', 'callbacks', () => delivery.close());
+  shutdown.add('in-flight', 'jobs', () => consumer.close());
+
+  return { elector, consumer, delivery, close: () => shutdown.run('close') };
+}
