@@ -9,7 +9,6 @@ import {
   type JobCallbackState,
   type NotificationMessage,
 } from '@ratewire/contracts';
-import { AppError, errorMessage, normalize, notFound, type Logger, type Redis } from '@ratewire/core';
 import {
   findJobByRequest,
   getJob,
@@ -19,7 +18,10 @@ import {
   type Database,
   type JobRow,
 } from '@ratewire/db';
+import { normalize } from '@ratewire/money';
+import { errorMessage, type Logger, type Redis } from '@ratewire/runtime';
 
+import { AppError, notFound } from '../http/app-error.ts';
 import { unknownUser } from '../auth/auth.middleware.ts';
 import type { AuthUser } from '../http/request-context.ts';
 import { SubmitBatcher } from './submit.batcher.ts';
@@ -63,7 +65,7 @@ export function bodyHash(body: ExchangeJobBody): string {
 
 export function createJobsService(deps: JobsServiceDeps) {
   const { db, redis, log } = deps;
-  const batcher = new SubmitBatcher((jobs) => insertJobsWithOutbox(db, jobs));
+  const batcher = new SubmitBatcher({ writeJobs: (jobs) => insertJobsWithOutbox(db, jobs) });
   // progress messages of one event-loop turn go to Redis in one pipeline
   let queuedNotes: string[] = [];
 

@@ -21,10 +21,10 @@ export class SubmitBatcher {
   private inFlight = 0;
   private scheduled = false;
 
-  constructor(writeJobs: WriteJobs, options: { maxInFlight?: number; maxBatch?: number } = {}) {
-    this.writeJobs = writeJobs;
-    this.maxInFlight = options.maxInFlight ?? 4;
-    this.maxBatch = options.maxBatch ?? 500;
+  constructor(deps: { writeJobs: WriteJobs; maxInFlight?: number; maxBatch?: number }) {
+    this.writeJobs = deps.writeJobs;
+    this.maxInFlight = deps.maxInFlight ?? 4;
+    this.maxBatch = deps.maxBatch ?? 500;
   }
 
   /** Resolves with the inserted row, or null when (user, request_id) already existed. */

@@ -3,7 +3,7 @@
 // one leaves. Frames arrive as Buffers and are handed to every member as they are: serialized once
 // by the notifier, never re-encoded per socket.
 import { wsRedis } from '@ratewire/contracts';
-import { createRedis, type Logger, type Redis, type RedisConnectionSettings } from '@ratewire/core';
+import { createRedis, type Logger, type Redis, type RedisConnectionSettings } from '@ratewire/runtime';
 
 import { textFrame } from './ws.wire.ts';
 
@@ -57,8 +57,15 @@ export class ChannelHub {
   /** Frames dropped as duplicates (seen again after a reconnect catch-up). */
   duplicates = 0;
 
-  constructor(connection: RedisConnectionSettings, commands: Redis, log: Logger) {
-    this.commands = commands;
+  constructor(deps: {
+    /** Where the hub's own subscriber connects (a subscribed connection cannot run commands). */
+    connection: RedisConnectionSettings;
+    /** The commands connection (history reads). */
+    redis: Redis;
+    log: Logger;
+  }) {
+    const { connection, log } = deps;
+    this.commands = deps.redis;
     this.log = log;
     // resubscribing is ours to do (see onReady): a reconnect must also fetch what it missed
     this.subscriber = createRedis(connection, log, 'api-ws-sub', {

@@ -5,40 +5,18 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import { WS_LIMITS, type ApiSettings } from '@ratewire/contracts';
-import type { Logger, Redis } from '@ratewire/core';
 import { jobOwner, type Database } from '@ratewire/db';
+import type { Logger, Redis } from '@ratewire/runtime';
 import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import type { Accounts } from '../auth/accounts.ts';
-import type { AuthUser } from '../http/request-context.ts';
 import { AddressLimit, CLOSE_TOO_MANY_FROM_ADDRESS, clientAddress } from './ws.addresses.ts';
 import { ChannelHub } from './ws.channels.ts';
-import { readSince, type Replay } from './ws.history.ts';
-import { WsSession } from './ws.session.ts';
+import { readSince } from './ws.history.ts';
+import { WsSession, type GatewayContext, type GatewayStats } from './ws.session.ts';
 
 export const WS_PATH = '/ws';
-
-export interface GatewayStats {
-  framesSent: number;
-  slowCloses: number;
-  floodCloses: number;
-  heartbeatDrops: number;
-}
-
-/** What a session needs from the gateway. */
-export interface GatewayContext {
-  hub: ChannelHub;
-  log: Logger;
-  stats: GatewayStats;
-  /** The account a token names, as it is now (the same check as REST bearer tokens); null when refused. */
-  verifyToken(token: string): Promise<AuthUser | null>;
-  /** The account as it is now (its current role), or null when it no longer exists. */
-  account(userId: string): Promise<AuthUser | null>;
-  /** The owner of a job, or null when there is no such job. */
-  jobOwner(jobId: string): Promise<string | null>;
-  readSince(channel: string, since: string): Promise<Replay>;
-}
 
 export interface WsGateway {
   readonly stats: GatewayStats;
@@ -63,7 +41,7 @@ export interface WsGatewayDeps {
 export function createWsGateway(deps: WsGatewayDeps): WsGateway {
   const { server, accounts, registry } = deps;
   const log = deps.log.child({ component: 'ws' });
-  const hub = new ChannelHub(deps.settings, deps.redis, log);
+  const hub = new ChannelHub({ connection: deps.settings, redis: deps.redis, log });
   const stats: GatewayStats = { framesSent: 0, slowCloses: 0, floodCloses: 0, heartbeatDrops: 0 };
   const ctx: GatewayContext = {
     hub,

@@ -1,6 +1,6 @@
 // Reads a channel's capped history (`ws:stream:<channel>`) for `since` replays.
 import { wsRedis } from '@ratewire/contracts';
-import type { Redis } from '@ratewire/core';
+import type { Redis } from '@ratewire/runtime';
 
 import { compareIds } from './ws.channels.ts';
 import { textFrame } from './ws.wire.ts';

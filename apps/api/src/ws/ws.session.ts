@@ -9,11 +9,12 @@ import {
   type WsClientOp,
   type WsErrorCode,
 } from '@ratewire/contracts';
+import type { Logger } from '@ratewire/runtime';
 import type { WebSocket, RawData } from 'ws';
 
 import type { AuthUser } from '../http/request-context.ts';
-import { compareIds, type ChannelMember } from './ws.channels.ts';
-import type { GatewayContext } from './ws.gateway.ts';
+import { compareIds, type ChannelHub, type ChannelMember } from './ws.channels.ts';
+import type { Replay } from './ws.history.ts';
 import { rawSocket } from './ws.wire.ts';
 
 /** Ops a socket may send per second before it is closed as a flood (1008). */
@@ -23,6 +24,27 @@ const MAX_QUEUED_OPS = 256;
 /** A slow socket gets this long to take its close frame before it is cut off. */
 const SLOW_CLOSE_GRACE_MS = 5000;
 const HISTORY_ATTEMPTS = 10;
+
+export interface GatewayStats {
+  framesSent: number;
+  slowCloses: number;
+  floodCloses: number;
+  heartbeatDrops: number;
+}
+
+/** What a session needs from the gateway. */
+export interface GatewayContext {
+  hub: ChannelHub;
+  log: Logger;
+  stats: GatewayStats;
+  /** The account a token names, as it is now (the same check as REST bearer tokens); null when refused. */
+  verifyToken(token: string): Promise<AuthUser | null>;
+  /** The account as it is now (its current role), or null when it no longer exists. */
+  account(userId: string): Promise<AuthUser | null>;
+  /** The owner of a job, or null when there is no such job. */
+  jobOwner(jobId: string): Promise<string | null>;
+  readSince(channel: string, since: string): Promise<Replay>;
+}
 
 const textOf = (data: RawData): string =>
   Buffer.isBuffer(data)
