@@ -32,12 +32,12 @@ export default tseslint.config(
         {
           object: 'Number',
           property: 'parseFloat',
-          message: 'Rates and money are decimal strings: use @ratewire/core/decimal.',
+          message: 'Rates and money are decimal strings: use @ratewire/money.',
         },
       ],
       'no-restricted-globals': [
         'error',
-        { name: 'parseFloat', message: 'Rates and money are decimal strings: use @ratewire/core/decimal.' },
+        { name: 'parseFloat', message: 'Rates and money are decimal strings: use @ratewire/money.' },
       ],
     },
   },

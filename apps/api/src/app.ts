@@ -5,8 +5,8 @@ import express from 'express';
 import helmet from 'helmet';
 
 import type { ApiSettings } from '@ratewire/contracts';
-import type { Logger } from '@ratewire/core';
-import { exactNumbers } from '@ratewire/core/json';
+import { exactNumbers } from '@ratewire/money';
+import type { Logger } from '@ratewire/runtime';
 
 import type { Accounts } from './auth/accounts.ts';
 import { authenticate } from './auth/auth.middleware.ts';

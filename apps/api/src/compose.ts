@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 
 import express from 'express';
 
-import { Shutdown } from '@ratewire/core';
 import { OutboxRelay } from '@ratewire/jobs';
+import { Shutdown } from '@ratewire/runtime';
 
 import { createHttpApp } from './app.ts';
 import { Accounts } from './auth/accounts.ts';

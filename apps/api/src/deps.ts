@@ -1,6 +1,6 @@
 import type { ApiSettings } from '@ratewire/contracts';
-import type { Logger, NatsConnection, Redis } from '@ratewire/core';
 import type { Database, Pool } from '@ratewire/db';
+import type { Logger, NatsConnection, Redis } from '@ratewire/runtime';
 
 /** Everything the api needs from outside, built in main.ts (or by a test). */
 export interface ApiDeps {

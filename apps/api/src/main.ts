@@ -1,7 +1,7 @@
 // api process: settings → connections → HTTP server; SIGTERM stops it in the fixed order.
 import { apiSettingsSchema } from '@ratewire/contracts';
-import { Shutdown, createLogger, createNats, createRedis, exitOnSettingError, loadSettings } from '@ratewire/core';
 import { createDb, createPool } from '@ratewire/db';
+import { Shutdown, createLogger, createNats, createRedis, exitOnSettingError, loadSettings } from '@ratewire/runtime';
 
 import { ensureAdmin } from './auth/auth.service.ts';
 import { composeApi } from './compose.ts';

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger } from '@ratewire/core';
+import { createLogger } from '@ratewire/runtime';
 import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
 
 import { Accounts } from '../src/auth/accounts.ts';

@@ -5,7 +5,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { createLogger, createRedis, type Redis } from '@ratewire/core';
+import { createLogger, createRedis, type Redis } from '@ratewire/runtime';
 import { serviceUrls } from '@ratewire/testkit';
 
 import { FastLane } from '../src/cache/fast-lane.ts';

@@ -2,7 +2,7 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { createLogger, createRedis } from '@ratewire/core';
+import { createLogger, createRedis } from '@ratewire/runtime';
 
 import { healthRoutes } from '../src/health/health.routes.ts';
 import { errorHandler } from '../src/http/problem.ts';

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { sql } from 'kysely';
 
-import { createLogger, createNats, type NatsConnection } from '@ratewire/core';
+import { createLogger, createNats, type NatsConnection } from '@ratewire/runtime';
 import { startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
 import { watchWrites, type RowWrite, type WriteWatch } from '@ratewire/testkit/write-watch';
 

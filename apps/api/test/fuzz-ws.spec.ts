@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { z } from 'zod';
 
 import { WS_LIMITS, wsClientOp, wsServerFrame } from '@ratewire/contracts';
-import { createLogger, createRedis, type Redis } from '@ratewire/core';
+import { createLogger, createRedis, type Redis } from '@ratewire/runtime';
 import {
   brokenJsonText,
   fc,

@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { apiSettingsSchema, type ApiSettings } from '@ratewire/contracts';
-import { createLogger, createNats, createRedis, parseSettings } from '@ratewire/core';
+import { createLogger, createNats, createRedis, parseSettings } from '@ratewire/runtime';
 import { createTestDatabase, serviceUrls, type TestDatabase } from '@ratewire/testkit';
 
 import { composeApi, type ApiApp } from '../src/compose.ts';

@@ -10,7 +10,7 @@ import {
   cbrSeriesResponse,
   convertResponse,
 } from '@ratewire/contracts';
-import { createLogger } from '@ratewire/core';
+import { createLogger } from '@ratewire/runtime';
 import { waitFor } from '@ratewire/testkit';
 
 import { ResponseCache } from '../src/cache/response-cache.ts';

@@ -2,7 +2,7 @@
 // a bounded number of entries however many distinct reads arrive between two invalidations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger, createRedis, type Redis } from '@ratewire/core';
+import { createLogger, createRedis, type Redis } from '@ratewire/runtime';
 import { startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { ResponseCache } from '../src/cache/response-cache.ts';

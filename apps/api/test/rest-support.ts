@@ -4,8 +4,8 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 
 import { sql } from 'kysely';
 
-import { div, normalize } from '@ratewire/core';
 import type { Database } from '@ratewire/db';
+import { div, normalize } from '@ratewire/money';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { startTestApi, type TestApi } from './harness.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { REDIS_NOTIFICATIONS, taskAccepted, taskEvent, taskSchema } from '@ratewire/contracts';
-import { createRedis, createLogger } from '@ratewire/core';
+import { createLogger, createRedis } from '@ratewire/runtime';
 
 import type { TestUser } from './harness.ts';
 import { listen, startRestApi, type RestEnv } from './rest-support.ts';

@@ -2,7 +2,14 @@
 // own (channel names are fixed, so sharing servers with other suites would mix their frames), and a
 // WebSocket client that records every frame.
 import { apiSettingsSchema, type ApiSettings } from '@ratewire/contracts';
-import { createLogger, createNats, createRedis, parseSettings, type NatsConnection, type Redis } from '@ratewire/core';
+import {
+  createLogger,
+  createNats,
+  createRedis,
+  parseSettings,
+  type NatsConnection,
+  type Redis,
+} from '@ratewire/runtime';
 import { spawnApp, type AppProcess, type TestDatabase } from '@ratewire/testkit';
 import { WebSocket } from 'ws';
 

@@ -3,7 +3,7 @@
 // the /metrics token, and inbound currencies.updates held to the decimal limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { NatsConnection } from '@ratewire/core';
+import type { NatsConnection } from '@ratewire/runtime';
 import { createTestDatabase, type TestDatabase } from '@ratewire/testkit';
 
 import {

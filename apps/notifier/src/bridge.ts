@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { REDIS_NOTIFICATIONS, type NotifierSettings } from '@ratewire/contracts';
-import type { Logger, NatsConnection, Redis } from '@ratewire/core';
+import type { Logger, NatsConnection, Redis } from '@ratewire/runtime';
 import type { Subscription } from 'nats';
 
 import { createEmitter } from './emitter.ts';

@@ -2,7 +2,7 @@
 // phases — stop taking messages ('accepting'), then emit the frames already accepted ('in-flight') —
 // before main.ts's connections go (NATS → Redis). main.ts parses settings and connects; tests call
 // this with their own.
-import { Shutdown } from '@ratewire/core';
+import { Shutdown } from '@ratewire/runtime';
 
 import { startBridge, type Bridge, type BridgeDeps } from './bridge.ts';
 

@@ -2,7 +2,7 @@
 // and publishes it, so the published frame's id is its history entry id and no reader can see one
 // without the other.
 import { wsRedis } from '@ratewire/contracts';
-import type { Redis } from '@ratewire/core';
+import type { Redis } from '@ratewire/runtime';
 
 import type { FrameSpec } from './frames.ts';
 

@@ -12,8 +12,7 @@ import {
   notificationMessage,
   taskEvent,
 } from '@ratewire/contracts';
-import { MAX_JSON_DEPTH } from '@ratewire/core/json';
-import { decodeMessage, type Decoded } from '@ratewire/core/messages';
+import { MAX_JSON_DEPTH, decodeMessage, type Decoded } from '@ratewire/runtime';
 import type { z } from 'zod';
 
 /** One frame to emit, before it gets its ordered id. */

@@ -10,7 +10,7 @@ import {
   natsCheck,
   redisCheck,
   startHealthServer,
-} from '@ratewire/core';
+} from '@ratewire/runtime';
 
 import { composeNotifier } from './compose.ts';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger, createNats, createRedis, type NatsConnection, type Redis } from '@ratewire/core';
+import { createLogger, createNats, createRedis, type NatsConnection, type Redis } from '@ratewire/runtime';
 import { sleep, waitFor } from '@ratewire/testkit';
 
 import type { Bridge } from '../src/bridge.ts';

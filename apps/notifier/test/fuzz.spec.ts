@@ -23,8 +23,15 @@ import {
   taskEvent,
   wsEventFrame,
 } from '@ratewire/contracts';
-import { createLogger, createNats, createRedis, type NatsConnection, type Redis } from '@ratewire/core';
-import { MAX_JSON_DEPTH, jsonDepth } from '@ratewire/core/json';
+import {
+  MAX_JSON_DEPTH,
+  createLogger,
+  createNats,
+  createRedis,
+  jsonDepth,
+  type NatsConnection,
+  type Redis,
+} from '@ratewire/runtime';
 import { spawnApp, type AppProcess } from '@ratewire/testkit';
 import {
   brokenJsonText,

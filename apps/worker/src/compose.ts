@@ -6,8 +6,8 @@
 // Feeds (CBR and Binance pollers, history retention, the rates-refresh task) run on the leader
 // only; every replica serves past-day CBR fetches, consumes exchange jobs and delivers callbacks.
 import type { WorkerSettings } from '@ratewire/contracts';
-import { Shutdown, type Logger, type NatsConnection, type Redis } from '@ratewire/core';
 import type { Database } from '@ratewire/db';
+import { Shutdown, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
 
 import { BinanceClient } from './binance/binance.client.ts';
 import { BinanceService } from './binance/binance.service.ts';

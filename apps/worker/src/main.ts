@@ -1,5 +1,6 @@
 // worker process: feed pollers, exchange jobs, callback delivery, retention.
 import { workerSettingsSchema } from '@ratewire/contracts';
+import { createDb, createPool, ping } from '@ratewire/db';
 import {
   Shutdown,
   createLogger,
@@ -11,8 +12,7 @@ import {
   redisCheck,
   startHealthServer,
   timed,
-} from '@ratewire/core';
-import { createDb, createPool, ping } from '@ratewire/db';
+} from '@ratewire/runtime';
 
 import { composeWorker } from './compose.ts';
 

@@ -2,8 +2,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS, binanceUpdatedEvent, type BinanceUpdatedEvent } from '@ratewire/contracts';
-import { equal, type NatsConnection } from '@ratewire/core';
 import { BinanceSnapshotWriter } from '@ratewire/db';
+import { equal } from '@ratewire/money';
+import type { NatsConnection } from '@ratewire/runtime';
 import { createTestDatabase, type TestDatabase } from '@ratewire/testkit';
 import { readFixture } from '@ratewire/testkit/replay/fixtures';
 import { startReplayServer, type ReplayServer } from '@ratewire/testkit/replay/replay-server';

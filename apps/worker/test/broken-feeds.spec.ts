@@ -2,12 +2,12 @@
 // exactly, and feed_status shows the error. Real Postgres, real NATS, the replay server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { NatsConnection } from '@ratewire/core';
 import { getFeedStatus, type FeedSource } from '@ratewire/db';
+import type { NatsConnection } from '@ratewire/runtime';
 import { createTestDatabase, sleep, type TestDatabase } from '@ratewire/testkit';
+import { brokenResponses, type BrokenKind } from '@ratewire/testkit/replay/broken-responses';
 import { readFixture, spliceBytes } from '@ratewire/testkit/replay/fixtures';
 import { startReplayServer, type ReplayServer } from '@ratewire/testkit/replay/replay-server';
-import { brokenResponses, type BrokenKind } from '@ratewire/testkit/replay/broken-responses';
 import type { ReplayResponse } from '@ratewire/testkit/replay/responses';
 
 import { BinanceClient } from '../src/binance/binance.client.ts';

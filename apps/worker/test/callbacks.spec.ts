@@ -3,11 +3,11 @@ import { createHmac } from 'node:crypto';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { verifyWebhook } from '@ratewire/core/webhooks';
 import { readWebhookSecret, rotateWebhookSecret } from '@ratewire/db';
 import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
+import { verifyWebhook } from '@ratewire/webhooks';
 
 import { jobCallbackPayload, signCallback } from '../src/callbacks/callback.signer.ts';
 import { CallbackDelivery, type CallbackDeliveryOptions } from '../src/callbacks/callbacks.delivery.ts';

@@ -4,8 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS, cbrFetchDayReply, type CbrUpdatedEvent, type CurrencyEvent } from '@ratewire/contracts';
-import { div, equal, type NatsConnection } from '@ratewire/core';
 import type { CurrencyRow } from '@ratewire/db';
+import { div, equal } from '@ratewire/money';
+import type { NatsConnection } from '@ratewire/runtime';
 import { createTestDatabase, type TestDatabase } from '@ratewire/testkit';
 import { listCbrDailyFixtures, readFixture } from '@ratewire/testkit/replay/fixtures';
 import { startReplayServer, type ReplayServer } from '@ratewire/testkit/replay/replay-server';

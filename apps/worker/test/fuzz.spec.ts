@@ -11,8 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS, cbrFetchDayReply, cbrFetchDayRequest } from '@ratewire/contracts';
-import { createLogger, createNats, type NatsConnection } from '@ratewire/core';
 import { JOBS_CONSUMER, JOBS_STREAM, ensureJobsStream, jobSubmitMessage } from '@ratewire/jobs';
+import { createLogger, createNats, type NatsConnection } from '@ratewire/runtime';
 import {
   createTestDatabase,
   spawnApp,

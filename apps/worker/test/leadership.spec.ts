@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { REDIS_NOTIFICATIONS, SUBJECTS, type NotificationMessage, type TaskEvent } from '@ratewire/contracts';
-import { createRedis, type NatsConnection, type Redis } from '@ratewire/core';
+import { createRedis, type NatsConnection, type Redis } from '@ratewire/runtime';
 import {
   createTestDatabase,
   serviceUrls,

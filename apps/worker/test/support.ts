@@ -1,6 +1,6 @@
 // Shared set-up for the worker's integration tests: a database of its own, the real NATS, a
 // silent logger, and a collector for NATS messages.
-import { createLogger, createNats, type NatsConnection } from '@ratewire/core';
+import { createLogger, createNats, type NatsConnection } from '@ratewire/runtime';
 import { serviceUrls } from '@ratewire/testkit';
 
 export const testLog = createLogger('worker-test', process.env.TEST_LOG_LEVEL ?? 'silent');

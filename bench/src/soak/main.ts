@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { createLogger, createNats, createRedis } from '@ratewire/core';
+import { createLogger, createNats, createRedis } from '@ratewire/runtime';
 import { createTestDatabase, freePort, spawnApp, startReplayServer, type AppProcess } from '@ratewire/testkit';
 import { startPrivateNats, startPrivateRedis } from '@ratewire/testkit/private-servers';
 

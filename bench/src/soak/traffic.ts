@@ -5,7 +5,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 
 import { SUBJECTS } from '@ratewire/contracts';
-import type { NatsConnection, Redis } from '@ratewire/core';
+import type { NatsConnection, Redis } from '@ratewire/runtime';
 import { fc, hostileJsonValue, jsonText, percentEncode } from '@ratewire/testkit/fuzz';
 import { WebSocket } from 'ws';
 

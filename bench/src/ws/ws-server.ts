@@ -5,8 +5,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { apiSettingsSchema } from '@ratewire/contracts';
-import { createLogger, createNats, createRedis, parseSettings } from '@ratewire/core';
 import { createDb, createPool } from '@ratewire/db';
+import { createLogger, createNats, createRedis, parseSettings } from '@ratewire/runtime';
 import { WebSocketServer } from 'ws';
 
 import { composeApi } from '../../../apps/api/src/compose.ts';

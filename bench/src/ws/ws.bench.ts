@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { createLogger, createNats } from '@ratewire/core';
+import { createLogger, createNats } from '@ratewire/runtime';
 import { createTestDatabase, freePort, spawnApp, sleep } from '@ratewire/testkit';
 
 import { percentile, type Benchmark, type Figure } from '../harness.ts';

@@ -1,5 +1,5 @@
 // Environment settings, one schema per app, composed from shared fragments.
-// Parsed once at boot by @ratewire/core's loadSettings; process.env is read nowhere else.
+// Parsed once at boot by @ratewire/runtime's loadSettings; process.env is read nowhere else.
 import { z } from 'zod';
 
 export const DEV_JWT_SECRET = 'ratewire-dev-only-jwt-secret-do-not-use-in-production';

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { commonSettingsSchema } from '@ratewire/contracts';
-import { parseSettings } from '@ratewire/core';
+import { parseSettings } from '@ratewire/runtime';
 
 import { createDb, createPool, type Database } from '../src/index.ts';
 

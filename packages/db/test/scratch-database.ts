@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 import { commonSettingsSchema } from '@ratewire/contracts';
-import { parseSettings } from '@ratewire/core';
+import { parseSettings } from '@ratewire/runtime';
 
 import { assertMigrated, createDb, createMigrator, createPool, ensureDatabase, type Database } from '../src/index.ts';
 

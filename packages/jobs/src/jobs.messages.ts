@@ -3,7 +3,7 @@
 // msg_id = the job id; the relay sends the payload as JSON with the msg_id as Nats-Msg-Id, so a row
 // published twice (a crash between publish and mark) is dropped by the stream's duplicate window.
 // The worker reads the message back with the same schema.
-import { decodeMessage, type Decoded } from '@ratewire/core';
+import { decodeMessage, type Decoded } from '@ratewire/runtime';
 import { headers, type MsgHdrs } from 'nats';
 import { z } from 'zod';
 

@@ -5,8 +5,8 @@
 // an in-process signal after each submit and sweeps periodically for rows other (crashed)
 // processes left. A row published but not marked (crash in between) is published again later and
 // dropped by the stream's duplicate window.
-import { WakeLoop, errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
 import { claimOutbox, markOutboxPublished, pruneOutboxPublished, type Database } from '@ratewire/db';
+import { WakeLoop, errorMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
 
 import { JetStreamBatchPublisher } from './jetstream.publisher.ts';
 import { outboxMessage } from './jobs.messages.ts';

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS } from '@ratewire/contracts';
-import { createLogger, createNats, type NatsConnection } from '@ratewire/core';
+import { createLogger, createNats, type NatsConnection } from '@ratewire/runtime';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 import { RetentionPolicy, nanos, type JetStreamManager } from 'nats';
 

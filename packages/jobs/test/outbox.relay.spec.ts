@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS } from '@ratewire/contracts';
-import { createLogger, createNats, type NatsConnection } from '@ratewire/core';
+import { createLogger, createNats, type NatsConnection } from '@ratewire/runtime';
 import { createTestDatabase, sleep, waitFor, type TestDatabase } from '@ratewire/testkit';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 import type { JetStreamManager } from 'nats';

@@ -1,4 +1,4 @@
-// Redis and NATS that require credentials: @ratewire/core's connections log in with the ones the
+// Redis and NATS that require credentials: @ratewire/runtime's connections log in with the ones the
 // settings carry, and without them fail with an error naming the setting, never printing a secret.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { nkeys as untypedNkeys } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger, createNats, createRedis, maskUrl, redisCheck, type Redis } from '@ratewire/core';
+import { createLogger, createNats, createRedis, maskUrl, redisCheck, type Redis } from '@ratewire/runtime';
 
 import { startPrivateNats, startPrivateRedis, type PrivateServer } from './private-servers.ts';
 

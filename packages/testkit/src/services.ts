@@ -1,5 +1,5 @@
 import { commonSettingsSchema } from '@ratewire/contracts';
-import { parseSettings } from '@ratewire/core';
+import { parseSettings } from '@ratewire/runtime';
 
 /** URLs of the Postgres, Redis and NATS that `npm test` started (or the developer's own). */
 export function serviceUrls() {

@@ -9,7 +9,6 @@
 // connection is listening: when it is lost every entry is dropped and accounts are read from the
 // database on each request until it listens again. An entry also expires after ACCOUNT_CACHE_TTL_MS,
 // a bound on staleness should a notification ever be lost.
-import { errorMessage, type Logger } from '@ratewire/core';
 import {
   USERS_CHANGED_CHANNEL,
   connectDedicated,
@@ -18,6 +17,7 @@ import {
   type Database,
   type DedicatedClient,
 } from '@ratewire/db';
+import { errorMessage, type Logger } from '@ratewire/runtime';
 
 import type { AuthUser } from '../http/request-context.ts';
 import { verifyAccessToken, type TokenSettings } from './tokens.ts';

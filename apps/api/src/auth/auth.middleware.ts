@@ -1,7 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 
-import { AppError } from '@ratewire/core';
-
+import { AppError } from '../http/app-error.ts';
 import type { AuthUser } from '../http/request-context.ts';
 import type { Accounts } from './accounts.ts';
 import { verifyAccessToken, type TokenSettings } from './tokens.ts';

@@ -1,7 +1,6 @@
 // Registration, login and the start-up admin. Unknown emails and wrong passwords get the same
 // answer after the same work (a verify against a dummy hash), and failures are counted in Redis.
 import type { LoginBody, RegisterBody, TokenResponse, UserDto } from '@ratewire/contracts';
-import { AppError, type Logger } from '@ratewire/core';
 import {
   findUserByEmail,
   findUserById,
@@ -10,7 +9,9 @@ import {
   type Database,
   type UserRow,
 } from '@ratewire/db';
+import type { Logger } from '@ratewire/runtime';
 
+import { AppError } from '../http/app-error.ts';
 import { unknownUser } from './auth.middleware.ts';
 import type { LoginLimiter } from './login-limiter.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';

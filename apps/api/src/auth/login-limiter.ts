@@ -2,7 +2,7 @@
 // every api replica. A blocked attempt is refused before the password is even checked.
 import { createHash } from 'node:crypto';
 
-import type { Redis } from '@ratewire/core';
+import type { Redis } from '@ratewire/runtime';
 
 export interface LoginLimits {
   /** Failures allowed per email within the window. */

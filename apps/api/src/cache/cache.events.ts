@@ -7,7 +7,7 @@ import {
   currencyDeletedEvent,
   currencyEvent,
 } from '@ratewire/contracts';
-import { decodeMessage, type Logger, type NatsConnection } from '@ratewire/core';
+import { decodeMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
 import type { z } from 'zod';
 
 import { ResponseCache } from './response-cache.ts';

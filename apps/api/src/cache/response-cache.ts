@@ -7,7 +7,7 @@
 // body is encoded and written, from encoded-body.ts.
 import { createHash, randomBytes } from 'node:crypto';
 
-import { withTimeout, type Logger, type Redis } from '@ratewire/core';
+import { withTimeout, type Logger, type Redis } from '@ratewire/runtime';
 
 import { encodeBody, type BuiltBody, type EncodedBody } from './encoded-body.ts';
 

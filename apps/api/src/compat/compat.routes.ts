@@ -16,9 +16,8 @@ import {
   currencyId,
   taskAccepted,
 } from '@ratewire/contracts';
-import { normalize } from '@ratewire/core';
-import { jsonNumber } from '@ratewire/core/json';
 import type { CurrencyRow } from '@ratewire/db';
+import { jsonNumber, normalize } from '@ratewire/money';
 
 import { CACHE_LATEST, cacheKeys } from '../cache/cache-keys.ts';
 import type { CurrenciesService } from '../currencies/currencies.service.ts';

@@ -9,7 +9,6 @@ import {
   type CurrencyEvent,
   type CurrencyPatchBody,
 } from '@ratewire/contracts';
-import { AppError, unitRate, type Logger, type NatsConnection } from '@ratewire/core';
 import {
   currencyEventOf,
   deleteCurrency,
@@ -21,7 +20,10 @@ import {
   type CurrencyRow,
   type Database,
 } from '@ratewire/db';
+import { unitRate } from '@ratewire/money';
+import type { Logger, NatsConnection } from '@ratewire/runtime';
 
+import { AppError } from '../http/app-error.ts';
 import { CACHE_REVALIDATE, type Cacheable } from '../cache/cache-keys.ts';
 import { ResponseCache, type FamilyVersions } from '../cache/response-cache.ts';
 

@@ -1,8 +1,9 @@
 // Exchange calculation at once: the rate is given, or the newest CBR unit rate of a currency.
 import type { ExchangeCalculateBody, ExchangeCalculateResponse } from '@ratewire/contracts';
-import { AppError } from '@ratewire/core';
-import { calculateExchange } from '@ratewire/core/exchange';
 import { rateOn, type Database } from '@ratewire/db';
+import { calculateExchange } from '@ratewire/money';
+
+import { AppError } from '../http/app-error.ts';
 
 export class ExchangeService {
   private readonly db: Database;

@@ -2,8 +2,8 @@ import type { Router } from 'express';
 import { z } from 'zod';
 
 import { readinessSchema, type Readiness } from '@ratewire/contracts';
-import { natsCheck, redisCheck, timed } from '@ratewire/core';
 import { ping } from '@ratewire/db';
+import { natsCheck, redisCheck, timed } from '@ratewire/runtime';
 
 import type { ApiDeps } from '../deps.ts';
 import type { RouteRegistry } from '../http/route.ts';

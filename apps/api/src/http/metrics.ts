@@ -3,8 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 
-import { AppError } from '@ratewire/core';
-
+import { AppError } from './app-error.ts';
 import { RequestMetrics } from './request-metrics.ts';
 
 export interface HttpMetrics {

@@ -2,7 +2,9 @@
 import type { NextFunction, Request, Response } from 'express';
 
 import type { Problem } from '@ratewire/contracts';
-import { AppError, isUnavailableError } from '@ratewire/core';
+import { isUnavailableError } from '@ratewire/runtime';
+
+import { AppError } from './app-error.ts';
 
 const TITLES: Record<number, string> = {
   400: 'Bad Request',

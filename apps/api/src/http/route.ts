@@ -6,8 +6,7 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 
-import { AppError } from '@ratewire/core';
-
+import { AppError } from './app-error.ts';
 import type { Cacheable, CacheFamily } from '../cache/cache-keys.ts';
 import { sendEncoded } from '../cache/encoded-body.ts';
 import type { FastLane } from '../cache/fast-lane.ts';

@@ -10,8 +10,8 @@ import {
   jobIdParams,
   paginationQuery,
 } from '@ratewire/contracts';
-import { AppError } from '@ratewire/core';
 
+import { AppError } from '../http/app-error.ts';
 import { problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
 import type { JobsService } from './jobs.service.ts';

@@ -4,16 +4,6 @@
 // is fetched by a worker over NATS request/reply.
 import { SUBJECTS, cbrFetchDayReply, type CbrSeriesPoint, type ConvertResponse } from '@ratewire/contracts';
 import {
-  AppError,
-  decodeMessage,
-  div,
-  errorMessage,
-  mul,
-  roundFixed,
-  type Logger,
-  type NatsConnection,
-} from '@ratewire/core';
-import {
   cbrCodeKnown,
   cbrRatesOn,
   cbrSeries,
@@ -23,7 +13,10 @@ import {
   type BinancePriceRow,
   type Database,
 } from '@ratewire/db';
+import { div, mul, roundFixed } from '@ratewire/money';
+import { decodeMessage, errorMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
 
+import { AppError } from '../http/app-error.ts';
 import { CACHE_IMMUTABLE, CACHE_LATEST, cacheKeys, type Cacheable } from '../cache/cache-keys.ts';
 import { DataMemo } from '../cache/data-memo.ts';
 import type { FamilyVersions } from '../cache/response-cache.ts';

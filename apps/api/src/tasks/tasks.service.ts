@@ -1,8 +1,10 @@
 // Admin tasks: a rates refresh is queued in Postgres, then announced on NATS
 // (tasks.rates-refresh.requested, for the worker) and Redis `notifications` (channel `tasks`).
 import { REDIS_NOTIFICATIONS, SUBJECTS, type TaskDto, type TaskEvent } from '@ratewire/contracts';
-import { AppError, type Logger, type NatsConnection, type Redis } from '@ratewire/core';
 import { findTask, queueTask, type Database } from '@ratewire/db';
+import type { Logger, NatsConnection, Redis } from '@ratewire/runtime';
+
+import { AppError } from '../http/app-error.ts';
 
 export const RATES_REFRESH = 'rates-refresh';
 

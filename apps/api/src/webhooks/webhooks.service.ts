@@ -2,8 +2,9 @@
 // signing for 24 h, so a receiver can switch without missing a callback). The secret is returned
 // to its owner only and never logged.
 import type { WebhookSecretDto } from '@ratewire/contracts';
-import { AppError } from '@ratewire/core';
 import { readWebhookSecret, rotateWebhookSecret, type Database, type WebhookSecretRow } from '@ratewire/db';
+
+import { AppError } from '../http/app-error.ts';
 
 export class WebhooksService {
   private readonly db: Database;

@@ -11,7 +11,7 @@
 import { z } from 'zod';
 
 import { ID_FORMS, exactly } from '@ratewire/contracts';
-import { isPositive } from '@ratewire/core';
+import { isPositive } from '@ratewire/money';
 
 export class BinanceParseError extends Error {
   override readonly name = 'BinanceParseError';

@@ -1,8 +1,8 @@
 // One Binance poll: refresh the symbol list when due (hourly), fetch all prices, persist the
 // snapshot in one statement, publish what changed after it committed.
 import { SUBJECTS, binanceUpdatedEvent } from '@ratewire/contracts';
-import { errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
 import { BinanceSnapshotWriter, upsertBinanceSymbols, type BinancePriceChange, type Database } from '@ratewire/db';
+import { errorMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
 
 import { FeedError } from '../feeds/feed-http.ts';
 import type { PollResult } from '../feeds/feed-poller.ts';

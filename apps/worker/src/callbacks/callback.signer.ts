@@ -6,8 +6,8 @@
 // - an address a user supplied never sees EXCHANGE_CALLBACK_TOKEN: the body has no `token` and the
 //   key is the user's own webhook secret (the decoded bytes of `whsec_…`); while a replaced secret
 //   still verifies, a second signature with it follows, space-separated.
-import { jsonNumber } from '@ratewire/core/json';
-import { signWebhook, webhookSecretKey } from '@ratewire/core/webhooks';
+import { jsonNumber } from '@ratewire/money';
+import { signWebhook, webhookSecretKey } from '@ratewire/webhooks';
 
 /** The keys of one callback, by who named its address. */
 export type CallbackKeys =

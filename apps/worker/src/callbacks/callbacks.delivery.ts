@@ -10,7 +10,6 @@ import http from 'node:http';
 import https from 'node:https';
 
 import { SUBJECTS, type CallbackEvent } from '@ratewire/contracts';
-import { WakeLoop, errorMessage, type Logger, type NatsConnection } from '@ratewire/core';
 import {
   claimDueDeliveries,
   msUntilNextDelivery,
@@ -19,6 +18,7 @@ import {
   type DeliveryOutcome,
   type DueDelivery,
 } from '@ratewire/db';
+import { WakeLoop, errorMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
 import got, { type Got } from 'got';
 
 import { loadCallbackKeys, type CallbackTarget } from './callback.keys.ts';

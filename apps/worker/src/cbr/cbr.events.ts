@@ -1,6 +1,7 @@
 // Events after a committed CBR write: rates.cbr.updated (changed codes only) and
 // currencies.created / currencies.updated for the `currencies` rows the write changed.
-import type { Logger } from '@ratewire/core';
+import { normalize } from '@ratewire/money';
+import { errorMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
 
 import {
   SUBJECTS,
@@ -9,7 +10,6 @@ import {
   type CbrUpdatedEvent,
   type CurrencyEvent,
 } from '@ratewire/contracts';
-import { errorMessage, normalize, type NatsConnection } from '@ratewire/core';
 import { currencyEventOf, type CurrencyRow, type StoreCbrDayResult } from '@ratewire/db';
 
 export function currencyPayload(row: CurrencyRow): CurrencyEvent {

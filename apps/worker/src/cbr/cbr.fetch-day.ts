@@ -1,9 +1,8 @@
 // Serves `rates.cbr.fetch-day` on every replica (queue group `workers`): the api asks for a
 // past day it does not have; one worker fetches, stores and answers.
-import type { Logger } from '@ratewire/core';
+import { decodeMessage, errorMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
 
 import { SUBJECTS, cbrFetchDayReply, cbrFetchDayRequest } from '@ratewire/contracts';
-import { decodeMessage, errorMessage, type NatsConnection } from '@ratewire/core';
 
 import { fetchCbrDay, type CbrServiceDeps } from './cbr.service.ts';
 

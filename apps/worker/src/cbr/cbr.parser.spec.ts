@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { div, equal } from '@ratewire/core';
+import { div, equal } from '@ratewire/money';
 import { listCbrDailyFixtures, readFixture, spliceBytes } from '@ratewire/testkit/replay/fixtures';
 
 import { CbrParseError, parseCbrDaily, parseCbrNumber } from './cbr.parser.ts';

@@ -17,8 +17,8 @@ import iconv from 'iconv-lite';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 
 import { ID_FORMS, exactly, expandExponent, isoDate } from '@ratewire/contracts';
-import { dec, isPositive, normalize, unitRate } from '@ratewire/core';
 import type { CbrRateInput } from '@ratewire/db';
+import { dec, isPositive, normalize, unitRate } from '@ratewire/money';
 
 /** One currency of a parsed day: what the repository stores. */
 export type CbrRate = CbrRateInput;

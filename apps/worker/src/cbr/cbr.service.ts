@@ -1,7 +1,6 @@
 // Fetch → parse → store (one transaction) → publish, for the poll and for past days.
-import type { Logger } from '@ratewire/core';
+import type { Logger, NatsConnection } from '@ratewire/runtime';
 
-import type { NatsConnection } from '@ratewire/core';
 import { storeCbrDay, type Database, type StoreCbrDayResult } from '@ratewire/db';
 
 import { FeedError } from '../feeds/feed-http.ts';

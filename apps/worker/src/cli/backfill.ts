@@ -6,8 +6,8 @@
 import { parseArgs } from 'node:util';
 
 import { isoDate, workerSettingsSchema } from '@ratewire/contracts';
-import { createLogger, errorMessage, loadSettings } from '@ratewire/core';
 import { createDb, createPool, listCbrDays } from '@ratewire/db';
+import { createLogger, errorMessage, loadSettings } from '@ratewire/runtime';
 
 import { CbrClient } from '../cbr/cbr.client.ts';
 import { fetchCbrDay } from '../cbr/cbr.service.ts';

@@ -1,9 +1,8 @@
 // The poll loop both feeds share: one poll at a time, on an interval while this replica leads;
 // after 5xx/timeouts the next poll backs off exponentially with jitter; after 429/418 nothing
 // is called until Retry-After has passed. Every outcome lands in feed_status.
-import type { Logger } from '@ratewire/core';
+import { errorMessage, type Logger } from '@ratewire/runtime';
 
-import { errorMessage } from '@ratewire/core';
 import { recordFeedFailure, recordFeedSuccess, type Database, type FeedSource } from '@ratewire/db';
 
 import { FeedError } from './feed-http.ts';

@@ -3,9 +3,9 @@
 // BATCH_MAX); a batch is acknowledged only after its results are committed. Events and progress are
 // published after the commit.
 import { REDIS_NOTIFICATIONS, SUBJECTS, type JobResultEvent, type NotificationMessage } from '@ratewire/contracts';
-import { errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/core';
 import type { Database } from '@ratewire/db';
 import { JOBS_CONSUMER, JOBS_STREAM, decodeJobSubmit, ensureJobsConsumer } from '@ratewire/jobs';
+import { errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
 import type { ConsumerMessages, JsMsg } from 'nats';
 
 import { processBatch, type FinishedJob, type ProcessorOptions } from './jobs.processor.ts';

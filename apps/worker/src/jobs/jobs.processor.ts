@@ -2,7 +2,6 @@
 // callback in one transaction. A job already done or failed (a redelivery, or a worker
 // that died after its commit) is left as it is, so each job gets exactly one result.
 import { billsSchema } from '@ratewire/contracts';
-import { calculateExchange } from '@ratewire/core/exchange';
 import {
   insertCallbackDeliveries,
   lockJobs,
@@ -11,6 +10,7 @@ import {
   type JobResult,
   type NewDelivery,
 } from '@ratewire/db';
+import { calculateExchange } from '@ratewire/money';
 
 import { webhookIdFor } from '../callbacks/callback.signer.ts';
 

@@ -2,8 +2,8 @@
 // connection (never from the pool), is the leader. Followers retry every few seconds; a killed
 // leader's connection closes and frees the lock, so another replica takes over within one retry.
 // A leader whose lock connection fails or stops answering stops at once.
-import { errorMessage, type Logger } from '@ratewire/core';
 import { connectDedicated, ping, tryAdvisoryLock, type DedicatedClient } from '@ratewire/db';
+import { errorMessage, type Logger } from '@ratewire/runtime';
 
 /** The advisory lock key the feed pollers' leader holds (per database). */
 export const FEED_LEADER_LOCK = 727_200;

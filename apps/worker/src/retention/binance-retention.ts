@@ -1,7 +1,7 @@
 // Trims binance_price_history to the retention window, on a schedule, in small batches that
 // touch the history table only (the latest-price table is never locked by it).
-import { errorMessage, type Logger } from '@ratewire/core';
 import { deleteBinanceHistoryBatch, type Database } from '@ratewire/db';
+import { errorMessage, type Logger } from '@ratewire/runtime';
 
 export interface RetentionOptions {
   db: Database;

@@ -3,8 +3,8 @@
 // and periodically) so a request published while no leader listened is not lost. A task left
 // `running` by a leader that died is taken over by the next one.
 import { REDIS_NOTIFICATIONS, SUBJECTS, notificationMessage, taskEvent, type TaskEvent } from '@ratewire/contracts';
-import { errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/core';
 import { claimTask, finishTask, listUnfinishedTasks, type Database } from '@ratewire/db';
+import { errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
 
 import type { FeedPoller } from '../feeds/feed-poller.ts';
 

@@ -3,7 +3,7 @@
 // `currencies` rows up to the newest day), and read by the api.
 import { sql } from 'kysely';
 
-import { equal } from '@ratewire/core';
+import { equal } from '@ratewire/money';
 
 import type { CurrencyRow } from '../currencies/currencies.repository.ts';
 import type { Database } from '../pool.ts';

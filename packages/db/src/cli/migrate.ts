@@ -1,7 +1,7 @@
 // pnpm db:migrate [latest|up|down|reset]: runs the migrations against DATABASE_URL
 // (default: the local Postgres of `npm start`), creating the database first when missing.
 import { LOCAL_URLS, commonSettingsSchema } from '@ratewire/contracts';
-import { createLogger, loadSettings } from '@ratewire/core';
+import { createLogger, loadSettings } from '@ratewire/runtime';
 
 import { createDb, createPool } from '../pool.ts';
 import { assertMigrated, createMigrator, ensureDatabase } from '../migrate.ts';

@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 
 import type { CurrencyEvent } from '@ratewire/contracts';
-import { normalize, unitRate } from '@ratewire/core';
+import { normalize, unitRate } from '@ratewire/money';
 
 import type { Database } from '../pool.ts';
 

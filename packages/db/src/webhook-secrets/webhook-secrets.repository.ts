@@ -4,7 +4,7 @@
 // still verifies (`previous_expires_at` ahead of the database's clock), never after.
 import { sql, type Kysely } from 'kysely';
 
-import { generateWebhookSecret } from '@ratewire/core/webhooks';
+import { generateWebhookSecret } from '@ratewire/webhooks';
 
 import type { DB } from '../schema.ts';
 

@@ -2,7 +2,7 @@
 // one call whose result says what was wrong, so every consumer refuses bad input the same way.
 import type { z } from 'zod';
 
-import { jsonDepth, parseJsonExact } from './json.ts';
+import { parseJsonExact } from '@ratewire/money';
 
 /** Why a message was refused: unreadable JSON, JSON nested past `maxDepth`, or JSON the schema refuses. */
 export type DecodeFailure = 'not-json' | 'too-deep' | 'invalid';
@@ -17,6 +17,27 @@ export interface DecodeOptions {
 }
 
 const decoder = new TextDecoder();
+
+/** How deep inbound JSON may nest: no message of ours needs more, and exact parsing recurses. */
+export const MAX_JSON_DEPTH = 64;
+
+/** The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
+    else if (c === 125 || c === 93) depth--;
+  }
+  return max;
+}
 
 /** The first few issues of a refusal, as `path: message; …`. */
 export function describeIssues(error: z.ZodError, max = 5): string {

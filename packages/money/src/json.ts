@@ -66,24 +66,3 @@ export function parseJsonExact(text: string): unknown {
     throw err;
   }
 }
-
-/** How deep inbound JSON may nest: no message of ours needs more, and exact parsing recurses. */
-export const MAX_JSON_DEPTH = 64;
-
-/** The deepest nesting of arrays and objects in JSON text (brackets inside strings do not count). */
-export function jsonDepth(text: string): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 92)
-        i++; // backslash: skip the escaped character
-      else if (c === 34) inString = false;
-    } else if (c === 34) inString = true;
-    else if (c === 123 || c === 91) max = Math.max(max, ++depth);
-    else if (c === 125 || c === 93) depth--;
-  }
-  return max;
-}

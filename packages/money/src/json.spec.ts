@@ -50,12 +50,3 @@ describe('parseJsonExact', () => {
     expect([depth, value]).toEqual([20_000, 1]);
   });
 });
-
-describe('jsonDepth', () => {
-  it('counts nested arrays and objects, not brackets inside strings', async () => {
-    const { jsonDepth } = await import('./json.ts');
-    expect(jsonDepth('{"a":[1,{"b":2}]}')).toBe(3);
-    expect(jsonDepth('{"a":"[[[{\\"]]]"}')).toBe(1);
-    expect(jsonDepth('1')).toBe(0);
-  });
-});

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 
-import { MAX_JSON_DEPTH } from './json.ts';
-import { decodeMessage } from './messages.ts';
+import { MAX_JSON_DEPTH, decodeMessage, jsonDepth } from './messages.ts';
 
 const schema = z.object({ job_id: z.string().uuid(), n: z.number().optional() });
 const id = '0b7f2c52-8a3e-4c51-9d0e-4f6a1f3e2b10';
@@ -60,5 +59,13 @@ describe('decodeMessage', () => {
     expect(exact.ok && JSON.stringify(exact.value)).toBe(text);
     const lossy = decodeMessage(raw, text);
     expect(lossy.ok && lossy.value.rate).toBe(80.12345678901235);
+  });
+});
+
+describe('jsonDepth', () => {
+  it('counts nested arrays and objects, not brackets inside strings', () => {
+    expect(jsonDepth('{"a":[1,{"b":2}]}')).toBe(3);
+    expect(jsonDepth('{"a":"[[[{\\"]]]"}')).toBe(1);
+    expect(jsonDepth('1')).toBe(0);
   });
 });

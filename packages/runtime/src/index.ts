@@ -1,0 +1,29 @@
+// @ratewire/runtime: what every Ratewire process runs on — settings, logs, the shutdown order, the
+// Redis and NATS connections, the health port, message decoding and wake loops.
+export {
+  ConnectionSettingError,
+  Redis,
+  createNats,
+  createRedis,
+  maskUrl,
+  natsCheck,
+  redisCheck,
+  timed,
+  type NatsConnection,
+  type NatsConnectionSettings,
+  type RedisConnectionSettings,
+} from './connections.ts';
+export { errorMessage, isUnavailableError } from './errors.ts';
+export { startHealthServer, type Checks } from './health-server.ts';
+export { createLogger, type Logger } from './logger.ts';
+export {
+  MAX_JSON_DEPTH,
+  decodeMessage,
+  jsonDepth,
+  type DecodeFailure,
+  type DecodeOptions,
+  type Decoded,
+} from './messages.ts';
+export { SettingsError, exitOnSettingError, loadSettings, parseSettings } from './settings.ts';
+export { Shutdown, withTimeout, type ShutdownPhase } from './shutdown.ts';
+export { WakeLoop, type RoundContext, type WakeLoopOptions } from './wake-loop.ts';
