@@ -1,25 +1,16 @@
 // api process: settings → connections → HTTP server; SIGTERM stops it in the fixed order.
 import { apiSettingsSchema } from '@ratewire/contracts';
-import { createDb, createPool } from '@ratewire/db';
-import { Shutdown, createLogger, createNats, createRedis, exitOnSettingError, loadSettings } from '@ratewire/runtime';
+import { connectPostgres } from '@ratewire/db';
+import { bootProcess, connectNats, connectRedis } from '@ratewire/runtime';
 
 import { ensureAdmin } from './auth/auth.service.ts';
 import { composeApi } from './compose.ts';
 
-const settings = loadSettings('api', apiSettingsSchema);
-const log = createLogger('api', settings.LOG_LEVEL);
-const shutdown = new Shutdown(log);
-shutdown.installSignalHandlers();
-
-const pool = createPool(settings.DATABASE_URL, { max: 20, applicationName: 'ratewire-api' });
-const db = createDb(pool);
-shutdown.add('postgres', 'pool', () => db.destroy());
-const redis = createRedis(settings, log, 'api');
-shutdown.add('redis', 'client', async () => {
-  await redis.quit();
-});
-const nats = await createNats(settings, log, 'ratewire-api').catch(exitOnSettingError('api'));
-shutdown.add('nats', 'drain', () => nats.drain());
+const proc = bootProcess('api', apiSettingsSchema);
+const { settings, log, shutdown } = proc;
+const { pool, db } = connectPostgres(proc, { max: 20, applicationName: 'ratewire-api' });
+const redis = connectRedis(proc, 'api');
+const nats = await connectNats(proc, 'ratewire-api');
 
 await ensureAdmin(db, settings, log);
 const api = composeApi({ settings, log, pool, db, redis, nats }, shutdown);

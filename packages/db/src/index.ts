@@ -1,5 +1,5 @@
 // @ratewire/db: the connections, the migrations, and all the SQL, one module per table family.
-export { createDb, createPool, ping, type Database, type Pool, type PoolOptions } from './pool.ts';
+export { connectPostgres, createDb, createPool, ping, type Database, type Pool, type PoolOptions } from './pool.ts';
 export { connectDedicated, type DedicatedClient } from './dedicated.ts';
 export { MIGRATIONS_DIR, assertMigrated, createMigrator, ensureDatabase } from './migrate.ts';
 export type {

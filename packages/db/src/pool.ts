@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { Kysely, PostgresDialect } from 'kysely';
 
+import type { BootedProcess } from '@ratewire/runtime';
+
 import type { DB } from './schema.ts';
 
 const { Pool, types } = pg;
@@ -55,4 +57,18 @@ export type Pool = pg.Pool;
 
 export function createDb(pool: pg.Pool): Database {
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/**
+ * The pool of a booted process (on its DATABASE_URL) and the Kysely database over it; the pool is
+ * closed in the 'postgres' phase, the last of the shutdown.
+ */
+export function connectPostgres(
+  proc: BootedProcess<{ DATABASE_URL: string }>,
+  options: PoolOptions,
+): { pool: Pool; db: Database } {
+  const pool = createPool(proc.settings.DATABASE_URL, options);
+  const db = createDb(pool);
+  proc.shutdown.add('postgres', 'pool', () => db.destroy());
+  return { pool, db };
 }

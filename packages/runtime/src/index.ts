@@ -1,5 +1,13 @@
-// @ratewire/runtime: what every Ratewire process runs on — settings, logs, the shutdown order, the
-// Redis and NATS connections, the health port, message decoding and wake loops.
+// @ratewire/runtime: what every Ratewire process runs on — its boot sequence, settings, logs, the
+// shutdown order, the Redis and NATS connections, the health port, message decoding and wake loops.
+export {
+  bootProcess,
+  connectNats,
+  connectRedis,
+  serveHealth,
+  type BootedProcess,
+  type HealthSettings,
+} from './boot.ts';
 export {
   ConnectionSettingError,
   Redis,
