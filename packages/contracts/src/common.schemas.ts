@@ -23,8 +23,8 @@ export const ID_FORMS = {
   uuid: '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}',
 } as const;
 
-/** A whole-string pattern of one form (or of a pattern built from forms). */
-export const exactly = (form: string, flags?: string) => new RegExp(`^(?:${form})$`, flags);
+/** A whole-string pattern of one form (a pattern built of alternatives groups them itself). */
+export const exactly = (form: string, flags?: string) => new RegExp(`^${form}$`, flags);
 
 /** A calendar day, `YYYY-MM-DD`, checked to exist. */
 export const isoDate = text()

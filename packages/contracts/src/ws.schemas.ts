@@ -8,7 +8,7 @@ import { text } from './text.schemas.ts';
 
 /** Channels a socket may subscribe to; `jobs:<id>` is private to the job's owner and admins. */
 export const WS_CHANNEL_RE = exactly(
-  `currencies|rates\\.cbr|rates\\.binance|rates\\.binance:${ID_FORMS.binanceSymbol}|tasks|jobs:${ID_FORMS.uuid}`,
+  `(?:currencies|rates\\.cbr|rates\\.binance|rates\\.binance:${ID_FORMS.binanceSymbol}|tasks|jobs:${ID_FORMS.uuid})`,
 );
 export const WS_JOB_CHANNEL_RE = /^jobs:([0-9a-f-]{36})$/;
 
