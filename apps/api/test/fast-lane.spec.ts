@@ -72,6 +72,26 @@ beforeAll(async () => {
     },
   );
   lane.useMetrics(metrics.requests);
+  // a declaration whose key throws: the lane must hand such URLs to Express, not crash the process
+  routes.add(
+    router,
+    {
+      method: 'get',
+      path: '/boom/{id}',
+      operationId: 'boom',
+      summary: 'boom',
+      tags: [],
+      params: z.object({ id: z.string() }),
+      cached: {
+        family: 'currencies',
+        key: () => {
+          throw new Error('no key');
+        },
+      },
+      responses,
+    },
+    () => Promise.resolve({ data: {}, cacheControl: 'no-cache' }),
+  );
   const app = express();
   app.use(router);
   server = createServer(
@@ -145,5 +165,13 @@ describe('FastLane', () => {
     ]);
     const counts = await registry.getSingleMetricAsString('http_requests_total');
     expect(counts).toContain('http_requests_total{method="GET",route="/items/:id",status="200"} 1');
+  });
+
+  it('hands a URL whose declared key fails to Express, and goes on serving', async () => {
+    handedOver.length = 0;
+    expect((await rawGet(`${base}/boom/1`)).status).toBe(500);
+    expect((await rawGet(`${base}/boom/1`)).status).toBe(500);
+    expect(handedOver).toEqual(['GET /boom/1', 'GET /boom/1']);
+    expect((await rawGet(`${base}/hot`)).body.toString()).toBe('{"a":1}');
   });
 });

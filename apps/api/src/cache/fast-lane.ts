@@ -134,7 +134,11 @@ export class FastLane {
   private target(url: string): Target | null {
     let target = this.placed.get(url);
     if (target === undefined) {
-      target = this.place(url);
+      try {
+        target = this.place(url);
+      } catch {
+        target = null; // whatever a declaration did with this URL, Express answers it
+      }
       if (this.placed.size >= MAX_PLACED) this.placed.clear();
       this.placed.set(url, target);
     }
