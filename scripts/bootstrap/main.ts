@@ -209,6 +209,9 @@ async function main(): Promise<void> {
     if (command === 'services') {
       log('services are up; Ctrl-C stops them');
       for (const [k, v] of Object.entries(services.env)) log(`${k}=${v}`);
+      // the services run detached (or were adopted), so nothing else holds the event loop: without
+      // this timer the process would end here and leave them running with nobody to stop them
+      setInterval(() => {}, 2 ** 30);
       await new Promise(() => {});
     }
 

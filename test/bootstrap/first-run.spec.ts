@@ -165,6 +165,17 @@ describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_0
     expect(leftOver()).toEqual([]);
   });
 
+  it('npm run services keeps the services up until Ctrl-C, then stops them', async () => {
+    const run = start('services');
+    await run.waitFor(/services are up; Ctrl-C stops them/);
+    // nothing but the wait for a signal holds it: it must not exit on its own
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(run.child.exitCode).toBeNull();
+    expect(leftOver().filter((p) => /redis-server|nats-server|\/postgres -D /.test(p.cmd))).toHaveLength(3);
+    expect(await stop(run)).toBe(130);
+    expect(leftOver()).toEqual([]);
+  });
+
   it('after a kill -9 of the bootstrap, starts again with one of each service and no stray app', async () => {
     const first = start();
     await first.waitFor(/Ctrl-C stops everything/);
