@@ -2,7 +2,7 @@
 // version stands: an event that changes the version makes the next read load again. Loads are
 // shared by concurrent readers, failures are not kept, and a backstop lifetime and a size bound
 // keep a missed event or a stream of distinct keys from holding data forever.
-import type { FamilyVersions } from './response-cache.ts';
+import { keepNewest, type FamilyVersions } from './response-cache.ts';
 
 interface Held<T> {
   version: string;
@@ -37,12 +37,7 @@ export class DataMemo<T> {
     if (hit && hit.version === version && performance.now() - hit.at < this.ttlMs) return hit.value;
     const value = load();
     const next = { version, at: performance.now(), value };
-    this.held.delete(key);
-    this.held.set(key, next);
-    for (const oldest of this.held.keys()) {
-      if (this.held.size <= this.maxEntries) break;
-      this.held.delete(oldest);
-    }
+    keepNewest(this.held, key, next, this.maxEntries);
     value.catch(() => {
       if (this.held.get(key) === next) this.held.delete(key);
     });

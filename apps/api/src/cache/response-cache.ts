@@ -141,23 +141,15 @@ export class ResponseCache implements FamilyVersions {
       ).catch((err: unknown) => this.log.debug({ err, key }, 'shared cache write failed'));
     }
     // a build that raced an invalidation serves its caller but is not kept
-    if (this.versions.get(family) === version) this.keep(key, { entry, version, at: performance.now() });
+    if (this.versions.get(family) === version) {
+      keepNewest(this.slots, key, { entry, version, at: performance.now() }, this.maxEntries);
+    }
     return entry;
   }
 
   /** Entries held in memory now. */
   get size(): number {
     return this.slots.size;
-  }
-
-  /** Stores a slot as the newest (a Map iterates in insertion order) and drops the oldest past maxEntries. */
-  private keep(key: string, slot: Slot): void {
-    this.slots.delete(key);
-    this.slots.set(key, slot);
-    for (const oldest of this.slots.keys()) {
-      if (this.slots.size <= this.maxEntries) break;
-      this.slots.delete(oldest);
-    }
   }
 
   /** The data behind `family` changed: every entry of it is rebuilt on the next read. */
@@ -172,9 +164,15 @@ export class ResponseCache implements FamilyVersions {
   static versionOf(subject: string, data: Uint8Array | string): string {
     return createHash('sha256').update(subject).update('\n').update(data).digest('base64url').slice(0, 22);
   }
+}
 
-  clear(): void {
-    this.slots.clear();
+/** Stores `value` as the newest entry (a Map iterates in insertion order) and drops the oldest past `max`. */
+export function keepNewest<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  for (const oldest of map.keys()) {
+    if (map.size <= max) break;
+    map.delete(oldest);
   }
 }
 

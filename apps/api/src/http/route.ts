@@ -215,7 +215,7 @@ function sendCachedRead<P, Q, B>(
   }
   const read = () => Promise.resolve().then(() => handler(input));
   if (key === undefined) {
-    read().then((r) => void res.set('cache-control', r.cacheControl).json(r.data), next);
+    read().then((r) => send(res, { body: r.data, headers: { 'cache-control': r.cacheControl } }), next);
     return;
   }
   cache.store
