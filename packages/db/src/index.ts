@@ -3,6 +3,7 @@ export { connectPostgres, createDb, createPool, ping, type Database, type Pool, 
 export { connectDedicated, type DedicatedClient } from './dedicated.ts';
 export { MIGRATIONS_DIR, assertMigrated, createMigrator, ensureDatabase } from './migrate.ts';
 export type {
+  ApiKeysTable,
   BinancePriceHistoryTable,
   BinancePricesTable,
   BinanceSymbolsTable,
@@ -13,8 +14,12 @@ export type {
   DB,
   ExchangeJobsTable,
   FeedStatusTable,
+  LinkPurpose,
+  LinkTokensTable,
+  MailOutboxTable,
   Numeric,
   OutboxTable,
+  SessionsTable,
   TasksTable,
   Timestamp,
   UsersTable,
@@ -24,14 +29,47 @@ export type {
 // users
 export {
   USERS_CHANGED_CHANNEL,
+  changePassword,
+  endAllSessions,
   findUserByEmail,
   findUserById,
   insertUser,
   listenUserChanges,
+  passwordHashOf,
   updateUserCredentials,
   type UserRow,
   type UserWithHash,
 } from './users/users.repository.ts';
+
+// sessions
+export {
+  SESSIONS_CHANGED_CHANNEL,
+  createSession,
+  findSession,
+  listenSessionChanges,
+  pruneSessions,
+  revokeSession,
+  type SessionRow,
+} from './sessions/sessions.repository.ts';
+
+// link_tokens
+export {
+  LINK_TOKEN_TTL_SECONDS,
+  confirmEmailWithToken,
+  issueLinkToken,
+  linkTokenHash,
+  pruneLinkTokens,
+  resetPasswordWithToken,
+  type LinkTokenRefusal,
+} from './link-tokens/link-tokens.repository.ts';
+
+// mail_outbox
+export {
+  enqueueMail,
+  enqueuePasswordReset,
+  insertUserWithConfirmation,
+  type MailKind,
+} from './mail-outbox/mail-outbox.repository.ts';
 
 // webhook_secrets
 export {

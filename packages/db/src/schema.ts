@@ -14,6 +14,62 @@ export interface UsersTable {
   role: Generated<'user' | 'admin'>;
   created_at: Generated<Timestamp>;
   updated_at: Generated<Timestamp>;
+  email_confirmed_at: Timestamp | null;
+  password_changed_at: Timestamp | null;
+  /** A session created before this is refused (logout-all, password reset). */
+  sessions_valid_after: Timestamp | null;
+}
+
+/** One login: an access token names its session (`sid`), so it can be taken back. */
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export type LinkPurpose = 'confirm_email' | 'password_reset';
+
+/** A mailed single-use token: only its SHA-256 is kept. */
+export interface LinkTokensTable {
+  token_hash: Buffer;
+  user_id: string;
+  purpose: LinkPurpose;
+  email: string;
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  voided_at: Timestamp | null;
+}
+
+/** An API key (`rw_<lookup>_<secret>`): the lookup part finds it, the SHA-256 of the whole key proves it. */
+export interface ApiKeysTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  lookup: string;
+  secret_hash: Buffer;
+  scopes: string[];
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp | null;
+  last_used_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+/** Mail to send, written in the transaction that causes it; sent (with retries) by a worker. */
+export interface MailOutboxTable {
+  id: Generated<string>;
+  kind: LinkPurpose;
+  user_id: string;
+  to_address: string;
+  status: Generated<'pending' | 'sent' | 'failed'>;
+  attempts: Generated<number>;
+  next_attempt_at: Timestamp | null;
+  last_error: string | null;
+  message_id: string | null;
+  created_at: Generated<Timestamp>;
+  sent_at: Timestamp | null;
 }
 
 export interface CbrRatesTable {
@@ -154,4 +210,8 @@ export interface DB {
   outbox: OutboxTable;
   callback_deliveries: CallbackDeliveriesTable;
   webhook_secrets: WebhookSecretsTable;
+  sessions: SessionsTable;
+  link_tokens: LinkTokensTable;
+  api_keys: ApiKeysTable;
+  mail_outbox: MailOutboxTable;
 }

@@ -11,13 +11,29 @@ export interface UserRow {
   name: string | null;
   role: 'user' | 'admin';
   created_at: Date;
+  email_confirmed_at: Date | null;
+  password_changed_at: Date | null;
+  /** A session created before this is refused. */
+  sessions_valid_after: Date | null;
 }
 
 export interface UserWithHash extends UserRow {
   password_hash: string;
 }
 
-const columns = ['id', 'email', 'name', 'role', 'created_at'] as const;
+const columns = [
+  'id',
+  'email',
+  'name',
+  'role',
+  'created_at',
+  'email_confirmed_at',
+  'password_changed_at',
+  'sessions_valid_after',
+] as const;
+
+/** The same columns, for raw statements (`returning ${USER_COLUMNS_SQL}`), qualified by `u.` where a statement joins. */
+export const USER_COLUMNS_SQL = sql.raw(columns.map((c) => `u.${c}`).join(', '));
 
 export async function findUserByEmail(db: Database, email: string): Promise<UserWithHash | undefined> {
   return db
@@ -38,10 +54,10 @@ export async function insertUser(
   user: { email: string; name: string | null; passwordHash: string; role: 'user' | 'admin' },
 ): Promise<UserRow | undefined> {
   const result = await sql<UserRow>`
-    insert into users (email, name, password_hash, role)
+    insert into users as u (email, name, password_hash, role)
     values (${user.email.toLowerCase()}, ${user.name}, ${user.passwordHash}, ${user.role})
     on conflict ((lower(email))) do nothing
-    returning id, email, name, role, created_at
+    returning ${USER_COLUMNS_SQL}
   `.execute(db);
   return result.rows[0];
 }
@@ -54,6 +70,46 @@ export async function updateUserCredentials(
   await db
     .updateTable('users')
     .set({ password_hash: update.passwordHash, role: update.role, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** The password hash of an account (to check a current password), or undefined when there is none. */
+export async function passwordHashOf(db: Database, id: string): Promise<string | undefined> {
+  const row = await db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirst();
+  return row?.password_hash;
+}
+
+/**
+ * Sets a new password: `password_changed_at` moves to now and every session but `keepSessionId`
+ * is revoked (the caller's own stays signed in), in one transaction.
+ */
+export async function changePassword(
+  db: Database,
+  id: string,
+  change: { passwordHash: string; keepSessionId: string },
+): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .updateTable('users')
+      .set({ password_hash: change.passwordHash, password_changed_at: sql`now()`, updated_at: sql`now()` })
+      .where('id', '=', id)
+      .execute();
+    await trx
+      .updateTable('sessions')
+      .set({ revoked_at: sql`now()` })
+      .where('user_id', '=', id)
+      .where('id', '<>', change.keepSessionId)
+      .where('revoked_at', 'is', null)
+      .execute();
+  });
+}
+
+/** Every session of the account created up to now is refused from now on (logout-all). */
+export async function endAllSessions(db: Database, id: string): Promise<void> {
+  await db
+    .updateTable('users')
+    .set({ sessions_valid_after: sql`now()`, updated_at: sql`now()` })
     .where('id', '=', id)
     .execute();
 }
