@@ -7,15 +7,24 @@ export interface AuthUser {
   id: string;
   email: string;
   role: 'user' | 'admin';
+  /** The address was confirmed by a mailed link. */
+  emailConfirmed: boolean;
 }
+
+/** How the caller proved who it is: a session's access token, or an API key (never with the admin role). */
+export type Credential =
+  | { kind: 'session'; sessionId: string }
+  | { kind: 'api_key'; keyId: string; lookup: string; scopes: readonly string[] };
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's augmentation point
   namespace Express {
     interface Request {
       id: string;
-      /** The caller, when a valid bearer token was sent. */
+      /** The caller, when a valid bearer token or API key was sent. */
       user?: AuthUser;
+      /** What proved the caller (set with `user`). */
+      credential?: Credential;
       /** A child logger carrying the request id (created on first use). */
       log: Logger;
     }
