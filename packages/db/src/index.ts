@@ -71,6 +71,25 @@ export {
   type MailKind,
 } from './mail-outbox/mail-outbox.repository.ts';
 
+// api_keys
+export {
+  API_KEYS_CHANGED_CHANNEL,
+  API_KEY_MARK,
+  apiKeyMatches,
+  apiKeyPrefix,
+  findApiKeyByLookup,
+  generateApiKey,
+  insertApiKey,
+  listApiKeys,
+  parseApiKey,
+  recordApiKeyUses,
+  revokeApiKey,
+  type ApiKeyCheckRow,
+  type ApiKeyRow,
+  type ApiKeySecret,
+  type InsertApiKeyRefusal,
+} from './api-keys/api-keys.repository.ts';
+
 // webhook_secrets
 export {
   PREVIOUS_WEBHOOK_SECRET_HOURS,
