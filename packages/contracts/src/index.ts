@@ -11,3 +11,4 @@ export * from './exchange.schemas.ts';
 export * from './tasks.schemas.ts';
 export * from './jobs.schemas.ts';
 export * from './webhooks.schemas.ts';
+export * from './api-keys.schemas.ts';

@@ -154,12 +154,19 @@ export const apiSettingsSchema = commonSettingsSchema
       .enum(['true', 'false'])
       .default('false')
       .transform((v) => v === 'true'),
+    /** true: writes by an account whose address is not confirmed get 403 `email_unconfirmed`. */
+    AUTH_REQUIRE_CONFIRMED_EMAIL: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
     /** /ws heartbeat: a socket that has not answered the previous ping by the next one is dropped. */
     WS_PING_INTERVAL_MS: intSetting(100, 600_000).default(30_000),
     /** Open /ws sockets one client address may hold; the next one is closed with 1008. */
     WS_MAX_CONNECTIONS_PER_IP: intSetting(1, 1_000_000).default(50),
     /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalNonEmpty.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
+    /** Requests per minute one API key may make (its token bucket's size; refilled evenly over the minute). */
+    API_KEY_RATE_LIMIT: intSetting(1, 1_000_000_000).default(600),
     ...cbrSettings,
     ...binanceSettings,
   })
