@@ -52,7 +52,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
   // before authenticate: its bearer token is METRICS_TOKEN, not an access token
   app.get('/metrics', deps.metrics.handler(deps.settings.METRICS_TOKEN));
-  app.use(authenticate(deps.settings, deps.accounts));
+  app.use(authenticate(deps.accounts));
   app.use(deps.router);
   app.use(docsRouter(deps.openapi));
   app.use(notFoundHandler);

@@ -10,11 +10,13 @@ import express from 'express';
 import { OutboxRelay } from '@ratewire/jobs';
 import { Shutdown } from '@ratewire/runtime';
 
+import { accountPages } from './account/account.pages.ts';
 import { createHttpApp } from './app.ts';
 import { Accounts } from './auth/accounts.ts';
+import { ChangeFeed } from './auth/change-feed.ts';
 import { authRoutes } from './auth/auth.routes.ts';
 import { createAuthService } from './auth/auth.service.ts';
-import { LoginLimiter } from './auth/login-limiter.ts';
+import { AttemptLimiter, LOGIN_LIMITS, MAIL_REQUEST_LIMITS } from './auth/attempt-limiter.ts';
 import { watchCacheEvents } from './cache/cache.events.ts';
 import { FastLane } from './cache/fast-lane.ts';
 import { ResponseCache } from './cache/response-cache.ts';
@@ -66,8 +68,9 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   const lane = new FastLane(cache);
   const stopCacheEvents = watchCacheEvents({ nats, cache, log });
 
-  const accounts = new Accounts({ db, databaseUrl: settings.DATABASE_URL, settings, log });
-  accounts.start();
+  // accounts, sessions (and API keys) are cached per process, dropped on every replica by the feed
+  const changes = new ChangeFeed({ databaseUrl: settings.DATABASE_URL, log });
+  const accounts = new Accounts({ db, changes, settings });
   const relay = new OutboxRelay({ db, nats, log: log.child({ part: 'outbox-relay' }) });
   relay.start();
 
@@ -75,14 +78,30 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   const currencies = new CurrenciesService({ db, nats, log, versions: cache });
   const exchange = new ExchangeService({ db });
   const tasks = new TasksService({ db, nats, redis, log });
-  const auth = createAuthService({ db, settings, limiter: new LoginLimiter({ redis, prefix }) });
+  const auth = createAuthService({
+    db,
+    settings,
+    accounts,
+    logins: new AttemptLimiter({ redis, prefix, name: 'login:fail', what: 'failed logins', limits: LOGIN_LIMITS }),
+    mailRequests: new AttemptLimiter({
+      redis,
+      prefix,
+      name: 'mail:request',
+      what: 'mail requests',
+      limits: MAIL_REQUEST_LIMITS,
+    }),
+  });
   const jobs = createJobsService({ db, redis, log, onAccepted: () => relay.notify() });
   const webhooks = new WebhooksService({ db });
 
-  const routes = new RouteRegistry({ cache: { store: cache, lane } });
+  const routes = new RouteRegistry({
+    cache: { store: cache, lane },
+    requireConfirmedEmail: settings.AUTH_REQUIRE_CONFIRMED_EMAIL,
+  });
   const router = express.Router();
   jobsRoutes(router, routes, jobs);
   authRoutes(router, routes, auth);
+  accountPages(router, auth);
   currenciesRoutes(router, routes, currencies);
   ratesRoutes(router, routes, rates);
   exchangeRoutes(router, routes, exchange);
@@ -107,6 +126,8 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
   const gateway = createWsGateway({ settings, log, db, redis, server, accounts, registry: metrics.registry });
+  // every cache has subscribed by now
+  changes.start();
 
   shutdown.add('accepting', 'http', async () => {
     const stopped = new Promise<void>((resolve) => {
@@ -118,7 +139,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
     await gateway.close();
     await stopped;
   });
-  shutdown.add('in-flight', 'accounts', () => accounts.close());
+  shutdown.add('in-flight', 'change feed', () => changes.close());
   shutdown.add('in-flight', 'cache events', stopCacheEvents);
   shutdown.add('in-flight', 'outbox relay', () => relay.close());
 

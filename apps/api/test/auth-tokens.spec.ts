@@ -39,12 +39,11 @@ function craft(claims: Record<string, unknown>): Promise<string> {
 }
 
 /** The claims the api itself issues for `user`, with `extra` overriding or (undefined) removing some. */
-function claimsFor(user: { id: string; email: string }, extra: Record<string, unknown> = {}) {
+function claimsFor(user: { id: string; email: string; sessionId?: string }, extra: Record<string, unknown> = {}) {
   const iat = now();
   const claims: Record<string, unknown> = {
     sub: user.id,
-    email: user.email,
-    role: 'user',
+    sid: user.sessionId ?? randomUUID(),
     iss: 'ratewire',
     aud: 'ratewire-api',
     iat,
@@ -169,7 +168,7 @@ describe('the account behind a token', () => {
       log: t.deps.log,
       onAccepted: () => {},
     });
-    const ghost = { id: randomUUID(), email: 'ghost@example.test', role: 'user' as const };
+    const ghost = { id: randomUUID(), email: 'ghost@example.test', role: 'user' as const, emailConfirmed: true };
     const body = exchangeJobBody.parse(job());
     await expect(service.submit(ghost, body)).rejects.toMatchObject({ status: 401, code: 'unknown_user' });
   });
@@ -279,7 +278,7 @@ describe('401 challenges (RFC 6750 §3)', () => {
     expectRefusedToken(await t.request('GET', '/api/v1/auth/me', { headers: bearer('not-a-token') }));
     expectRefusedToken(await t.request('GET', '/api/v1/currencies', { headers: { authorization: 'Bearer a b' } }));
     const forged = await signAccessToken(
-      { id: randomUUID(), email: 'x@example.test', role: 'admin' },
+      { userId: randomUUID(), sessionId: randomUUID() },
       { JWT_SECRET: 'another-secret-that-is-long-enough-000', JWT_TTL_SECONDS: 60 },
     );
     expectRefusedToken(await t.request('POST', '/api/v1/tasks/rates-refresh', { headers: bearer(forged) }));

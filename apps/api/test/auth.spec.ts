@@ -161,7 +161,7 @@ describe('GET /api/v1/auth/me', () => {
   it('answers 401 to an anonymous caller and to a forged token', async () => {
     expect((await t.request('GET', '/api/v1/auth/me')).status).toBe(401);
     const forged = await signAccessToken(
-      { id: '00000000-0000-4000-8000-000000000000', email: 'x@y.test', role: 'admin' },
+      { userId: '00000000-0000-4000-8000-000000000000', sessionId: '00000000-0000-4000-8000-000000000001' },
       { JWT_SECRET: 'another-secret-that-is-long-enough-000', JWT_TTL_SECONDS: 60 },
     );
     const res = await t.request('GET', '/api/v1/auth/me', { headers: { authorization: `Bearer ${forged}` } });

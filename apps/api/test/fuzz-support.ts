@@ -4,7 +4,7 @@
 // forged), seeded rows for the reads to find, a log of every row written and of every NATS
 // message published, and a raw HTTP client that sends bytes exactly as given.
 import http from 'node:http';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import { SignJWT } from 'jose';
 import { sql } from 'kysely';
@@ -120,8 +120,8 @@ async function tokens(env: RestEnv): Promise<Tokens> {
     other,
     admin,
     deleted: gone.token,
-    nonUuidSub: await signAccessToken({ id: 'not-a-uuid', email: user.email, role: 'user' }, settings),
-    nonUuidAdmin: await signAccessToken({ id: "1' or '1'='1", email: ADMIN_EMAIL, role: 'admin' }, settings),
+    nonUuidSub: await signAccessToken({ userId: 'not-a-uuid', sessionId: randomUUID() }, settings),
+    nonUuidAdmin: await signAccessToken({ userId: "1' or '1'='1", sessionId: "1' or '1'='1" }, settings),
     expired: await new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256' })
       .setSubject(randomBytes(16).toString('hex'))

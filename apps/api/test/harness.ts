@@ -9,7 +9,8 @@ import { createTestDatabase, serviceUrls, type TestDatabase } from '@ratewire/te
 import { composeApi, type ApiApp } from '../src/compose.ts';
 import { ensureAdmin } from '../src/auth/auth.service.ts';
 import { hashPassword } from '../src/auth/passwords.ts';
-import { signAccessToken } from '../src/auth/tokens.ts';
+import { signAccessToken, type TokenSettings } from '../src/auth/tokens.ts';
+import { createSession, type Database } from '@ratewire/db';
 import type { ApiDeps } from '../src/deps.ts';
 
 export interface TestUser {
@@ -18,6 +19,8 @@ export interface TestUser {
   password: string;
   role: 'user' | 'admin';
   token: string;
+  /** The session the token names. */
+  sessionId: string;
   /** `{ authorization: 'Bearer …' }` */
   auth: Record<string, string>;
 }
@@ -76,8 +79,10 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
         .values({ email, name: null, password_hash: await hashPassword(password), role })
         .returning('id')
         .executeTakeFirstOrThrow();
-      const token = await signAccessToken({ id: row.id, email, role }, settings);
-      return { id: row.id, email, password, role, token, auth: { authorization: `Bearer ${token}` } };
+      const session = await createSession(database.db, row.id, settings.JWT_TTL_SECONDS);
+      const token = await signAccessToken({ userId: row.id, sessionId: session.id }, settings);
+      const auth = { authorization: `Bearer ${token}` };
+      return { id: row.id, email, password, role, token, sessionId: session.id, auth };
     },
     async request<T>(method: string, path: string, options: { body?: unknown; headers?: Record<string, string> } = {}) {
       const headers: Record<string, string> = { ...options.headers };
@@ -106,4 +111,10 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
       await database.drop();
     },
   };
+}
+
+/** An access token for the account, in a session of its own (as a login opens one). */
+export async function sessionToken(db: Database, userId: string, settings: TokenSettings): Promise<string> {
+  const session = await createSession(db, userId, settings.JWT_TTL_SECONDS);
+  return signAccessToken({ userId, sessionId: session.id }, settings);
 }

@@ -6,8 +6,7 @@ import { spawnApp, type AppProcess } from '@ratewire/testkit';
 import type { ReceivedCallback } from '@ratewire/testkit/callback-receiver';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
-import { signAccessToken } from '../src/auth/tokens.ts';
-import { startTestApi, type TestApi } from './harness.ts';
+import { sessionToken, startTestApi, type TestApi } from './harness.ts';
 
 export const CALLBACK_TOKEN = 'test-callback-secret-0123456789';
 
@@ -32,7 +31,7 @@ export async function startJobsEnv(env: Record<string, string> = {}): Promise<Jo
         .values({ email, name: null, password_hash: 'x', role })
         .returning('id')
         .executeTakeFirstOrThrow();
-      const token = await signAccessToken({ id: row.id, email, role }, api.deps.settings);
+      const token = await sessionToken(api.database.db, row.id, api.deps.settings);
       return { id: row.id, token };
     },
     async close() {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NatsConnection, Redis } from '@ratewire/runtime';
 import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
 
-import { signAccessToken } from '../src/auth/tokens.ts';
+import { sessionToken } from './harness.ts';
 import {
   WsClient,
   natsClient,
@@ -284,9 +284,10 @@ describe('/ws job channels', () => {
       .returning('id')
       .executeTakeFirstOrThrow();
     const settings = apiA.deps.settings;
-    const ownerToken = await signAccessToken({ id: owner!.id, email: owner!.email, role: 'user' }, settings);
-    const otherToken = await signAccessToken({ id: other!.id, email: other!.email, role: 'user' }, settings);
-    const adminToken = await signAccessToken({ id: boss!.id, email: boss!.email, role: 'admin' }, settings);
+    const db = database.db;
+    const ownerToken = await sessionToken(db, owner!.id, settings);
+    const otherToken = await sessionToken(db, other!.id, settings);
+    const adminToken = await sessionToken(db, boss!.id, settings);
     const channel = `jobs:${job.id}`;
 
     const anonymous = await open(apiA);

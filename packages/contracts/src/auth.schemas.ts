@@ -1,4 +1,5 @@
-// REST auth: registration, login (JSON or the OAuth2 password-flow form), the caller.
+// REST auth: registration, login (JSON or the OAuth2 password-flow form), the caller, and the
+// account flows (confirm the address, reset or change the password, log out).
 import { z } from 'zod';
 
 import { text } from './text.schemas.ts';
@@ -57,11 +58,47 @@ export const userSchema = z
     email: z.string(),
     name: z.string().nullable(),
     role: userRole,
+    email_confirmed: z.boolean().meta({ description: 'The address was confirmed by the mailed link' }),
     created_at: z.string(),
   })
   .meta({ id: 'User' });
+
+/**
+ * The api's pages that mailed links open (the worker appends them to PUBLIC_BASE_URL, with
+ * `?token=`): each shows a form whose POST does the change.
+ */
+export const ACCOUNT_PAGE_PATHS = {
+  confirmEmail: '/account/confirm',
+  resetPassword: '/account/reset-password',
+} as const;
+
+/** A token from a mailed link: 32 random bytes, base64url (43 characters). */
+const linkToken = text()
+  .trim()
+  .min(1, { message: 'required' })
+  .max(512, { message: 'at most 512 characters' })
+  .meta({ description: 'The token from the mailed link' });
+
+export const confirmEmailBody = z.object({ token: linkToken }).meta({ id: 'ConfirmEmailRequest' });
+
+export const passwordResetBody = z.object({ email }).meta({ id: 'PasswordResetRequest' });
+
+export const passwordResetConfirmBody = z
+  .object({ token: linkToken, password })
+  .meta({ id: 'PasswordResetConfirmRequest' });
+
+export const changePasswordBody = z
+  .object({
+    current_password: text().min(1, { message: 'required' }).max(256, { message: 'at most 256 characters' }),
+    new_password: password,
+  })
+  .meta({ id: 'ChangePasswordRequest' });
 
 export type RegisterBody = z.infer<typeof registerBody>;
 export type LoginBody = z.output<typeof loginBody>;
 export type TokenResponse = z.infer<typeof tokenResponse>;
 export type UserDto = z.infer<typeof userSchema>;
+export type ConfirmEmailBody = z.infer<typeof confirmEmailBody>;
+export type PasswordResetBody = z.infer<typeof passwordResetBody>;
+export type PasswordResetConfirmBody = z.infer<typeof passwordResetConfirmBody>;
+export type ChangePasswordBody = z.infer<typeof changePasswordBody>;

@@ -61,6 +61,63 @@ const hostList = z
       .filter(Boolean),
   );
 
+/** Comma-separated delays in ms: the value at index n is the wait after n attempts; the last one repeats. */
+const retrySchedule = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) => v.split(',').map((s) => s.trim()))
+    .pipe(
+      z
+        .array(z.string().regex(/^\d+$/, { message: 'expected whole numbers of milliseconds' }).transform(Number))
+        .min(1),
+    );
+
+/**
+ * The origin (and optional path) of the public site, as the links mailed to users start with it:
+ * http(s), no credentials, query or fragment; given without its trailing slash.
+ */
+export const publicBaseUrlSetting = urlWith(['http', 'https'], 'HTTP')
+  .refine(
+    (v) => {
+      const u = new URL(v);
+      return !u.username && !u.password && !u.search && !u.hash;
+    },
+    { message: 'expected an origin and optional path, without credentials, query or fragment' },
+  )
+  .transform((v) => {
+    const u = new URL(v);
+    return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+  });
+
+/** `Name <address@example.com>` or a bare address, as the From of a mail; no line breaks. */
+const mailFromSetting = z.string().transform((v, ctx) => {
+  const m = /^\s*(?:(.*?)\s*<([^<>]*)>|([^<>]*?))\s*$/.exec(v);
+  const address = (m?.[2] ?? m?.[3] ?? '').trim();
+  const name = (m?.[1] ?? '').replace(/^"(.*)"$/, '$1').trim();
+  if (!m || /[\r\n]/.test(v) || /["\\]/.test(name) || !z.email().safeParse(address).success) {
+    ctx.addIssue({ code: 'custom', message: 'expected an address, with an optional name: Name <address@example.com>' });
+    return z.NEVER;
+  }
+  return { name, address };
+});
+
+/** Mail the worker sends (confirmation and password-reset links). */
+const mailSettings = {
+  /** Where mail is sent (smtp://user:password@host:587, smtps:// for TLS); unset: mail stays queued. */
+  SMTP_URL: optionalNonEmpty.pipe(urlWith(['smtp', 'smtps'], 'SMTP').optional()),
+  MAIL_FROM: mailFromSetting.prefault('Ratewire <no-reply@ratewire.localhost>'),
+  /** Links in mail are built from this alone, never from a request. */
+  PUBLIC_BASE_URL: publicBaseUrlSetting.prefault('http://localhost:8000'),
+  MAIL_RETRY_SCHEDULE_MS: retrySchedule('0,10000,60000,300000,1800000,7200000'),
+  MAIL_MAX_ATTEMPTS: intSetting(1, 100).default(8),
+  /**
+   * Connecting, the greeting, and each reply of the SMTP server; one mail gets 3× this in all. A
+   * claimed mail whose worker died is retried after that + 5 s.
+   */
+  MAIL_TIMEOUT_MS: intSetting(100, 120_000).default(30_000),
+};
+
 export const commonSettingsSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -198,20 +255,13 @@ export const workerSettingsSchema = commonSettingsSchema.extend({
   EXCHANGE_CALLBACK_TOKEN: optionalNonEmpty,
   CALLBACK_ALLOWED_HOSTS: hostList,
   /** Comma-separated callback retry delays in ms; the last one repeats until the attempts run out. */
-  CALLBACK_RETRY_SCHEDULE_MS: z
-    .string()
-    .default('0,5000,300000,1800000,7200000,18000000,36000000')
-    .transform((v) => v.split(',').map((s) => s.trim()))
-    .pipe(
-      z
-        .array(z.string().regex(/^\d+$/, { message: 'expected whole numbers of milliseconds' }).transform(Number))
-        .min(1),
-    ),
+  CALLBACK_RETRY_SCHEDULE_MS: retrySchedule('0,5000,300000,1800000,7200000,18000000,36000000'),
   CALLBACK_MAX_ATTEMPTS: intSetting(1, 100).default(8),
   /** Per-attempt callback timeout; a claimed delivery whose worker died is retried after this + 5 s. */
   CALLBACK_TIMEOUT_MS: intSetting(100, 120_000).default(15_000),
   /** JetStream ack wait of the job consumer: a job whose worker died is redelivered after this. */
   JOBS_ACK_WAIT_MS: intSetting(1000, 600_000).default(30_000),
+  ...mailSettings,
 });
 
 export const notifierSettingsSchema = commonSettingsSchema.extend({

@@ -1,11 +1,39 @@
-import type { Router } from 'express';
+import type { Request, Router } from 'express';
+import { z } from 'zod';
 
-import { loginBody, registerBody, tokenResponse, userSchema } from '@ratewire/contracts';
+import {
+  changePasswordBody,
+  confirmEmailBody,
+  loginBody,
+  passwordResetBody,
+  passwordResetConfirmBody,
+  registerBody,
+  tokenResponse,
+  userSchema,
+} from '@ratewire/contracts';
 
+import { AppError } from '../http/app-error.ts';
 import { problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
-import type { AuthService } from './auth.service.ts';
-import { TooManyAttempts } from './auth.service.ts';
+import type { Asker, AuthService } from './auth.service.ts';
+
+const queued = z
+  .object({ status: z.literal('queued').meta({ description: 'The mail is queued; the worker sends it' }) })
+  .meta({ id: 'MailQueued' });
+const QUEUED = { status: 'queued' as const };
+const NO_STORE = { 'cache-control': 'no-store' };
+
+/** The address rate limits count a client by. */
+export const clientIp = (req: Request) => req.ip ?? req.socket.remoteAddress ?? 'unknown';
+
+/** The caller's account and session; the flows that end or change sessions need a session, not an API key. */
+export function sessionAsker(req: Request): Asker {
+  const credential = req.credential;
+  if (!req.user || credential?.kind !== 'session') {
+    throw new AppError(403, 'session_required', 'this needs a signed-in session (a bearer token from login)');
+  }
+  return { userId: req.user.id, sessionId: credential.sessionId };
+}
 
 export function authRoutes(router: Router, routes: RouteRegistry, service: AuthService): void {
   routes.add(
@@ -14,11 +42,13 @@ export function authRoutes(router: Router, routes: RouteRegistry, service: AuthS
       method: 'post',
       path: '/api/v1/auth/register',
       operationId: 'register',
-      summary: 'Create an account (role user)',
+      summary: 'Create an account (role user); a confirmation link is mailed',
+      description:
+        'The mail is queued with the account and sent by a worker, so the answer does not wait for the mail server.',
       tags: ['auth'],
       body: registerBody,
       responses: {
-        201: { description: 'Created', schema: userSchema },
+        201: { description: 'Created (`email_confirmed: false`)', schema: userSchema },
         409: problem('The email is taken'),
         422: problem('Invalid body'),
       },
@@ -32,10 +62,11 @@ export function authRoutes(router: Router, routes: RouteRegistry, service: AuthS
       method: 'post',
       path: '/api/v1/auth/login',
       operationId: 'login',
-      summary: 'Get an access token',
+      summary: 'Get an access token (opens a session)',
       description:
         'JSON `{email, password}` or the OAuth2 password-flow form (`username`, `password`). Failed attempts are ' +
-        'limited per email and per client address (429 with Retry-After).',
+        'limited per email and per client address (429 with Retry-After). Each login opens a session that ' +
+        '`/auth/logout` ends.',
       tags: ['auth'],
       body: loginBody,
       bodyContentTypes: ['application/json', 'application/x-www-form-urlencoded'],
@@ -46,14 +77,7 @@ export function authRoutes(router: Router, routes: RouteRegistry, service: AuthS
         429: problem('Too many failed attempts; see Retry-After'),
       },
     },
-    async ({ body, req, res }) => {
-      try {
-        return { body: await service.login(body, req.ip ?? req.socket.remoteAddress ?? 'unknown'), headers: NO_STORE };
-      } catch (err) {
-        if (err instanceof TooManyAttempts) res.setHeader('retry-after', String(err.retryAfter));
-        throw err;
-      }
-    },
+    async ({ body, req }) => ({ body: await service.login(body, clientIp(req)), headers: NO_STORE }),
   );
 
   routes.add(
@@ -72,6 +96,156 @@ export function authRoutes(router: Router, routes: RouteRegistry, service: AuthS
     },
     async ({ req }) => ({ body: await service.me(req.user!.id), headers: NO_STORE }),
   );
-}
 
-const NO_STORE = { 'cache-control': 'no-store' };
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/auth/confirm',
+      operationId: 'confirmEmail',
+      summary: 'Confirm the address with the token from the mailed link',
+      description:
+        'The mailed link opens a page (`/account/confirm`) that confirms with this POST; a GET never changes state. ' +
+        'A token works once, for 24 hours; a newer confirmation mail voids the older links.',
+      tags: ['auth'],
+      body: confirmEmailBody,
+      responses: {
+        200: { description: 'Confirmed', schema: userSchema },
+        400: problem('The link is invalid (`link_invalid`), used (`link_used`), expired or replaced'),
+        422: problem('Invalid body'),
+      },
+    },
+    async ({ body }) => ({ body: await service.confirmEmail(body.token), headers: NO_STORE }),
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/auth/confirm/resend',
+      operationId: 'resendConfirmation',
+      summary: 'Mail a new confirmation link (the earlier ones stop working)',
+      tags: ['auth'],
+      auth: 'user',
+      allowUnconfirmed: true,
+      responses: {
+        202: { description: 'Queued', schema: queued },
+        401: problem('No valid token'),
+        409: problem('The address is already confirmed'),
+        429: problem('Too many mail requests for this address or client; see Retry-After'),
+      },
+    },
+    async ({ req }) => {
+      await service.resendConfirmation(req.user!.id, clientIp(req));
+      return { status: 202, body: QUEUED };
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/auth/password-reset',
+      operationId: 'requestPasswordReset',
+      summary: 'Mail a password-reset link, if the address has an account',
+      description:
+        'Answers 202 in the same time whether or not the address has an account (only a known one gets mail). ' +
+        'The link works once, for 30 minutes. Limited per address and per client (429 with Retry-After).',
+      tags: ['auth'],
+      body: passwordResetBody,
+      responses: {
+        202: { description: 'Accepted', schema: queued },
+        422: problem('Invalid body'),
+        429: problem('Too many reset requests for this address or client; see Retry-After'),
+      },
+    },
+    async ({ body, req }) => {
+      await service.requestPasswordReset(body, clientIp(req));
+      return { status: 202, body: QUEUED };
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/auth/password-reset/confirm',
+      operationId: 'resetPassword',
+      summary: 'Set a new password with the token from the reset mail',
+      description: 'Every session (token) issued before is refused afterwards, on every replica.',
+      tags: ['auth'],
+      body: passwordResetConfirmBody,
+      responses: {
+        204: { description: 'The password is set; log in again' },
+        400: problem('The link is invalid, used, expired or replaced'),
+        422: problem('Invalid body'),
+      },
+    },
+    async ({ body }) => {
+      await service.resetPassword(body);
+      return { status: 204 };
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/auth/password',
+      operationId: 'changePassword',
+      summary: 'Change the password (other sessions end)',
+      description: 'The session that asks stays signed in; every other session of the account is refused afterwards.',
+      tags: ['auth'],
+      auth: 'user',
+      allowUnconfirmed: true,
+      body: changePasswordBody,
+      responses: {
+        204: { description: 'Changed' },
+        401: problem('No valid token'),
+        403: problem('The current password is wrong, or the caller is an API key'),
+        422: problem('Invalid body'),
+        429: problem('Too many wrong passwords; see Retry-After'),
+      },
+    },
+    async ({ body, req }) => {
+      await service.changePassword(sessionAsker(req), body, clientIp(req));
+      return { status: 204 };
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/auth/logout',
+      operationId: 'logout',
+      summary: 'End this session (its token is refused from now on)',
+      tags: ['auth'],
+      auth: 'user',
+      allowUnconfirmed: true,
+      responses: { 204: { description: 'Logged out' }, 401: problem('No valid token') },
+    },
+    async ({ req }) => {
+      await service.logout(sessionAsker(req));
+      return { status: 204 };
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/auth/logout-all',
+      operationId: 'logoutAll',
+      summary: 'End every session of the account, this one included',
+      tags: ['auth'],
+      auth: 'user',
+      allowUnconfirmed: true,
+      responses: { 204: { description: 'Logged out everywhere' }, 401: problem('No valid token') },
+    },
+    async ({ req }) => {
+      await service.logoutAll(sessionAsker(req).userId);
+      return { status: 204 };
+    },
+  );
+}

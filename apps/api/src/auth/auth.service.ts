@@ -1,65 +1,116 @@
-// Registration, login and the start-up admin. Unknown emails and wrong passwords get the same
-// answer after the same work (a verify against a dummy hash), and failures are counted in Redis.
-import type { LoginBody, RegisterBody, TokenResponse, UserDto } from '@ratewire/contracts';
+// Registration, login, the account flows and the start-up admin.
+// - Unknown emails and wrong passwords get the same answer after the same work (a verify against a
+//   dummy hash), and failures are counted in Redis.
+// - Mail is never sent here: register and the mail-sending requests write a row to mail_outbox in
+//   the same statement as their change, and a worker sends it (with retries). So they answer in the
+//   same time whether the mail server is fast, slow or down.
+// - A password reset answers the same, after the same single statement, for a known and an unknown
+//   address; only a known one gets mail.
+import type {
+  ChangePasswordBody,
+  LoginBody,
+  PasswordResetBody,
+  PasswordResetConfirmBody,
+  RegisterBody,
+  TokenResponse,
+  UserDto,
+} from '@ratewire/contracts';
 import {
+  changePassword,
+  confirmEmailWithToken,
+  endAllSessions,
+  enqueueMail,
+  enqueuePasswordReset,
   findUserByEmail,
   findUserById,
   insertUser,
+  insertUserWithConfirmation,
+  passwordHashOf,
+  resetPasswordWithToken,
+  revokeSession,
   updateUserCredentials,
   type Database,
+  type LinkTokenRefusal,
   type UserRow,
 } from '@ratewire/db';
 import type { Logger } from '@ratewire/runtime';
 
 import { AppError } from '../http/app-error.ts';
-import { unknownUser } from './auth.middleware.ts';
-import type { LoginLimiter } from './login-limiter.ts';
+import { unknownUser, type Accounts } from './accounts.ts';
+import type { AttemptLimiter } from './attempt-limiter.ts';
 import { dummyPasswordHash, hashPassword, verifyPassword } from './passwords.ts';
-import { signAccessToken, type TokenSettings } from './tokens.ts';
+import type { TokenSettings } from './tokens.ts';
 
 export function toUserDto(u: UserRow): UserDto {
-  return { id: u.id, email: u.email, name: u.name, role: u.role, created_at: u.created_at.toISOString() };
+  return {
+    id: u.id,
+    email: u.email,
+    name: u.name,
+    role: u.role,
+    email_confirmed: u.email_confirmed_at !== null,
+    created_at: u.created_at.toISOString(),
+  };
+}
+
+/** Who asks: the account and its session (for the flows that need one), and the client address. */
+export interface Asker {
+  userId: string;
+  sessionId: string;
 }
 
 export interface AuthService {
   register(body: RegisterBody): Promise<UserDto>;
   login(body: LoginBody, ip: string): Promise<TokenResponse>;
   me(userId: string): Promise<UserDto>;
+  confirmEmail(token: string): Promise<UserDto>;
+  resendConfirmation(userId: string, ip: string): Promise<void>;
+  requestPasswordReset(body: PasswordResetBody, ip: string): Promise<void>;
+  resetPassword(body: PasswordResetConfirmBody): Promise<void>;
+  changePassword(asker: Asker, body: ChangePasswordBody, ip: string): Promise<void>;
+  logout(asker: Asker): Promise<void>;
+  logoutAll(userId: string): Promise<void>;
 }
 
-export class TooManyAttempts extends AppError {
-  readonly retryAfter: number;
-  constructor(retryAfter: number) {
-    super(429, 'too_many_attempts', `too many failed logins; try again in ${retryAfter} s`);
-    this.retryAfter = retryAfter;
-  }
+export interface AuthServiceDeps {
+  db: Database;
+  settings: TokenSettings;
+  accounts: Accounts;
+  /** Failed logins (and wrong current passwords). */
+  logins: AttemptLimiter;
+  /** Requests that mail a link. */
+  mailRequests: AttemptLimiter;
 }
 
-export function createAuthService(deps: { db: Database; settings: TokenSettings; limiter: LoginLimiter }): AuthService {
-  const { db, settings, limiter } = deps;
+const LINK_REFUSALS: Record<LinkTokenRefusal, AppError> = {
+  invalid: new AppError(400, 'link_invalid', 'this link is not valid; ask for a new one'),
+  used: new AppError(400, 'link_used', 'this link has already been used'),
+  expired: new AppError(400, 'link_expired', 'this link has expired; ask for a new one'),
+  voided: new AppError(400, 'link_replaced', 'a newer link was sent; use the latest mail'),
+};
+
+export function createAuthService(deps: AuthServiceDeps): AuthService {
+  const { db, settings, accounts, logins, mailRequests } = deps;
   return {
     async register(body) {
-      const user = await insertUser(db, {
+      const user = await insertUserWithConfirmation(db, {
         email: body.email,
         name: body.name ?? null,
         passwordHash: await hashPassword(body.password),
-        role: 'user',
       });
       if (!user) throw new AppError(409, 'email_taken', 'an account with this email already exists');
       return toUserDto(user);
     },
 
     async login({ email, password }, ip) {
-      const state = await limiter.check(email, ip);
-      if (state.blocked) throw new TooManyAttempts(state.retryAfter);
+      await logins.assertAllowed(email, ip);
       const user = await findUserByEmail(db, email);
       const ok = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), password);
       if (!user || !ok) {
-        await limiter.recordFailure(email, ip);
+        await logins.record(email, ip);
         throw new AppError(401, 'invalid_credentials', 'the email or password is wrong');
       }
-      await limiter.recordSuccess(email, ip);
-      const access_token = await signAccessToken({ id: user.id, email: user.email, role: user.role }, settings);
+      await logins.clear(email, ip);
+      const access_token = await accounts.openSession(user);
       return { access_token, token_type: 'Bearer', expires_in: settings.JWT_TTL_SECONDS };
     },
 
@@ -69,12 +120,63 @@ export function createAuthService(deps: { db: Database; settings: TokenSettings;
       if (!user) throw unknownUser();
       return toUserDto(user);
     },
+
+    async confirmEmail(token) {
+      const result = await confirmEmailWithToken(db, token);
+      if ('refused' in result) throw LINK_REFUSALS[result.refused];
+      return toUserDto(result.user);
+    },
+
+    async resendConfirmation(userId, ip) {
+      const user = await findUserById(db, userId);
+      if (!user) throw unknownUser();
+      if (user.email_confirmed_at) throw new AppError(409, 'already_confirmed', 'this address is already confirmed');
+      await mailRequests.assertAllowed(user.email, ip);
+      await mailRequests.record(user.email, ip);
+      await enqueueMail(db, { kind: 'confirm_email', userId: user.id, to: user.email });
+    },
+
+    async requestPasswordReset({ email }, ip) {
+      // the same steps whether or not the address has an account
+      await mailRequests.assertAllowed(email, ip);
+      await mailRequests.record(email, ip);
+      await enqueuePasswordReset(db, email);
+    },
+
+    async resetPassword({ token, password }) {
+      const result = await resetPasswordWithToken(db, token, await hashPassword(password));
+      if ('refused' in result) throw LINK_REFUSALS[result.refused];
+    },
+
+    async changePassword(asker, body, ip) {
+      const user = await findUserById(db, asker.userId);
+      if (!user) throw unknownUser();
+      await logins.assertAllowed(user.email, ip);
+      const current = await passwordHashOf(db, asker.userId);
+      if (!current || !(await verifyPassword(current, body.current_password))) {
+        await logins.record(user.email, ip);
+        throw new AppError(403, 'wrong_password', 'the current password is wrong');
+      }
+      await changePassword(db, asker.userId, {
+        passwordHash: await hashPassword(body.new_password),
+        keepSessionId: asker.sessionId,
+      });
+    },
+
+    async logout(asker) {
+      await revokeSession(db, asker.sessionId, asker.userId);
+    },
+
+    async logoutAll(userId) {
+      await endAllSessions(db, userId);
+    },
   };
 }
 
 /**
  * Makes ADMIN_EMAIL an admin whose password is ADMIN_PASSWORD (idempotent: nothing is written
- * when that already holds). Called at start-up by main.ts and by the test harness.
+ * when that already holds). The operator chose the address: it counts as confirmed. Called at
+ * start-up by main.ts and by the test harness.
  */
 export async function ensureAdmin(
   db: Database,
@@ -85,7 +187,12 @@ export async function ensureAdmin(
   const password = settings.ADMIN_PASSWORD;
   if (!email || !password) return 'skipped';
   const existing = await findUserByEmail(db, email);
-  if (existing && existing.role === 'admin' && (await verifyPassword(existing.password_hash, password))) {
+  if (
+    existing &&
+    existing.role === 'admin' &&
+    existing.email_confirmed_at &&
+    (await verifyPassword(existing.password_hash, password))
+  ) {
     return 'unchanged';
   }
   const passwordHash = await hashPassword(password);
@@ -94,7 +201,7 @@ export async function ensureAdmin(
     log?.info({ email }, 'admin account updated from ADMIN_EMAIL/ADMIN_PASSWORD');
     return 'updated';
   }
-  const created = await insertUser(db, { email, name: 'admin', passwordHash, role: 'admin' });
+  const created = await insertUser(db, { email, name: 'admin', passwordHash, role: 'admin', emailConfirmed: true });
   if (!created) return ensureAdmin(db, settings, log); // registered concurrently: update it instead
   log?.info({ email }, 'admin account created from ADMIN_EMAIL/ADMIN_PASSWORD');
   return 'created';

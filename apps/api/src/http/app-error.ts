@@ -3,12 +3,21 @@ export class AppError extends Error {
   readonly status: number;
   readonly code: string;
   readonly errors: { path: string; message: string }[] | undefined;
-  constructor(status: number, code: string, message: string, errors?: { path: string; message: string }[]) {
+  /** Headers the answer carries (`Retry-After` of a 429). */
+  readonly headers: Record<string, string> | undefined;
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    errors?: { path: string; message: string }[],
+    headers?: Record<string, string>,
+  ) {
     super(message);
     this.name = 'AppError';
     this.status = status;
     this.code = code;
     this.errors = errors;
+    this.headers = headers;
   }
 }
 

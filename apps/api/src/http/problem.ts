@@ -44,7 +44,7 @@ export function sendProblem(
 }
 
 /** 401 codes that refuse the bearer token the request sent (or the account behind it). */
-const TOKEN_REFUSED = new Set(['invalid_token', 'unknown_user']);
+const TOKEN_REFUSED = new Set(['invalid_token', 'unknown_user', 'session_ended']);
 
 /**
  * RFC 6750 §3 (and RFC 9110: every 401 carries a challenge): the Bearer scheme, with
@@ -76,6 +76,7 @@ export function errorHandler(err: unknown, req: Request, res: Response, _next: N
   if (err instanceof AppError) {
     if (err.status >= 500) req.log.error({ err }, err.message);
     if (err.status === 401) res.setHeader('WWW-Authenticate', bearerChallenge(err.code));
+    if (err.headers) res.set(err.headers);
     sendProblem(res, req, err.status, err.code, err.message, err.errors ? { errors: err.errors } : {});
     return;
   }

@@ -42,6 +42,11 @@ export interface RouteSpec<
   invalidStatus?: number;
   responses: Record<number, ResponseSpec>;
   hidden?: boolean;
+  /**
+   * An account flow an unconfirmed account must reach (resend the confirmation, log out, change the
+   * password) even when AUTH_REQUIRE_CONFIRMED_EMAIL turns other writes away.
+   */
+  allowUnconfirmed?: boolean;
 }
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
@@ -105,9 +110,12 @@ export function expressPath(path: string): string {
 export class RouteRegistry {
   readonly routes: RouteSpec[] = [];
   private readonly cache: RouteCache | undefined;
+  private readonly requireConfirmedEmail: boolean;
 
-  constructor(options: { cache?: RouteCache } = {}) {
+  /** `requireConfirmedEmail` (AUTH_REQUIRE_CONFIRMED_EMAIL): writes by an unconfirmed account get 403 `email_unconfirmed`. */
+  constructor(options: { cache?: RouteCache; requireConfirmedEmail?: boolean } = {}) {
     this.cache = options.cache;
+    this.requireConfirmedEmail = options.requireConfirmedEmail ?? false;
   }
 
   /** Mounts a cached read on `router` and records it for the OpenAPI document and the fast lane. */
@@ -134,6 +142,7 @@ export class RouteRegistry {
     const cache = this.cache;
     if (cached && !cache) throw new Error(`${spec.operationId} is cached, but this registry has no response cache`);
     if (spec.method === 'get') this.declareToLane(spec, access);
+    const confirmedOnly = this.requireConfirmedEmail && spec.method !== 'get' && !spec.allowUnconfirmed;
     const run: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
       if (access !== 'public') {
         if (!req.user) {
@@ -142,6 +151,10 @@ export class RouteRegistry {
         }
         if (access === 'admin' && req.user.role !== 'admin') {
           next(new AppError(403, 'forbidden', 'this needs the admin role'));
+          return;
+        }
+        if (confirmedOnly && !req.user.emailConfirmed) {
+          next(new AppError(403, 'email_unconfirmed', 'confirm your email address first (see the mailed link)'));
           return;
         }
       }

@@ -22,7 +22,7 @@ import { normalize } from '@ratewire/money';
 import { errorMessage, type Logger, type Redis } from '@ratewire/runtime';
 
 import { AppError, notFound } from '../http/app-error.ts';
-import { unknownUser } from '../auth/auth.middleware.ts';
+import { unknownUser } from '../auth/accounts.ts';
 import type { AuthUser } from '../http/request-context.ts';
 import { SubmitBatcher } from './submit.batcher.ts';
 

@@ -47,7 +47,7 @@ export function createWsGateway(deps: WsGatewayDeps): WsGateway {
     hub,
     log,
     stats,
-    verifyToken: (token) => accounts.authenticate(token),
+    verifyToken: (token) => accounts.authenticate(token).then((caller) => ('user' in caller ? caller.user : null)),
     account: (userId) => accounts.get(userId),
     jobOwner: (jobId) => jobOwner(deps.db, jobId),
     readSince: (channel, since) => readSince(deps.redis, channel, since),

@@ -48,20 +48,25 @@ export async function findUserById(db: Database, id: string): Promise<UserRow | 
   return db.selectFrom('users').select(columns).where('id', '=', id).$castTo<UserRow>().executeTakeFirst();
 }
 
-/** Inserts a user; undefined when the email is taken. */
+/** Inserts a user; undefined when the email is taken. `emailConfirmed`: the address needs no mailed link (an operator chose it). */
 export async function insertUser(
   db: Database,
-  user: { email: string; name: string | null; passwordHash: string; role: 'user' | 'admin' },
+  user: { email: string; name: string | null; passwordHash: string; role: 'user' | 'admin'; emailConfirmed?: boolean },
 ): Promise<UserRow | undefined> {
+  const confirmedAt = user.emailConfirmed ? sql`now()` : sql`null`;
   const result = await sql<UserRow>`
-    insert into users as u (email, name, password_hash, role)
-    values (${user.email.toLowerCase()}, ${user.name}, ${user.passwordHash}, ${user.role})
+    insert into users as u (email, name, password_hash, role, email_confirmed_at)
+    values (${user.email.toLowerCase()}, ${user.name}, ${user.passwordHash}, ${user.role}, ${confirmedAt})
     on conflict ((lower(email))) do nothing
     returning ${USER_COLUMNS_SQL}
   `.execute(db);
   return result.rows[0];
 }
 
+/**
+ * Sets an account's password and role as an operator decided (ADMIN_EMAIL/ADMIN_PASSWORD): the
+ * address counts as confirmed, and the sessions opened with the old credentials end.
+ */
 export async function updateUserCredentials(
   db: Database,
   id: string,
@@ -69,7 +74,14 @@ export async function updateUserCredentials(
 ): Promise<void> {
   await db
     .updateTable('users')
-    .set({ password_hash: update.passwordHash, role: update.role, updated_at: sql`now()` })
+    .set({
+      password_hash: update.passwordHash,
+      role: update.role,
+      email_confirmed_at: sql`coalesce(email_confirmed_at, now())`,
+      password_changed_at: sql`now()`,
+      sessions_valid_after: sql`now()`,
+      updated_at: sql`now()`,
+    })
     .where('id', '=', id)
     .execute();
 }
