@@ -61,9 +61,10 @@ export interface ApiKeysTable {
 export interface MailOutboxTable {
   id: Generated<string>;
   kind: LinkPurpose;
-  user_id: string;
+  /** null (status 'discarded'): a reset asked for an address without an account. */
+  user_id: string | null;
   to_address: string;
-  status: Generated<'pending' | 'sent' | 'failed'>;
+  status: Generated<'pending' | 'sent' | 'failed' | 'discarded'>;
   attempts: Generated<number>;
   next_attempt_at: Timestamp | null;
   last_error: string | null;

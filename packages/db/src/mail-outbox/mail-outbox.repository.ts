@@ -38,11 +38,104 @@ export async function insertUserWithConfirmation(
 }
 
 /**
- * Queues a password-reset mail to the account with this address, if there is one: the same single
- * statement runs for a known and an unknown address, so both cost the same.
+ * Queues a password-reset mail to the account with this address, if there is one. The same single
+ * statement runs, and writes one row, for a known and an unknown address, so both cost the same
+ * (a read-only statement would commit faster and tell them apart): an unknown address gets a
+ * 'discarded' row with no account and no address, never sent.
  */
 export async function enqueuePasswordReset(db: Database, email: string): Promise<void> {
   await sql`
-    insert into mail_outbox (kind, user_id, to_address)
-    select 'password_reset', id, email from users where lower(email) = ${email.toLowerCase()}`.execute(db);
+    insert into mail_outbox (kind, user_id, to_address, status, next_attempt_at)
+    select 'password_reset', u.id, coalesce(u.email, ''),
+           case when u.id is null then 'discarded' else 'pending' end,
+           case when u.id is null then null else now() end
+    from (select 1) as one
+    left join users u on lower(u.email) = ${email.toLowerCase()}`.execute(db);
+}
+
+// --- the worker's side: claim due mail under a lease, record what each attempt did, prune.
+
+export interface DueMail {
+  id: string;
+  kind: MailKind;
+  user_id: string;
+  to_address: string;
+  /** Attempts made before this one. */
+  attempts: number;
+  /** The claim: the row is this worker's until then, and an outcome is recorded only while it holds. */
+  lease_until: Date;
+}
+
+/**
+ * Claims up to `limit` due mails: their next attempt moves `leaseMs` ahead (to the millisecond, so
+ * the claim reads back exactly), so no other worker takes them meanwhile, and a worker that dies
+ * mid-send leaves them due again once the lease ends.
+ */
+export async function claimDueMail(db: Database, limit: number, leaseMs: number): Promise<DueMail[]> {
+  const result = await sql<DueMail>`
+    with due as (
+      select id from mail_outbox
+      where status = 'pending' and next_attempt_at <= now()
+      order by next_attempt_at
+      limit ${limit}
+      for update skip locked
+    )
+    update mail_outbox m
+    set next_attempt_at = date_trunc('milliseconds', now() + make_interval(secs => ${leaseMs / 1000}))
+    from due
+    where m.id = due.id
+    returning m.id, m.kind, m.user_id, m.to_address, m.attempts, m.next_attempt_at as lease_until`.execute(db);
+  return result.rows;
+}
+
+/** What one attempt did: sent (with the server's Message-ID), try again later, or given up. */
+export type MailOutcome = { id: string; leaseUntil: Date } & (
+  | { status: 'sent'; messageId: string | null }
+  | { status: 'pending'; error: string; retryInMs: number }
+  | { status: 'failed'; error: string }
+);
+
+/**
+ * Records the attempts of one round in one statement. A row is updated only while this round's
+ * claim on it holds (still pending, lease unchanged): a worker whose lease ran out cannot overwrite
+ * what the one that claimed the row next recorded. Returns the ids recorded.
+ */
+export async function recordMailOutcomes(db: Database, outcomes: MailOutcome[]): Promise<Set<string>> {
+  if (!outcomes.length) return new Set();
+  const result = await sql<{ id: string }>`
+    update mail_outbox m
+    set status = v.status,
+        attempts = m.attempts + 1,
+        last_error = v.error,
+        message_id = coalesce(v.message_id, m.message_id),
+        sent_at = case when v.status = 'sent' then now() else m.sent_at end,
+        next_attempt_at = case when v.status = 'pending' then now() + make_interval(secs => v.retry_ms / 1000.0) end
+    from unnest(${outcomes.map((o) => o.id)}::bigint[], ${outcomes.map((o) => o.leaseUntil)}::timestamptz[],
+                ${outcomes.map((o) => o.status)}::text[],
+                ${outcomes.map((o) => (o.status === 'sent' ? null : o.error))}::text[],
+                ${outcomes.map((o) => (o.status === 'sent' ? o.messageId : null))}::text[],
+                ${outcomes.map((o) => (o.status === 'pending' ? o.retryInMs : null))}::bigint[])
+         as v(id, lease_until, status, error, message_id, retry_ms)
+    where m.id = v.id and m.status = 'pending' and m.next_attempt_at = v.lease_until
+    returning m.id`.execute(db);
+  return new Set(result.rows.map((r) => r.id));
+}
+
+/** Milliseconds until the earliest pending mail is due (null when none is pending). */
+export async function msUntilNextMail(db: Database): Promise<number | null> {
+  const row = await sql<{ ms: string | null }>`
+    select greatest(0, extract(epoch from (min(next_attempt_at) - now())) * 1000)::bigint as ms
+    from mail_outbox where status = 'pending'`.execute(db);
+  const ms = row.rows[0]?.ms;
+  return ms === null || ms === undefined ? null : Number(ms);
+}
+
+/** Deletes sent and failed mail older than `olderThanSeconds` (retention); returns how many. */
+export async function pruneMailOutbox(db: Database, olderThanSeconds: number): Promise<number> {
+  const result = await db
+    .deleteFrom('mail_outbox')
+    .where('status', 'in', ['sent', 'failed'])
+    .where(sql<Date>`coalesce(sent_at, created_at)`, '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
 }

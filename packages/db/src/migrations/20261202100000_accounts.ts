@@ -87,13 +87,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('mail_outbox')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('confirm_email', 'password_reset')`))
-    .addColumn('user_id', 'uuid', (c) => c.notNull().references('users.id').onDelete('cascade'))
+    // null with status 'discarded': a reset asked for an address without an account (written all
+    // the same, so that both cost the same; never sent, pruned with the rest)
+    .addColumn('user_id', 'uuid', (c) => c.references('users.id').onDelete('cascade'))
     .addColumn('to_address', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) =>
       c
         .notNull()
         .defaultTo('pending')
-        .check(sql`status in ('pending', 'sent', 'failed')`),
+        .check(sql`status in ('pending', 'sent', 'failed', 'discarded')`),
     )
     .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('next_attempt_at', 'timestamptz', (c) => c.defaultTo(sql`now()`))
