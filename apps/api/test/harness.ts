@@ -49,8 +49,16 @@ export interface TestApi {
   close(): Promise<void>;
 }
 
-export async function startTestApi(env: Record<string, string> = {}): Promise<TestApi> {
-  const database = await createTestDatabase();
+/**
+ * The api in-process on an ephemeral port, on a database of its own — or, with `shareWith`, on
+ * another test api's database (a second replica; its close() leaves that database alone).
+ */
+export async function startTestApi(
+  env: Record<string, string> = {},
+  options: { shareWith?: TestApi } = {},
+): Promise<TestApi> {
+  const shared = options.shareWith?.database;
+  const database = shared ?? (await createTestDatabase());
   const urls = serviceUrls();
   const settings: ApiSettings = parseSettings(apiSettingsSchema, {
     ...urls,
@@ -108,7 +116,7 @@ export async function startTestApi(env: Record<string, string> = {}): Promise<Te
       const keys = await redis.keys(`${redisPrefix}*`);
       if (keys.length) await redis.del(...keys);
       await redis.quit();
-      await database.drop();
+      if (!shared) await database.drop();
     },
   };
 }
