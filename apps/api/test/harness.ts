@@ -51,7 +51,7 @@ export interface TestApi {
 
 /**
  * The api in-process on an ephemeral port, on a database of its own — or, with `shareWith`, on
- * another test api's database (a second replica; its close() leaves that database alone).
+ * another test api's database (a second replica, with the same Redis keys; its close() leaves both alone).
  */
 export async function startTestApi(
   env: Record<string, string> = {},
@@ -69,7 +69,8 @@ export async function startTestApi(
   const log = createLogger('api-test', settings.LOG_LEVEL);
   const redis = createRedis(settings.REDIS_URL, log, 'api-test');
   const nats = await createNats(settings.NATS_URL, log, 'api-test');
-  const redisPrefix = `rw:test:${randomBytes(6).toString('hex')}:`;
+  // replicas share their Redis keys (response cache, rate limits) as they share the database
+  const redisPrefix = options.shareWith?.deps.redisPrefix ?? `rw:test:${randomBytes(6).toString('hex')}:`;
   const deps: ApiDeps = { settings, log, pool: database.pool, db: database.db, redis, nats, redisPrefix };
   await ensureAdmin(database.db, settings, log);
   const api = composeApi(deps);
@@ -113,8 +114,10 @@ export async function startTestApi(
     async close() {
       await api.close();
       await nats.drain();
-      const keys = await redis.keys(`${redisPrefix}*`);
-      if (keys.length) await redis.del(...keys);
+      if (!shared) {
+        const keys = await redis.keys(`${redisPrefix}*`);
+        if (keys.length) await redis.del(...keys);
+      }
       await redis.quit();
       if (!shared) await database.drop();
     },
