@@ -65,10 +65,16 @@ export {
 
 // mail_outbox
 export {
+  claimDueMail,
   enqueueMail,
   enqueuePasswordReset,
   insertUserWithConfirmation,
+  msUntilNextMail,
+  pruneMailOutbox,
+  recordMailOutcomes,
+  type DueMail,
   type MailKind,
+  type MailOutcome,
 } from './mail-outbox/mail-outbox.repository.ts';
 
 // api_keys

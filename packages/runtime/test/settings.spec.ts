@@ -81,6 +81,51 @@ describe('worker settings', () => {
   });
 });
 
+describe('worker mail settings', () => {
+  it('defaults: no SMTP_URL (mail stays queued), a no-reply sender, links to http://localhost:8000', () => {
+    const s = parseSettings(workerSettingsSchema, {});
+    expect(s.SMTP_URL).toBeUndefined();
+    expect(s.MAIL_FROM).toEqual({ name: 'Ratewire', address: 'no-reply@ratewire.localhost' });
+    expect(s.PUBLIC_BASE_URL).toBe('http://localhost:8000');
+    expect(s.MAIL_RETRY_SCHEDULE_MS).toEqual([0, 10000, 60000, 300000, 1800000, 7200000]);
+    expect(s.MAIL_MAX_ATTEMPTS).toBe(8);
+  });
+
+  it('reads a quoted display name or a bare address, and PUBLIC_BASE_URL without its trailing slash', () => {
+    const s = parseSettings(workerSettingsSchema, {
+      SMTP_URL: 'smtps://mailer:s3cret@mail.example:465',
+      MAIL_FROM: '"Ratewire, Rates" <rates@ratewire.example>',
+      PUBLIC_BASE_URL: 'https://ratewire.example/app/',
+    });
+    expect(s.SMTP_URL).toBe('smtps://mailer:s3cret@mail.example:465');
+    expect(s.MAIL_FROM).toEqual({ name: 'Ratewire, Rates', address: 'rates@ratewire.example' });
+    expect(s.PUBLIC_BASE_URL).toBe('https://ratewire.example/app');
+    expect(parseSettings(workerSettingsSchema, { MAIL_FROM: 'a@ratewire.example' }).MAIL_FROM).toEqual({
+      name: '',
+      address: 'a@ratewire.example',
+    });
+  });
+
+  it('names SMTP_URL, MAIL_FROM and PUBLIC_BASE_URL when they are not what they should be', () => {
+    expect(
+      errorKeys(() =>
+        parseSettings(workerSettingsSchema, {
+          SMTP_URL: 'http://mail.example',
+          MAIL_FROM: 'Ratewire',
+          PUBLIC_BASE_URL: 'https://ratewire.example/?next=/x',
+        }),
+      ).sort(),
+    ).toEqual(['MAIL_FROM', 'PUBLIC_BASE_URL', 'SMTP_URL']);
+    // a line break would start another header
+    expect(
+      errorKeys(() => parseSettings(workerSettingsSchema, { MAIL_FROM: 'R <a@ratewire.example>\r\nBcc: b@x.example' })),
+    ).toEqual(['MAIL_FROM']);
+    expect(errorKeys(() => parseSettings(workerSettingsSchema, { PUBLIC_BASE_URL: 'ftp://ratewire.example' }))).toEqual(
+      ['PUBLIC_BASE_URL'],
+    );
+  });
+});
+
 describe('operational settings', () => {
   it('defaults: health on loopback, 50 sockets per address, /metrics open', () => {
     expect(parseSettings(workerSettingsSchema, {}).HEALTH_HOST).toBe('127.0.0.1');

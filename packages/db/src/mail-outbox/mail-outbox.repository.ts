@@ -130,11 +130,11 @@ export async function msUntilNextMail(db: Database): Promise<number | null> {
   return ms === null || ms === undefined ? null : Number(ms);
 }
 
-/** Deletes sent and failed mail older than `olderThanSeconds` (retention); returns how many. */
+/** Deletes sent, failed and discarded rows older than `olderThanSeconds` (retention); returns how many. */
 export async function pruneMailOutbox(db: Database, olderThanSeconds: number): Promise<number> {
   const result = await db
     .deleteFrom('mail_outbox')
-    .where('status', 'in', ['sent', 'failed'])
+    .where('status', 'in', ['sent', 'failed', 'discarded'])
     .where(sql<Date>`coalesce(sent_at, created_at)`, '<', sql<Date>`now() - make_interval(secs => ${olderThanSeconds})`)
     .executeTakeFirst();
   return Number(result.numDeletedRows);
