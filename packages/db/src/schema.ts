@@ -61,7 +61,7 @@ export interface ApiKeysTable {
 export interface MailOutboxTable {
   id: Generated<string>;
   kind: LinkPurpose;
-  /** null (status 'discarded'): a reset asked for an address without an account. */
+  /** null on a password-reset request until the worker resolves the address ('discarded' when no account has it). */
   user_id: string | null;
   to_address: string;
   status: Generated<'pending' | 'sent' | 'failed' | 'discarded'>;

@@ -90,14 +90,51 @@ describe('mail_outbox, the worker side', () => {
     expect(await row(id)).toMatchObject({ status: 'failed', attempts: 2, last_error: '550 no', next_attempt_at: null });
   });
 
+  it('resolves a reset request when claiming it: a known address to its account, an unknown one discarded', async () => {
+    const known = await queued();
+    const { email } = await db
+      .selectFrom('users')
+      .select('email')
+      .where('id', '=', known.userId)
+      .executeTakeFirstOrThrow();
+    const unknown = `${randomUUID()}@nobody.test`;
+    await enqueuePasswordReset(db, email.toUpperCase());
+    await enqueuePasswordReset(db, unknown);
+    // the api wrote the same row for both
+    const asked = await db
+      .selectFrom('mail_outbox')
+      .select(['user_id', 'status', 'to_address'])
+      .where('kind', '=', 'password_reset')
+      .where('to_address', 'in', [email, unknown])
+      .orderBy('id')
+      .execute();
+    expect(asked).toEqual([
+      { user_id: null, status: 'pending', to_address: email },
+      { user_id: null, status: 'pending', to_address: unknown },
+    ]);
+    await makeDue();
+    const claimed = (await claimDueMail(db, 100, 60_000)).filter((m) => m.kind === 'password_reset');
+    expect(claimed.filter((m) => m.user_id === known.userId)).toMatchObject([{ to_address: email }]);
+    expect(claimed.filter((m) => m.to_address === unknown)).toEqual([]);
+    const gone = await db
+      .selectFrom('mail_outbox')
+      .select(['status', 'to_address', 'next_attempt_at'])
+      .where('kind', '=', 'password_reset')
+      .where('user_id', 'is', null)
+      .execute();
+    expect(gone).toContainEqual({ status: 'discarded', to_address: '', next_attempt_at: null });
+    expect(gone.every((r) => r.status === 'discarded' && r.to_address === '')).toBe(true);
+  });
+
   it('prunes sent, failed and discarded rows older than the window, never a pending one', async () => {
     const old = await queued();
     const pending = await queued();
     const recent = await queued();
     await sql`update mail_outbox set status = 'sent', sent_at = now() - interval '8 days'
               where id = ${old.id}`.execute(db);
-    // a reset asked for an address without an account leaves a discarded row
+    // a reset asked for an address without an account leaves a discarded row once claimed
     await enqueuePasswordReset(db, `${randomUUID()}@nobody.test`);
+    await claimDueMail(db, 100, 60_000);
     const discarded = await db
       .selectFrom('mail_outbox')
       .select('id')

@@ -4,8 +4,8 @@
 // - Mail is never sent here: register and the mail-sending requests write a row to mail_outbox in
 //   the same statement as their change, and a worker sends it (with retries). So they answer in the
 //   same time whether the mail server is fast, slow or down.
-// - A password reset answers the same, after the same single statement, for a known and an unknown
-//   address; only a known one gets mail.
+// - A password-reset request writes the same row, with no lookup, for a known and an unknown
+//   address, so both answer in the same time; the worker mails only a known one.
 import type {
   ChangePasswordBody,
   LoginBody,

@@ -38,19 +38,16 @@ export async function insertUserWithConfirmation(
 }
 
 /**
- * Queues a password-reset mail to the account with this address, if there is one. The same single
- * statement runs, and writes one row, for a known and an unknown address, so both cost the same
- * (a read-only statement would commit faster and tell them apart): an unknown address gets a
- * 'discarded' row with no account and no address, never sent.
+ * Queues a password-reset request for an address, known or not: the api writes the same row for
+ * both, with no lookup, so both answers cost exactly the same. The worker resolves the address when
+ * it sends: an address with an account gets the mail; one without is marked 'discarded' and its
+ * address cleared, never sent.
  */
 export async function enqueuePasswordReset(db: Database, email: string): Promise<void> {
-  await sql`
-    insert into mail_outbox (kind, user_id, to_address, status, next_attempt_at)
-    select 'password_reset', u.id, coalesce(u.email, ''),
-           case when u.id is null then 'discarded' else 'pending' end,
-           case when u.id is null then null else now() end
-    from (select 1) as one
-    left join users u on lower(u.email) = ${email.toLowerCase()}`.execute(db);
+  await db
+    .insertInto('mail_outbox')
+    .values({ kind: 'password_reset', user_id: null, to_address: email.toLowerCase() })
+    .execute();
 }
 
 // --- the worker's side: claim due mail under a lease, record what each attempt did, prune.
@@ -70,22 +67,37 @@ export interface DueMail {
  * Claims up to `limit` due mails: their next attempt moves `leaseMs` ahead (to the millisecond, so
  * the claim reads back exactly), so no other worker takes them meanwhile, and a worker that dies
  * mid-send leaves them due again once the lease ends.
+ *
+ * A password-reset request arrives with only the address it was asked for: the claim resolves it
+ * to its account, and one no account has is marked 'discarded', its address cleared, in the same
+ * statement — it is never returned, never sent.
  */
 export async function claimDueMail(db: Database, limit: number, leaseMs: number): Promise<DueMail[]> {
-  const result = await sql<DueMail>`
+  const result = await sql<DueMail & { status: string }>`
     with due as (
       select id from mail_outbox
       where status = 'pending' and next_attempt_at <= now()
       order by next_attempt_at
       limit ${limit}
       for update skip locked
+    ), resolved as (
+      select due.id, coalesce(m.user_id, u.id) as user_id, coalesce(u.email, m.to_address) as to_address
+      from due
+      join mail_outbox m on m.id = due.id
+      left join users u on m.user_id is null and lower(u.email) = m.to_address
     )
     update mail_outbox m
-    set next_attempt_at = date_trunc('milliseconds', now() + make_interval(secs => ${leaseMs / 1000}))
-    from due
-    where m.id = due.id
-    returning m.id, m.kind, m.user_id, m.to_address, m.attempts, m.next_attempt_at as lease_until`.execute(db);
-  return result.rows;
+    set user_id = r.user_id,
+        to_address = case when r.user_id is null then '' else r.to_address end,
+        status = case when r.user_id is null then 'discarded' else 'pending' end,
+        next_attempt_at = case when r.user_id is null then null
+          else date_trunc('milliseconds', now() + make_interval(secs => ${leaseMs / 1000})) end
+    from resolved r
+    where m.id = r.id
+    returning m.id, m.kind, m.user_id, m.to_address, m.attempts, m.status, m.next_attempt_at as lease_until`.execute(
+    db,
+  );
+  return result.rows.filter((r) => r.status === 'pending').map(({ status: _status, ...mail }) => mail);
 }
 
 /** What one attempt did: sent (with the server's Message-ID), try again later, or given up. */

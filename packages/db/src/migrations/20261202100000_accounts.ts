@@ -87,8 +87,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable('mail_outbox')
     .addColumn('id', 'bigserial', (c) => c.primaryKey())
     .addColumn('kind', 'text', (c) => c.notNull().check(sql`kind in ('confirm_email', 'password_reset')`))
-    // null with status 'discarded': a reset asked for an address without an account (written all
-    // the same, so that both cost the same; never sent, pruned with the rest)
+    // null on a password-reset request: the api queues the address as typed, the same row whether
+    // or not it has an account, and the worker resolves it when sending ('discarded' when none)
     .addColumn('user_id', 'uuid', (c) => c.references('users.id').onDelete('cascade'))
     .addColumn('to_address', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) =>
