@@ -89,4 +89,22 @@ describe('/ws jobs:<id>', () => {
       if (Date.now() > deadline) throw new Error(`still allowed: ${JSON.stringify(answers)}`);
     }
   });
+
+  it('refuses a socket whose session has since logged out', async () => {
+    const s = await socketOf(owner);
+    expect(await s.subscribe(jobChannel)).toEqual({ type: 'subscribed', channel: jobChannel });
+    s.send({ op: 'unsubscribe', channel: jobChannel });
+    const out = await t.request('POST', '/api/v1/auth/logout', { headers: owner.auth });
+    expect(out.status).toBe(204);
+    const deadline = Date.now() + 3000;
+    for (;;) {
+      const answer = await s.subscribe(jobChannel);
+      if (answer.type === 'error') {
+        expect(answer).toMatchObject({ code: 'forbidden' });
+        break;
+      }
+      s.send({ op: 'unsubscribe', channel: jobChannel });
+      if (Date.now() > deadline) throw new Error('a logged-out session still follows the job');
+    }
+  });
 });

@@ -48,7 +48,6 @@ export function createWsGateway(deps: WsGatewayDeps): WsGateway {
     log,
     stats,
     verifyToken: (token) => accounts.authenticate(token).then((caller) => ('user' in caller ? caller.user : null)),
-    account: (userId) => accounts.get(userId),
     jobOwner: (jobId) => jobOwner(deps.db, jobId),
     readSince: (channel, since) => readSince(deps.redis, channel, since),
   };

@@ -37,10 +37,11 @@ export interface GatewayContext {
   hub: ChannelHub;
   log: Logger;
   stats: GatewayStats;
-  /** The account a token names, as it is now (the same check as REST bearer tokens); null when refused. */
+  /**
+   * The account a token names, as it is now, in a session still live (the same check as REST
+   * bearer tokens, cached per process); null when refused.
+   */
   verifyToken(token: string): Promise<AuthUser | null>;
-  /** The account as it is now (its current role), or null when it no longer exists. */
-  account(userId: string): Promise<AuthUser | null>;
   /** The owner of a job, or null when there is no such job. */
   jobOwner(jobId: string): Promise<string | null>;
   readSince(channel: string, since: string): Promise<Replay>;
@@ -98,6 +99,8 @@ export class WsSession {
   readonly ws: WebSocket;
   private readonly ctx: GatewayContext;
   user: AuthUser | null = null;
+  /** The token the socket authenticated with: checked again (its session, the role now) before each job channel. */
+  private token: string | null = null;
   /** Answered the last heartbeat ping. */
   alive = true;
   private subs: Map<string, Subscription> | null = null;
@@ -193,6 +196,7 @@ export class WsSession {
         const user = await this.ctx.verifyToken(op.token);
         if (!user) return this.error('unauthorized', 'the token is invalid or expired');
         this.user = user;
+        this.token = op.token;
         return this.sendJson({ type: 'authenticated', user_id: user.id });
       }
       case 'unsubscribe':
@@ -274,12 +278,13 @@ export class WsSession {
   }
 
   /**
-   * jobs:<id> is open to the job's owner and to admins (the role the account has now). A job that
+   * jobs:<id> is open to the job's owner and to admins (the role the account has now), while the
+   * session the socket authenticated with is live (a logout ends it for the socket too). A job that
    * does not exist is forbidden to everyone, admins included: the answer never tells whether an id exists.
    */
   private async mayFollowJob(jobId: string): Promise<boolean> {
-    if (!this.user) return false;
-    const [owner, user] = await Promise.all([this.ctx.jobOwner(jobId), this.ctx.account(this.user.id)]);
+    if (!this.user || !this.token) return false;
+    const [owner, user] = await Promise.all([this.ctx.jobOwner(jobId), this.ctx.verifyToken(this.token)]);
     if (owner === null || user === null) return false;
     return owner === user.id || user.role === 'admin';
   }
