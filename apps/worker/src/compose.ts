@@ -4,7 +4,8 @@
 // (NATS → Redis → pool). main.ts parses settings and connects; tests call this with their own.
 //
 // Feeds (CBR and Binance pollers, history retention, the rates-refresh task) run on the leader
-// only; every replica serves past-day CBR fetches, consumes exchange jobs and delivers callbacks.
+// only; every replica serves past-day CBR fetches, consumes exchange jobs, delivers callbacks and,
+// with SMTP_URL, sends the queued mail.
 import type { WorkerSettings } from '@ratewire/contracts';
 import type { Database } from '@ratewire/db';
 import { Shutdown, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
@@ -18,6 +19,7 @@ import { pollCbr } from './cbr/cbr.service.ts';
 import { FeedPoller } from './feeds/feed-poller.ts';
 import { JobsConsumer } from './jobs/jobs.consumer.ts';
 import { LeaderElector } from './leadership/leader-elector.ts';
+import { MailDelivery } from './mail/mail.delivery.ts';
 import { RetentionSchedule } from './retention/binance-retention.ts';
 import { RatesRefreshRunner } from './tasks/rates-refresh.runner.ts';
 
@@ -34,6 +36,8 @@ export interface WorkerApp {
   elector: LeaderElector;
   consumer: JobsConsumer;
   delivery: CallbackDelivery;
+  /** Sends the mail_outbox rows; null without SMTP_URL (the mail stays queued). */
+  mail: MailDelivery | null;
   /** Runs this worker's shutdown steps; the connections in `deps` stay open: they belong to the caller. */
   close(): Promise<void>;
 }
@@ -114,13 +118,32 @@ export function composeWorker(deps: WorkerDeps, shutdown: Shutdown = new Shutdow
   consumer.start();
   delivery.start();
 
+  // mail: every replica may send (skip locked shares the rows); without SMTP_URL it waits queued
+  let mail: MailDelivery | null = null;
+  if (settings.SMTP_URL) {
+    mail = new MailDelivery({
+      db,
+      log: log.child({ part: 'mail' }),
+      smtpUrl: settings.SMTP_URL,
+      from: settings.MAIL_FROM,
+      publicBaseUrl: settings.PUBLIC_BASE_URL,
+      scheduleMs: settings.MAIL_RETRY_SCHEDULE_MS,
+      maxAttempts: settings.MAIL_MAX_ATTEMPTS,
+      timeoutMs: settings.MAIL_TIMEOUT_MS,
+    });
+    mail.start();
+  } else {
+    log.warn('SMTP_URL is not set: mail (address confirmations, password resets) stays queued until it is');
+  }
+
   // a phase's steps run last-added first: the consumer stops, then the delivery loops, then the feeds
   shutdown.add('in-flight', 'feeds', async () => {
     await Promise.all([cbrPoller.stop(), binancePoller.stop(), retention.stop(), tasks.stop(), fetchDay.stop()]);
     await elector.stop();
   });
   shutdown.add('in-flight', 'callbacks', () => delivery.close());
+  if (mail) shutdown.add('in-flight', 'mail', () => mail.close());
   shutdown.add('in-flight', 'jobs', () => consumer.close());
 
-  return { elector, consumer, delivery, close: () => shutdown.run('close') };
+  return { elector, consumer, delivery, mail, close: () => shutdown.run('close') };
 }

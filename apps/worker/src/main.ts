@@ -1,4 +1,4 @@
-// worker process: feed pollers, exchange jobs, callback delivery, retention.
+// worker process: feed pollers, exchange jobs, callback delivery, mail delivery, retention.
 import { workerSettingsSchema } from '@ratewire/contracts';
 import { connectPostgres, ping } from '@ratewire/db';
 import { bootProcess, connectNats, connectRedis, natsCheck, redisCheck, serveHealth, timed } from '@ratewire/runtime';

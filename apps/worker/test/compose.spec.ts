@@ -1,10 +1,14 @@
 // The worker's composition root in-process, as main.ts runs it: a database of its own, the real
 // Redis, and a NATS of this file's own (the exchange-job stream and its shared consumer are not
 // shared with the other suites). Feeds point at a closed port: only leadership is looked at.
+import { randomUUID } from 'node:crypto';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS, workerSettingsSchema } from '@ratewire/contracts';
+import { insertUserWithConfirmation } from '@ratewire/db';
 import { ensureJobsStream } from '@ratewire/jobs';
+import { startMailbox } from '@ratewire/mailbox';
 import { createNats, createRedis, parseSettings, type NatsConnection, type Redis } from '@ratewire/runtime';
 import { createTestDatabase, serviceUrls, waitFor, type TestDatabase } from '@ratewire/testkit';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
@@ -46,6 +50,8 @@ describe('composeWorker', () => {
     });
     const worker = composeWorker({ settings, log: testLog, db: database.db, nats, redis });
     await waitFor(() => worker.elector.isLeader, { what: 'feed leadership' });
+    // no SMTP_URL: mail stays queued, nothing tries to send it
+    expect(worker.mail).toBeNull();
 
     const [id] = await seedJobs(database.db, await seedUser(database.db), 1);
     await nats.jetstream().publish(SUBJECTS.jobsSubmit, JSON.stringify({ job_id: id }));
@@ -59,5 +65,30 @@ describe('composeWorker', () => {
     next.start();
     await waitFor(() => next.isLeader, { what: 'the next leader' });
     await next.stop();
+  });
+
+  it('with SMTP_URL, sends the queued mail from MAIL_FROM with links under PUBLIC_BASE_URL, and stops on close', async () => {
+    const mailbox = await startMailbox();
+    try {
+      const settings = parseSettings(workerSettingsSchema, {
+        ...serviceUrls(),
+        DATABASE_URL: database.url,
+        CBR_BASE_URL: 'http://127.0.0.1:9',
+        BINANCE_BASE_URL: 'http://127.0.0.1:9',
+        SMTP_URL: mailbox.url,
+        MAIL_FROM: 'Ratewire Compose <compose@ratewire.example>',
+        PUBLIC_BASE_URL: 'https://compose.ratewire.example',
+      });
+      const worker = composeWorker({ settings, log: testLog, db: database.db, nats, redis });
+      expect(worker.mail).not.toBeNull();
+      const email = `compose-${randomUUID()}@mail.test`;
+      await insertUserWithConfirmation(database.db, { email, name: null, passwordHash: 'x' });
+      const mail = await mailbox.waitFor((m) => m.envelope.to.includes(email), { timeoutMs: 15_000 });
+      expect(mail.from).toEqual({ name: 'Ratewire Compose', address: 'compose@ratewire.example' });
+      expect(mail.text).toMatch(/https:\/\/compose\.ratewire\.example\/account\/confirm\?token=[\w-]{43}/);
+      await worker.close();
+    } finally {
+      await mailbox.close();
+    }
   });
 });

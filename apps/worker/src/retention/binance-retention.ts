@@ -1,7 +1,10 @@
 // Trims binance_price_history to the retention window, on a schedule, in small batches that
-// touch the history table only (the latest-price table is never locked by it).
+// touch the history table only (the latest-price table is never locked by it); the same schedule
+// prunes finished mail and expired link tokens and sessions (accounts-retention.ts).
 import { deleteBinanceHistoryBatch, type Database } from '@ratewire/db';
 import { errorMessage, type Logger } from '@ratewire/runtime';
+
+import { runAccountsRetention } from './accounts-retention.ts';
 
 export interface RetentionOptions {
   db: Database;
@@ -70,6 +73,17 @@ export class RetentionSchedule {
       if (deleted) this.opts.log.info({ deleted, days: this.opts.retentionDays }, 'binance history trimmed');
     } catch (err) {
       this.opts.log.warn({ err: errorMessage(err) }, 'binance history retention failed');
+    }
+    try {
+      const pruned = await runAccountsRetention(this.opts.db);
+      if (pruned.mail || pruned.linkTokens || pruned.sessions) {
+        this.opts.log.info(
+          { mail: pruned.mail, link_tokens: pruned.linkTokens, sessions: pruned.sessions },
+          'finished mail, expired link tokens and sessions pruned',
+        );
+      }
+    } catch (err) {
+      this.opts.log.warn({ err: errorMessage(err) }, 'accounts retention failed');
     }
   }
 }
