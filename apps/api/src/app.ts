@@ -8,6 +8,7 @@ import type { ApiSettings } from '@ratewire/contracts';
 import { exactNumbers } from '@ratewire/money';
 import type { Logger } from '@ratewire/runtime';
 
+import type { ApiKeyAuth } from './api-keys/api-keys.auth.ts';
 import type { Accounts } from './auth/accounts.ts';
 import { authenticate } from './auth/auth.middleware.ts';
 import { docsRouter } from './docs/docs.routes.ts';
@@ -23,6 +24,8 @@ export interface HttpAppDeps {
   log: Logger;
   metrics: HttpMetrics;
   accounts: Accounts;
+  /** Checks requests sent with an API key. */
+  apiKeys?: ApiKeyAuth;
   /** The feature routes (mounted after authentication, before the documents). */
   router: express.Router;
   /** The OpenAPI document, built from the route registry. */
@@ -52,7 +55,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.use(express.urlencoded({ extended: false, limit: JSON_BODY_LIMIT }));
   // before authenticate: its bearer token is METRICS_TOKEN, not an access token
   app.get('/metrics', deps.metrics.handler(deps.settings.METRICS_TOKEN));
-  app.use(authenticate(deps.accounts));
+  app.use(authenticate(deps.accounts, deps.apiKeys));
   app.use(deps.router);
   app.use(docsRouter(deps.openapi));
   app.use(notFoundHandler);

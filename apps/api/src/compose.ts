@@ -11,6 +11,12 @@ import { OutboxRelay } from '@ratewire/jobs';
 import { Shutdown } from '@ratewire/runtime';
 
 import { accountPages } from './account/account.pages.ts';
+import { ApiKeyAuth } from './api-keys/api-keys.auth.ts';
+import { ApiKeyCache } from './api-keys/api-keys.cache.ts';
+import { KeyRateLimiter } from './api-keys/api-keys.limiter.ts';
+import { apiKeysRoutes } from './api-keys/api-keys.routes.ts';
+import { ApiKeysService } from './api-keys/api-keys.service.ts';
+import { ApiKeyUses } from './api-keys/api-keys.uses.ts';
 import { createHttpApp } from './app.ts';
 import { Accounts } from './auth/accounts.ts';
 import { ChangeFeed } from './auth/change-feed.ts';
@@ -71,6 +77,16 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   // accounts, sessions (and API keys) are cached per process, dropped on every replica by the feed
   const changes = new ChangeFeed({ databaseUrl: settings.DATABASE_URL, log });
   const accounts = new Accounts({ db, changes, settings });
+  // API keys: checked from a cache on the same feed, rate-limited through Redis leases, last uses batched
+  const keyLimiter = new KeyRateLimiter({ redis, prefix, limit: settings.API_KEY_RATE_LIMIT, log });
+  const keyUses = new ApiKeyUses({ db, log });
+  const apiKeys = new ApiKeyAuth({
+    cache: new ApiKeyCache({ db, changes }),
+    limiter: keyLimiter,
+    uses: keyUses,
+    accounts,
+  });
+  lane.useKeys(apiKeys);
   const relay = new OutboxRelay({ db, nats, log: log.child({ part: 'outbox-relay' }) });
   relay.start();
 
@@ -107,6 +123,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   exchangeRoutes(router, routes, exchange);
   tasksRoutes(router, routes, tasks);
   webhooksRoutes(router, routes, webhooks);
+  apiKeysRoutes(router, routes, new ApiKeysService({ db }));
   compatRoutes(router, routes, { currencies, exchange, rates, tasks });
   healthRoutes(router, routes, deps, feedsReadiness(deps));
 
@@ -119,7 +136,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
         'Errors are application/problem+json (RFC 9457). Live updates: WebSocket /ws.',
     });
   const metrics = createHttpMetrics();
-  const app = createHttpApp({ settings, log, metrics, accounts, router, openapi });
+  const app = createHttpApp({ settings, log, metrics, accounts, apiKeys, router, openapi });
   lane.useMetrics(metrics.requests);
   const server = createServer(lane.listener(app));
   server.keepAliveTimeout = 65_000;
@@ -140,6 +157,8 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
     await stopped;
   });
   shutdown.add('in-flight', 'change feed', () => changes.close());
+  shutdown.add('in-flight', 'api key uses', () => keyUses.close());
+  shutdown.add('in-flight', 'api key leases', () => keyLimiter.close());
   shutdown.add('in-flight', 'cache events', stopCacheEvents);
   shutdown.add('in-flight', 'outbox relay', () => relay.close());
 

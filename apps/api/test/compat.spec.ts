@@ -185,7 +185,7 @@ describe('GET /openapi.json', () => {
       expect(op, `${method} ${path}`).toBeDefined();
       for (const s of statuses) expect(op!.responses[s], `${method} ${path} ${s}`).toBeDefined();
     }
-    expect(doc.paths['/api/v1/currencies']?.post?.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/api/v1/currencies']?.post?.security).toEqual([{ bearerAuth: [] }]);
     const compat: [string, string][] = [
       ['get', '/currencies'],
       ['post', '/currencies'],

@@ -107,8 +107,8 @@ describe('OpenAPI', () => {
       paths: Record<string, Record<string, { security?: unknown; responses: Record<string, unknown> }>>;
       components: { schemas: Record<string, unknown> };
     };
-    expect(doc.paths['/api/v1/webhooks/secret']?.get?.security).toEqual([{ bearer: [] }]);
-    expect(doc.paths['/api/v1/webhooks/secret/rotate']?.post?.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/api/v1/webhooks/secret']?.get?.security).toEqual([{ bearerAuth: [] }]);
+    expect(doc.paths['/api/v1/webhooks/secret/rotate']?.post?.security).toEqual([{ bearerAuth: [] }]);
     expect(doc.components.schemas.WebhookSecret).toBeDefined();
   });
 });

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 
+import { presentedApiKey, type ApiKeyAuth } from '../api-keys/api-keys.auth.ts';
 import { AppError } from '../http/app-error.ts';
 import type { Accounts } from './accounts.ts';
 
@@ -8,9 +9,14 @@ import type { Accounts } from './accounts.ts';
  * names, as it is now (its current role), in a session that is still live. No header: anonymous
  * (routes decide). A header with a bad token, an ended session or a gone account is 401 at once, so
  * a client never mistakes it for anonymous access.
+ *
+ * With `apiKeys`, an API key (`X-API-Key: <key>` or `Authorization: Bearer rw_…`) is checked by it
+ * instead (api-keys.auth.ts): the owner with the role `user`, or 400/401/429.
  */
-export function authenticate(accounts: Accounts) {
-  return (req: Request, _res: Response, next: NextFunction) => {
+export function authenticate(accounts: Accounts, apiKeys?: ApiKeyAuth) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const key = apiKeys && presentedApiKey(req.headers);
+    if (key !== undefined) return apiKeys!.authenticate(key, req, res, next);
     const header = req.headers.authorization;
     if (!header) return next();
     const match = /^Bearer\s+(\S+)$/i.exec(header);

@@ -89,6 +89,7 @@ export function authRoutes(router: Router, routes: RouteRegistry, service: AuthS
       summary: 'The caller',
       tags: ['auth'],
       auth: 'user',
+      keyScope: 'any',
       responses: {
         200: { description: 'The account', schema: userSchema },
         401: problem('No valid token'),

@@ -4,9 +4,17 @@
 // request metrics under the same labels — and the encoded bytes with ETag/304 and the negotiated
 // encoding. The lane knows no paths of its own: the route registry declares every GET route to it
 // in mounting order, with the cache key of the cached ones, so a URL is matched the way Express
-// would match it. Anything else (a query string, an Authorization header to check, HEAD, a URL the
-// lane cannot place exactly, a cache miss) goes through Express as usual.
-import type { IncomingMessage, OutgoingHttpHeaders, RequestListener, ServerResponse } from 'node:http';
+// would match it. A read sent with an API key is answered here only when the key is admitted without
+// waiting (held in the key cache, valid, with the route's scope, a leased token at hand), with its
+// RateLimit-* headers. Anything else (a query string, an access token or a key to check, HEAD, a URL
+// the lane cannot place exactly, a cache miss) goes through Express as usual.
+import type {
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+  RequestListener,
+  ServerResponse,
+} from 'node:http';
 
 import { requestId } from '../http/request-context.ts';
 import type { RequestMetrics, RouteTally } from '../http/request-metrics.ts';
@@ -20,7 +28,17 @@ export interface LaneRoute {
   /** The label the request metrics give it (`/api/v1/rates/binance/:symbol`). */
   label: string;
   /** Set on a cached public route: the cache entry of a request with these path parameters. */
-  cached?: { family: string; keyOf(params: Record<string, string>): string | undefined };
+  cached?: {
+    family: string;
+    keyOf(params: Record<string, string>): string | undefined;
+    /** The scope a request sent with an API key needs ('any': any key); unset, keys go to Express. */
+    keyScope?: string | undefined;
+  };
+}
+
+/** Admits requests sent with an API key without waiting: the headers to add, or null to hand them to Express. */
+export interface LaneKeys {
+  admit(headers: IncomingHttpHeaders, scope: string): string[] | null;
 }
 
 interface Target {
@@ -28,6 +46,7 @@ interface Target {
   key: string;
   /** The route's request metrics, bound once. */
   tally: RouteTally | undefined;
+  keyScope: string | undefined;
 }
 
 type Segment = { literal: string; lower: string } | { param: string };
@@ -46,6 +65,11 @@ const ENTRY_HEADERS = new Set([
   'cache-control',
   'vary',
   'x-request-id',
+  // what a request sent with an API key was answered with
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+  'ratelimit-policy',
 ]);
 
 /** Distinct URLs whose placement is remembered; past it the memory starts again. */
@@ -82,6 +106,11 @@ function withRequestId(headers: Flat, id: string): OutgoingHttpHeaders {
   return headers as unknown as OutgoingHttpHeaders;
 }
 
+/** Headers of this answer only (a key's RateLimit-*) after the shared ones, in a new array. */
+function withExtra(headers: OutgoingHttpHeaders, extra: string[] | null): OutgoingHttpHeaders {
+  return extra ? ((headers as unknown as Flat).concat(extra) as unknown as OutgoingHttpHeaders) : headers;
+}
+
 function compile(route: LaneRoute): Compiled {
   const segments = route.path
     .split('/')
@@ -100,6 +129,7 @@ export class FastLane {
   private stackHeaders: OutgoingHttpHeaders | undefined;
   private readonly prepared = new WeakMap<EncodedBody, Prepared>();
   private metrics: RequestMetrics | undefined;
+  private keys: LaneKeys | undefined;
 
   constructor(cache: ResponseCache) {
     this.cache = cache;
@@ -128,6 +158,11 @@ export class FastLane {
   useMetrics(metrics: RequestMetrics): void {
     this.metrics = metrics;
     this.placed.clear();
+  }
+
+  /** Lets the lane answer cached reads sent with an API key that `keys` admits. */
+  useKeys(keys: LaneKeys): void {
+    this.keys = keys;
   }
 
   /** The cache entry a URL (a path without a query) is answered from, or null when the lane may not answer it. */
@@ -173,7 +208,12 @@ export class FastLane {
       if (!exact || !route.cached) return null;
       const key = route.cached.keyOf(params);
       if (key === undefined) return null;
-      return { family: route.cached.family, key, tally: this.metrics?.route('GET', route.label) };
+      return {
+        family: route.cached.family,
+        key,
+        tally: this.metrics?.route('GET', route.label),
+        keyScope: route.cached.keyScope,
+      };
     }
     return null;
   }
@@ -196,25 +236,31 @@ export class FastLane {
   /** Wraps the Express app: hits are answered here, everything else is handed to `next`. */
   listener(next: RequestListener): RequestListener {
     return (req: IncomingMessage, res: ServerResponse) => {
-      if (!this.stackHeaders || req.method !== 'GET' || req.headers.authorization !== undefined) {
-        return next(req, res);
-      }
+      if (!this.stackHeaders || req.method !== 'GET') return next(req, res);
+      const keyed = req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined;
+      if (keyed && !this.keys) return next(req, res);
       const url = req.url ?? '';
       const target = url.includes('?') ? null : this.target(url);
       const entry = target && this.cache.peek(target.family, target.key);
       if (!target || !entry) return next(req, res);
+      let extra: string[] | null = null;
+      if (keyed) {
+        // only an API key the lane can admit at once; access tokens and the rest go to Express
+        extra = target.keyScope === undefined ? null : this.keys!.admit(req.headers, target.keyScope);
+        if (!extra) return next(req, res);
+      }
 
       const started = process.hrtime.bigint();
       const id = requestId(req.headers['x-request-id']);
       const p = this.prepare(entry);
       const variant = variantFor(req, entry);
       if (variant === 'not-modified') {
-        res.writeHead(304, withRequestId(p.notModified, id));
+        res.writeHead(304, withExtra(withRequestId(p.notModified, id), extra));
         res.end();
       } else {
         const [headers, body] =
           variant === 'br' ? [p.br!, entry.br] : variant === 'gzip' ? [p.gzip!, entry.gzip] : [p.identity, entry.body];
-        res.writeHead(200, withRequestId(headers, id));
+        res.writeHead(200, withExtra(withRequestId(headers, id), extra));
         res.end(body);
       }
       target.tally?.record(variant === 'not-modified' ? 304 : 200, Number(process.hrtime.bigint() - started) / 1e9);

@@ -192,6 +192,7 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
         'Exchange calculation at once, in the async exchange service’s shape (alias of POST /api/v1/exchange/calculate)',
       description: '`subtotal_rub` is a JSON number carrying the exact decimal (2 places). 400 on a bad payload.',
       tags,
+      keyScope: 'jobs',
       body: compatExchangeSyncBody,
       invalidStatus: 400,
       responses: {

@@ -19,6 +19,7 @@ export function exchangeRoutes(router: Router, routes: RouteRegistry, exchange: 
         'its date). Subtotal = denomination × count × rate, exact, half-up to 2 places; total = the sum. At most ' +
         '10,000 bills; denominations and counts positive; numbers or decimal strings.',
       tags: ['exchange'],
+      keyScope: 'jobs',
       body: exchangeCalculateBody,
       responses: {
         200: { description: 'The breakdown', schema: exchangeCalculateResponse },

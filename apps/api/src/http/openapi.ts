@@ -1,7 +1,7 @@
 // OpenAPI 3.1 generated from the same zod schemas the routes validate with (see route.ts).
 import { z } from 'zod';
 
-import type { RouteSpec } from './route.ts';
+import { keyAccessOf, type RouteSpec } from './route.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -49,6 +49,25 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query', comp
   }));
 }
 
+/**
+ * What an operation accepts: an access token (`bearerAuth`) where it needs an account, and an API
+ * key (`apiKey`, with the scope it needs as its role) where keys may use it; a public operation
+ * that takes keys lists the empty requirement first (no credential needed).
+ */
+function securityOf(route: RouteSpec): { security?: Record<string, string[]>[]; keyNote?: string } {
+  const access = route.auth ?? 'public';
+  const keyAccess = access === 'admin' ? false : keyAccessOf(route);
+  const key = keyAccess === false ? [] : [{ apiKey: keyAccess === 'any' ? [] : [keyAccess] }];
+  const keyNote =
+    keyAccess === false
+      ? undefined
+      : keyAccess === 'any'
+        ? 'API keys: any key.'
+        : `API keys: with the \`${keyAccess}\` scope.`;
+  if (access === 'public') return key.length ? { security: [{}, ...key], keyNote } : {};
+  return { security: [{ bearerAuth: [] }, ...key], keyNote };
+}
+
 export interface DocumentInfo {
   title: string;
   version: string;
@@ -86,13 +105,15 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: Documen
           ),
         }
       : undefined;
+    const { security, keyNote } = securityOf(route);
+    const description = [route.description, keyNote].filter(Boolean).join('\n\n');
     paths[route.path] ??= {};
     paths[route.path]![route.method] = {
       operationId: route.operationId,
       summary: route.summary,
-      ...(route.description ? { description: route.description } : {}),
+      ...(description ? { description } : {}),
       tags: route.tags,
-      ...(route.auth && route.auth !== 'public' ? { security: [{ bearer: [] }] } : {}),
+      ...(security ? { security } : {}),
       parameters: [...parameters(route.params, 'path', components), ...parameters(route.query, 'query', components)],
       ...(body ? { requestBody: body } : {}),
       responses,
@@ -113,7 +134,23 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: Documen
     paths,
     components: {
       schemas: components,
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      securitySchemes: {
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'The access token of a session (`POST /api/v1/auth/login`).',
+        },
+        apiKey: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-API-Key',
+          description:
+            'An API key (`rw_…`, `POST /api/v1/api-keys`), also accepted as `Authorization: Bearer <key>`. It acts ' +
+            'as its owner with the role `user`, where its scopes allow, and is rate-limited (RateLimit-* headers on ' +
+            'every answer; 429 with Retry-After past the limit).',
+        },
+      },
     },
   };
 }

@@ -44,7 +44,7 @@ export function sendProblem(
 }
 
 /** 401 codes that refuse the bearer token the request sent (or the account behind it). */
-const TOKEN_REFUSED = new Set(['invalid_token', 'unknown_user', 'session_ended']);
+const TOKEN_REFUSED = new Set(['invalid_token', 'unknown_user', 'session_ended', 'invalid_api_key']);
 
 /**
  * RFC 6750 §3 (and RFC 9110: every 401 carries a challenge): the Bearer scheme, with

@@ -6,6 +6,8 @@
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
 import type { z } from 'zod';
 
+import type { ApiKeyScope } from '@ratewire/contracts';
+
 import { AppError } from './app-error.ts';
 import type { Cacheable, CacheFamily } from '../cache/cache-keys.ts';
 import { sendEncoded } from '../cache/encoded-body.ts';
@@ -14,6 +16,8 @@ import type { ResponseCache } from '../cache/response-cache.ts';
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export type Access = 'public' | 'user' | 'admin';
+/** What an API key needs to reach a route: one of its scopes, any key, or false (keys refused: a session only). */
+export type KeyAccess = ApiKeyScope | 'any' | false;
 
 export interface ResponseSpec {
   description: string;
@@ -34,6 +38,8 @@ export interface RouteSpec<
   description?: string;
   tags: string[];
   auth?: Access;
+  /** What a request sent with an API key needs; default 'read' for GET, false (sessions only) otherwise. */
+  keyScope?: KeyAccess;
   params?: P;
   query?: Q;
   body?: B;
@@ -103,6 +109,24 @@ function parsePart(
   return undefined;
 }
 
+/** The key access a route declares, or its default. */
+export function keyAccessOf(spec: Pick<RouteSpec, 'method' | 'keyScope'>): KeyAccess {
+  return spec.keyScope ?? (spec.method === 'get' ? 'read' : false);
+}
+
+/** The 403 that refuses a request sent with an API key this route does not take, if it is one. */
+function keyRefusal(req: Request, need: KeyAccess): AppError | undefined {
+  const credential = req.credential;
+  if (credential?.kind !== 'api_key') return undefined;
+  if (need === false) {
+    return new AppError(403, 'session_required', 'this needs a signed-in session; an API key cannot be used here');
+  }
+  if (need !== 'any' && !credential.scopes.includes(need)) {
+    return new AppError(403, 'insufficient_scope', `this API key lacks the '${need}' scope this needs`);
+  }
+  return undefined;
+}
+
 export function expressPath(path: string): string {
   return path.replace(/\{([^}]+)\}/g, ':$1');
 }
@@ -143,7 +167,13 @@ export class RouteRegistry {
     if (cached && !cache) throw new Error(`${spec.operationId} is cached, but this registry has no response cache`);
     if (spec.method === 'get') this.declareToLane(spec, access);
     const confirmedOnly = this.requireConfirmedEmail && spec.method !== 'get' && !spec.allowUnconfirmed;
+    const keyAccess = keyAccessOf(spec);
     const run: RequestHandler = (req: Request, res: Response, next: NextFunction) => {
+      const keyRefused = keyRefusal(req, keyAccess);
+      if (keyRefused) {
+        next(keyRefused);
+        return;
+      }
       if (access !== 'public') {
         if (!req.user) {
           next(new AppError(401, 'unauthorized', 'a valid bearer token is required'));
@@ -189,11 +219,13 @@ export class RouteRegistry {
     if (!this.cache) return;
     const cached = access === 'public' ? spec.cached : undefined;
     let defaults: { ok: boolean; query: Out<Q> } | undefined;
+    const keyAccess = keyAccessOf(spec);
     this.cache.lane.declare({
       path: spec.path,
       label: expressPath(spec.path),
       cached: cached && {
         family: cached.family,
+        keyScope: keyAccess === false ? undefined : keyAccess,
         keyOf: (raw) => {
           // the lane answers only URLs without a query string: the query is the schema's defaults
           if (!defaults) {

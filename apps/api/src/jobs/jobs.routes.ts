@@ -32,6 +32,7 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, service: JobsS
         'EXCHANGE_CALLBACK_URL, when one is configured.',
       tags: ['exchange jobs'],
       auth: 'user',
+      keyScope: 'jobs',
       body: exchangeJobBody,
       responses: {
         202: { description: 'Accepted', schema: exchangeJobAccepted },
@@ -60,6 +61,7 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, service: JobsS
       summary: "The caller's exchange jobs, newest first",
       tags: ['exchange jobs'],
       auth: 'user',
+      keyScope: 'jobs',
       query: paginationQuery,
       responses: { 200: { description: 'A page of jobs', schema: exchangeJobList }, 401: problem('No token') },
     },
@@ -75,6 +77,7 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, service: JobsS
       summary: 'One exchange job: status, breakdown, total and callback state (owner or admin)',
       tags: ['exchange jobs'],
       auth: 'user',
+      keyScope: 'jobs',
       params: jobIdParams,
       responses: {
         200: { description: 'The job', schema: exchangeJobView },
@@ -97,6 +100,7 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, service: JobsS
       summary: 'Alias of POST /api/v1/exchange-jobs for clients of the async exchange service',
       tags: ['compat'],
       auth: 'user',
+      keyScope: 'jobs',
       body: exchangeJobBody,
       invalidStatus: 400,
       responses: {

@@ -26,6 +26,7 @@ export function webhooksRoutes(router: Router, routes: RouteRegistry, service: W
       description: SIGNING,
       tags: ['webhooks'],
       auth: 'user',
+      keyScope: false,
       responses: {
         200: { description: 'The current secret', schema: webhookSecretSchema },
         401: UNAUTHORIZED,
@@ -48,6 +49,7 @@ export function webhooksRoutes(router: Router, routes: RouteRegistry, service: W
         SIGNING,
       tags: ['webhooks'],
       auth: 'user',
+      keyScope: false,
       responses: {
         200: { description: 'The new secret', schema: webhookSecretSchema },
         401: UNAUTHORIZED,
