@@ -2,15 +2,18 @@
 // Node 24 once scripts/ratewire.mjs has made sure of Node 24 and pnpm. It
 //   1. installs the workspace with pnpm,
 //   2. brings up Postgres, Redis and NATS (services.ts) unless their URL settings point elsewhere,
+//      and, for `start` and `services`, a local mail catcher unless SMTP_URL is set (mail.ts),
 //   3. runs the migrations, then the apps (`start`), the suites (`test`), the benchmarks (`bench`),
 //      or keeps the services up (`services`).
-// Ctrl-C (or SIGTERM) stops everything it started, apps first, then the services; a failure at any
-// point does the same and says why. Only Node's own modules are used: nothing is installed yet.
+// Ctrl-C (or SIGTERM) stops everything it started, apps first, then the mail catcher and the
+// services; a failure at any point does the same and says why. Only Node's own modules are used:
+// nothing is installed yet (the mail catcher's package is imported once pnpm has run).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { mailLine, startMailCatcher, type MailCatcher } from './mail.ts';
 import { assertPortFree } from './ports.ts';
 import { alive, cmdline, readJson, stopPid, writeJson } from './procs.ts';
 import { killSpawned, portSetting, startServices, stopSpawned, type Services } from './services.ts';
@@ -121,6 +124,7 @@ async function main(): Promise<void> {
 
   let stopping = false;
   let services: Services | null = null;
+  let mail: MailCatcher | null = null;
   const children = new Set<ChildProcess>();
 
   const shutdown = async (code: number): Promise<never> => {
@@ -133,6 +137,7 @@ async function main(): Promise<void> {
         ),
       );
       rmSync(APPS_STATE, { force: true });
+      await mail?.stop();
       await services?.stop();
       await stopSpawned();
     }
@@ -204,11 +209,14 @@ async function main(): Promise<void> {
     }
 
     services = await startServices(ROOT, log);
-    const env = childEnv(services.env);
+    if (command === 'start' || command === 'services') mail = await startMailCatcher(join(ROOT, '.data'), log);
+    const serviceEnv = { ...services.env, ...mail?.env };
+    const env = childEnv(serviceEnv);
 
     if (command === 'services') {
       log('services are up; Ctrl-C stops them');
-      for (const [k, v] of Object.entries(services.env)) log(`${k}=${v}`);
+      for (const [k, v] of Object.entries(serviceEnv)) log(`${k}=${v}`);
+      if (mail?.dir) log(mailLine(mail.dir));
       // the services run detached (or were adopted), so nothing else holds the event loop: without
       // this timer the process would end here and leave them running with nobody to stop them
       setInterval(() => {}, 2 ** 30);
@@ -235,11 +243,13 @@ async function main(): Promise<void> {
       return void (await shutdown(code));
     }
 
-    // start: the three apps, each as its own process, logs prefixed with the app's name.
+    // start: the three apps, each as its own process, logs prefixed with the app's name. Mailed
+    // links point at this api unless PUBLIC_BASE_URL says otherwise.
+    const publicBaseUrl = process.env['PUBLIC_BASE_URL'] || `http://localhost:${APPS[0]!.port}`;
     const apps = APPS.map((app) => ({
       name: app.name,
       child: spawnChild(app.name, [`apps/${app.name}/src/main.ts`], {
-        env: { ...env, [app.env]: String(app.port) },
+        env: { ...env, PUBLIC_BASE_URL: publicBaseUrl, [app.env]: String(app.port) },
         prefix: true,
       }),
     }));
@@ -263,7 +273,8 @@ async function main(): Promise<void> {
       log(`  docs     http://127.0.0.1:${port}/docs`);
       log(`  ws       ws://127.0.0.1:${port}/ws`);
       log(`  health   http://127.0.0.1:${port}/readyz`);
-      for (const [k, v] of Object.entries(services.env)) log(`  ${k}=${v}`);
+      if (mail?.dir) log(`  ${mailLine(mail.dir)}`);
+      for (const [k, v] of Object.entries(serviceEnv)) log(`  ${k}=${v}`);
       log('Ctrl-C stops everything');
     }
   } catch (err) {

@@ -130,11 +130,21 @@ describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_0
       'PORT',
       'RATEWIRE_WORKER_HEALTH_PORT',
       'RATEWIRE_NOTIFIER_HEALTH_PORT',
+      'RATEWIRE_SMTP_PORT',
     ]) {
       ports[key] = await freePort();
     }
     env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
-    for (const key of ['DATABASE_URL', 'REDIS_URL', 'NATS_URL', 'NODE_ENV', 'VITEST', 'VITEST_POOL_ID'])
+    for (const key of [
+      'DATABASE_URL',
+      'REDIS_URL',
+      'NATS_URL',
+      'SMTP_URL',
+      'PUBLIC_BASE_URL',
+      'NODE_ENV',
+      'VITEST',
+      'VITEST_POOL_ID',
+    ])
       delete env[key];
   });
 
@@ -154,6 +164,36 @@ describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_0
     const run = start();
     await run.waitFor(/Ctrl-C stops everything/);
     expect(await readyz()).toBe(200);
+    // without SMTP_URL, mail is caught locally: the line says where, and the worker sends there
+    const mailDir = join(checkout, '.data', 'mail');
+    expect(run.output()).toContain(`mail     captured in ${mailDir} (one .eml file each; nothing leaves this machine)`);
+    expect(run.output()).toContain(`SMTP_URL=smtp://127.0.0.1:${ports['RATEWIRE_SMTP_PORT']}`);
+    const email = `first-run-${process.pid}@example.test`;
+    const registered = await fetch(`http://127.0.0.1:${ports['PORT']}/api/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'first-run-password' }),
+    });
+    expect(registered.status).toBe(201);
+    const mailed = async () => {
+      for (let i = 0; i < 300; i++) {
+        const files = existsSync(mailDir) ? readdirSync(mailDir).filter((f) => f.endsWith('.eml')) : [];
+        // as a mail client reads it: quoted-printable soft breaks joined, =XX decoded
+        const text = files
+          .map((f) => readFileSync(join(mailDir, f), 'latin1'))
+          .map((t) =>
+            t.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+          )
+          .find((t) => t.includes(email));
+        if (text) return text;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`no mail to ${email} in ${mailDir}:\n${run.output()}`);
+    };
+    // its link points at this api (the port npm start gave it), as PUBLIC_BASE_URL is not set
+    expect(await mailed()).toMatch(
+      new RegExp(`\nhttp://localhost:${ports['PORT']}/account/confirm\\?token=[A-Za-z0-9_-]{43}\r?\n`),
+    );
     if (isRoot) {
       // The service user cannot enter a 0700 directory of root's: its data went to /var/lib/ratewire.
       expect(run.output()).toContain(
@@ -168,6 +208,8 @@ describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_0
   it('npm run services keeps the services up until Ctrl-C, then stops them', async () => {
     const run = start('services');
     await run.waitFor(/services are up; Ctrl-C stops them/);
+    expect(run.output()).toContain(`SMTP_URL=smtp://127.0.0.1:${ports['RATEWIRE_SMTP_PORT']}`);
+    expect(run.output()).toContain(`mail     captured in ${join(checkout, '.data', 'mail')}`);
     // nothing but the wait for a signal holds it: it must not exit on its own
     await new Promise((r) => setTimeout(r, 2000));
     expect(run.child.exitCode).toBeNull();
