@@ -1,6 +1,7 @@
 // The mail the worker sends, one pure function per kind: a subject, a plain-text part and an HTML
 // part carrying the same words and the same link. The HTML escapes everything it shows and loads
 // nothing: no remote images, no scripts, no stylesheets (styles are inline).
+import { ACCOUNT_PAGE_PATHS } from '@ratewire/contracts';
 import type { MailKind } from '@ratewire/db';
 
 export interface MailContent {
@@ -19,10 +20,10 @@ export interface LinkMail {
   ttlSeconds: number;
 }
 
-/** The page each kind of mail links to, under PUBLIC_BASE_URL. */
+/** The api's page each kind of mail links to, under PUBLIC_BASE_URL. */
 const PAGES: Record<MailKind, string> = {
-  confirm_email: '/account/confirm',
-  password_reset: '/account/reset-password',
+  confirm_email: ACCOUNT_PAGE_PATHS.confirmEmail,
+  password_reset: ACCOUNT_PAGE_PATHS.resetPassword,
 };
 
 /** `${publicBaseUrl}/account/confirm?token=…` (the base is taken from the settings only, never a request). */
