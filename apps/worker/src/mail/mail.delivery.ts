@@ -127,7 +127,8 @@ export class MailDelivery {
       const mail = due[i]!;
       const fields = { mail_id: mail.id, kind: mail.kind, user_id: mail.user_id, attempt: mail.attempts + 1 };
       if (!recorded.has(mail.id)) {
-        this.log.warn({ ...fields, status: outcome.status }, 'mail outcome not recorded: the claim ran out');
+        // the lease ran out (another worker holds the row now), or the account and its mail are gone
+        this.log.warn({ ...fields, status: outcome.status }, 'mail outcome not recorded: the row is no longer ours');
       } else if (outcome.status === 'sent') {
         this.log.info({ ...fields, message_id: outcome.messageId }, 'mail sent');
       } else if (outcome.status === 'pending') {
