@@ -6,9 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startMailbox, type CapturedMail, type Mailbox } from '@ratewire/mailbox';
-import { spawnApp, type AppProcess } from '@ratewire/testkit';
+import type { AppProcess } from '@ratewire/testkit';
 
 import { startTestApi, type TestApi } from './harness.ts';
+import { spawnWorker } from './jobs-harness.ts';
 
 let mailbox: Mailbox;
 let a: TestApi;
@@ -19,22 +20,16 @@ beforeAll(async () => {
   mailbox = await startMailbox();
   a = await startTestApi();
   b = await startTestApi({}, { shareWith: a });
-  worker = spawnApp('worker', {
-    DATABASE_URL: a.database.url,
-    NATS_URL: a.deps.settings.NATS_URL.join(','),
-    REDIS_URL: a.deps.settings.REDIS_URL,
-    HEALTH_PORT: '0',
-    LOG_LEVEL: 'info',
-    CBR_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_BASE_URL: 'http://127.0.0.1:9',
-    CBR_POLL_INTERVAL_MS: '86400000',
-    BINANCE_POLL_INTERVAL_MS: '86400000',
-    SMTP_URL: mailbox.url,
-    MAIL_FROM: 'Ratewire <accounts@ratewire.test>',
-    // the links point at the api under test, from the settings only
-    PUBLIC_BASE_URL: a.url,
-    MAIL_RETRY_SCHEDULE_MS: '0,200',
-  });
+  worker = spawnWorker(
+    { api: a, nats: { url: a.deps.settings.NATS_URL.join(',') } },
+    {
+      SMTP_URL: mailbox.url,
+      MAIL_FROM: 'Ratewire <accounts@ratewire.test>',
+      // the links point at the api under test, from the settings only
+      PUBLIC_BASE_URL: a.url,
+      MAIL_RETRY_SCHEDULE_MS: '0,200',
+    },
+  );
 });
 afterAll(async () => {
   worker?.child.kill('SIGTERM');

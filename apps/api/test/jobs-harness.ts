@@ -42,7 +42,10 @@ export async function startJobsEnv(env: Record<string, string> = {}): Promise<Jo
 }
 
 /** A worker process on the api's database and NATS (feeds pointed nowhere, polling rarely). */
-export function spawnWorker(jobs: JobsEnv, env: Record<string, string> = {}): AppProcess {
+export function spawnWorker(
+  jobs: { api: TestApi; nats: { url: string } },
+  env: Record<string, string> = {},
+): AppProcess {
   return spawnApp('worker', {
     DATABASE_URL: jobs.api.database.url,
     NATS_URL: jobs.nats.url,
