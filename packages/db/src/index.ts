@@ -81,6 +81,7 @@ export {
 export {
   API_KEYS_CHANGED_CHANNEL,
   API_KEY_MARK,
+  apiKeyDigest,
   apiKeyMatches,
   apiKeyPrefix,
   findApiKeyByLookup,
@@ -94,6 +95,7 @@ export {
   type ApiKeyRow,
   type ApiKeySecret,
   type InsertApiKeyRefusal,
+  type PresentedApiKey,
 } from './api-keys/api-keys.repository.ts';
 
 // webhook_secrets

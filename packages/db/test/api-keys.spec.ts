@@ -1,9 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
+  apiKeyDigest,
   apiKeyMatches,
   findApiKeyByLookup,
   generateApiKey,
@@ -47,11 +48,13 @@ describe('API key form', () => {
     const { key, lookup, hash } = generateApiKey();
     expect(key).toMatch(/^rw_[A-Za-z0-9]{16}_[A-Za-z0-9_-]{43}$/);
     expect(key.slice(3, 19)).toBe(lookup);
+    expect(hash.equals(createHash('sha256').update(key).digest())).toBe(true);
     const parsed = parseApiKey(key)!;
     expect(parsed.lookup).toBe(lookup);
-    expect(apiKeyMatches(parsed.hash, hash)).toBe(true);
+    expect(apiKeyMatches(parsed.digest, apiKeyDigest(hash))).toBe(true);
     const tampered = `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
-    expect(apiKeyMatches(parseApiKey(tampered)!.hash, hash)).toBe(false);
+    expect(apiKeyMatches(parseApiKey(tampered)!.digest, apiKeyDigest(hash))).toBe(false);
+    expect(apiKeyMatches(parsed.digest, parsed.digest.slice(1))).toBe(false);
   });
 
   it('refuses text that cannot be a key', () => {

@@ -4,7 +4,7 @@
 // display prefix is `rw_<lookup>`. Changes that matter to a check (revoked, expiry, scopes, owner,
 // hash, deleted) are announced on `ratewire_api_keys` with the lookup as payload (migration
 // 20261202100000); last-use times are written in batches and announce nothing.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 import { sql } from 'kysely';
 
@@ -15,13 +15,19 @@ export const API_KEYS_CHANGED_CHANNEL = 'ratewire_api_keys';
 const BASE62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const LOOKUP_LENGTH = 16;
 /** `rw_` + 16 base62 + `_` + 43 base64url (32 bytes). */
-const KEY_RE = /^rw_([A-Za-z0-9]{16})_[A-Za-z0-9_-]{43}$/;
+const KEY_RE = /^rw_[A-Za-z0-9]{16}_[A-Za-z0-9_-]{43}$/;
 
 /** What is stored of a key and what it is found by. */
 export interface ApiKeySecret {
   lookup: string;
   /** SHA-256 of the whole key. */
   hash: Buffer;
+}
+
+/** A presented key as it is checked: its lookup part, and the SHA-256 of the whole key in base64. */
+export interface PresentedApiKey {
+  lookup: string;
+  digest: string;
 }
 
 /** A key as its owner sees it (never the hash). */
@@ -48,6 +54,10 @@ export interface ApiKeyCheckRow {
   revoked_at: Date | null;
 }
 
+// The check runs on every request sent with a key, so it hashes to a string: a Buffer made per call
+// costs several times the hash itself (an external backing store for the collector to sweep).
+const sha256Base64 = (text: string): string => hash('sha256', text, 'base64');
+
 function randomBase62(length: number): string {
   let out = '';
   while (out.length < length) {
@@ -63,20 +73,27 @@ function randomBase62(length: number): string {
 export function generateApiKey(): ApiKeySecret & { key: string } {
   const lookup = randomBase62(LOOKUP_LENGTH);
   const key = `rw_${lookup}_${randomBytes(32).toString('base64url')}`;
-  return { key, lookup, hash: createHash('sha256').update(key).digest() };
+  return { key, lookup, hash: Buffer.from(sha256Base64(key), 'base64') };
 }
 
-/** The lookup part and hash of a presented key, or null when the text cannot be one of ours. */
-export function parseApiKey(text: string): ApiKeySecret | null {
-  if (text.length !== 63) return null;
-  const lookup = KEY_RE.exec(text)?.[1];
-  if (!lookup) return null;
-  return { lookup, hash: createHash('sha256').update(text).digest() };
+/** The lookup part and digest of a presented key, or null when the text cannot be one of ours. */
+export function parseApiKey(text: string): PresentedApiKey | null {
+  if (text.length !== 63 || !KEY_RE.test(text)) return null;
+  return { lookup: text.slice(3, 19), digest: sha256Base64(text) };
 }
 
-/** True when the presented key's hash is the stored one (compared in constant time). */
-export function apiKeyMatches(presented: Buffer, stored: Buffer): boolean {
-  return presented.length === stored.length && timingSafeEqual(presented, stored);
+/** A stored hash in the form `parseApiKey` gives a presented key's. */
+export const apiKeyDigest = (stored: Buffer): string => stored.toString('base64');
+
+/**
+ * True when a presented key's digest is the stored one. Constant time: every character is
+ * compared whatever the others are (the length, 44, is no secret).
+ */
+export function apiKeyMatches(presented: string, stored: string): boolean {
+  if (presented.length !== stored.length) return false;
+  let diff = 0;
+  for (let i = 0; i < presented.length; i++) diff |= presented.charCodeAt(i) ^ stored.charCodeAt(i);
+  return diff === 0;
 }
 
 /** The part of a key that may be shown: `rw_<lookup>`. */
