@@ -207,6 +207,7 @@ describe('FastLane with API keys', () => {
   let url: string;
   const stack: string[] = [];
   let userId: string;
+  let prefix: string;
   const key = async (scopes: string[]) => {
     const secret = generateApiKey();
     const row = (await insertApiKey(
@@ -222,7 +223,7 @@ describe('FastLane with API keys', () => {
     const log = createLogger('test', 'silent');
     const settings = parseSettings(apiSettingsSchema, { ...serviceUrls(), DATABASE_URL: database.url });
     keyRedis = createRedis(settings.REDIS_URL, log, 'fast-lane-keys-test');
-    const prefix = `rw:test:lane-keys:${Date.now()}:`;
+    prefix = `rw:test:lane-keys:${Date.now()}:`;
     const store = new ResponseCache({ redis: keyRedis, prefix, log });
     const lane = new FastLane(store);
     changes = new ChangeFeed({ databaseUrl: database.url, log });
@@ -343,12 +344,25 @@ describe('FastLane with API keys', () => {
     expect(stack.length).toBeGreaterThan(0);
   });
 
-  it('spends a lease of max(1, limit/100) tokens locally, then asks Redis for the next one', async () => {
+  it('spends leased tokens (max(1, limit/100) at a time) locally and tops the lease up in the background', async () => {
     const reader = await key(['read']);
+    const started = Date.now();
     await rawGet(`${url}/hot`, { 'x-api-key': reader.key });
     stack.length = 0;
-    for (let i = 0; i < 25; i++) expect((await rawGet(`${url}/hot`, { 'x-api-key': reader.key })).status).toBe(200);
-    // 1 + 25 tokens: the first lease (10) held 9 more, then two more leases came through the stack
-    expect(stack).toHaveLength(2);
+    const remaining: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      const res = await rawGet(`${url}/hot`, { 'x-api-key': reader.key });
+      expect(res.status).toBe(200);
+      remaining.push(Number(res.headers['ratelimit-remaining']));
+    }
+    // every answer came from the lane, each one token less
+    expect(stack).toHaveLength(0);
+    expect(remaining).toEqual(remaining.map((_, i) => remaining[0]! - i));
+    // the bucket in Redis gave out the 26 tokens spent and at most a lease and a half more (less what
+    // it refilled meanwhile: LIMIT a minute)
+    const refilled = Math.ceil(((Date.now() - started) * LIMIT) / 60_000);
+    const taken = LIMIT - Number(await keyRedis.hget(`${prefix}{rl:${reader.lookup}}`, 'tokens'));
+    expect(taken).toBeGreaterThanOrEqual(26 - refilled);
+    expect(taken).toBeLessThanOrEqual(26 + 15);
   });
 });

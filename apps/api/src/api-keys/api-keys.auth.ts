@@ -5,8 +5,9 @@
 // account with the role forced to `user` (a key never carries the admin role), and
 // `req.credential` says which key and scopes. Every answer to an accepted key carries RateLimit-*.
 //
-// The fast lane asks `admit` for cached reads: it answers only when everything is known without
-// waiting (the key in the cache, a leased token at hand) and hands the request to Express otherwise.
+// The fast lane asks `admit` for cached reads: it answers only when the key is in the cache and valid
+// and a token of this process's lease is at hand (or on its way), and hands the request to Express
+// otherwise.
 import type { IncomingHttpHeaders } from 'node:http';
 
 import type { NextFunction, Request, Response } from 'express';
@@ -16,7 +17,7 @@ import { apiKeyMatches, parseApiKey } from '@ratewire/db';
 import type { Accounts } from '../auth/accounts.ts';
 import { AppError } from '../http/app-error.ts';
 import type { ApiKeyCache, CachedApiKey } from './api-keys.cache.ts';
-import type { KeyRateLimiter } from './api-keys.limiter.ts';
+import type { KeyRateLimiter, RateState } from './api-keys.limiter.ts';
 import type { ApiKeyUses } from './api-keys.uses.ts';
 
 const BEARER_KEY_RE = /^Bearer\s+(rw_\S*)\s*$/i;
@@ -45,8 +46,8 @@ export function presentedApiKey(headers: IncomingHttpHeaders): string | AppError
 }
 
 /** Why a presented key (its hash) is refused by the stored one, or undefined when it is accepted. */
-function refusalOf(key: CachedApiKey | null, hash: Buffer, now: number): AppError | undefined {
-  if (!key || !apiKeyMatches(hash, key.hash)) return invalidKey();
+function refusalOf(key: CachedApiKey | null, digest: string, now: number): AppError | undefined {
+  if (!key || !apiKeyMatches(digest, key.digest)) return invalidKey();
   // only the holder of the whole key learns why it no longer works
   if (key.revoked) return invalidKey('this API key has been revoked');
   if (key.expiresAt !== null && key.expiresAt <= now) return invalidKey('this API key has expired');
@@ -78,7 +79,7 @@ export class ApiKeyAuth {
     if (!parsed) return invalidKey('expected an API key of the form rw_<lookup>_<secret>');
     const { cache, limiter, uses, accounts } = this.deps;
     const key = await cache.get(parsed.lookup);
-    const refusal = refusalOf(key, parsed.hash, Date.now());
+    const refusal = refusalOf(key, parsed.digest, Date.now());
     if (refusal || !key) return refusal ?? invalidKey();
     const [user, decision] = await Promise.all([accounts.get(key.userId), limiter.take(key.lookup)]);
     if (!user) return invalidKey('the account behind this API key no longer exists');
@@ -97,31 +98,40 @@ export class ApiKeyAuth {
     return undefined;
   }
 
+  /** RateLimit-Limit, the same on every answer (for the fast lane). */
+  get limitHeader(): string {
+    return this.deps.limiter.limitText;
+  }
+
+  /** RateLimit-Policy, the same on every answer (for the fast lane). */
+  get policyHeader(): string {
+    return this.deps.limiter.policy;
+  }
+
   /**
-   * The fast lane's side, without waiting: the RateLimit-* headers to add to its answer when the
-   * key is held, valid, has `scope` ('any': any key) and a leased token is at hand — or null, and
-   * the request goes to Express, which decides it.
+   * The fast lane's side: the rate to report in its answer when the key is held in the cache,
+   * valid and has `scope` ('any': any key) — at once when a leased token is at hand, else once
+   * this process's lease is topped up — or null, and the request goes to Express, which decides it
+   * (a key not held, refused, or out of tokens: the 429 is Express's).
    */
-  admit(headers: IncomingHttpHeaders, scope: string): string[] | null {
+  admit(headers: IncomingHttpHeaders, scope: string): RateState | null | Promise<RateState | null> {
     const presented = presentedApiKey(headers);
     if (typeof presented !== 'string') return null;
     const parsed = parseApiKey(presented);
     if (!parsed) return null;
     const key = this.deps.cache.peek(parsed.lookup);
-    if (!key || refusalOf(key, parsed.hash, Date.now())) return null;
+    if (!key || refusalOf(key, parsed.digest, Date.now())) return null;
     if (scope !== 'any' && !key.scopes.includes(scope)) return null;
-    const state = this.deps.limiter.takeLocal(key.lookup);
-    if (!state) return null;
-    this.deps.uses.record(key.id);
-    return [
-      'ratelimit-limit',
-      String(state.limit),
-      'ratelimit-remaining',
-      String(state.remaining),
-      'ratelimit-reset',
-      String(state.resetSeconds),
-      'ratelimit-policy',
-      this.deps.limiter.policy,
-    ];
+    const { limiter, uses } = this.deps;
+    const state = limiter.takeLocal(key.lookup);
+    if (state) {
+      uses.record(key.id);
+      return state;
+    }
+    return limiter.take(key.lookup).then((decision) => {
+      if (!decision.allowed) return null;
+      uses.record(key.id);
+      return decision.state;
+    });
   }
 }

@@ -7,7 +7,7 @@
 //
 // A lookup no key has is remembered only briefly (`missTtlMs`) and apart from the known keys, in a
 // smaller map, so a stream of made-up keys can neither push real keys out nor be remembered long.
-import { API_KEYS_CHANGED_CHANNEL, findApiKeyByLookup, type Database } from '@ratewire/db';
+import { API_KEYS_CHANGED_CHANNEL, apiKeyDigest, findApiKeyByLookup, type Database } from '@ratewire/db';
 
 import type { ChangeFeed } from '../auth/change-feed.ts';
 
@@ -19,8 +19,8 @@ export interface CachedApiKey {
   id: string;
   userId: string;
   lookup: string;
-  /** SHA-256 of the whole key. */
-  hash: Buffer;
+  /** SHA-256 of the whole key, base64 (as `parseApiKey` gives a presented key's). */
+  digest: string;
   scopes: readonly string[];
   /** ms since the epoch, or null when it never expires. */
   expiresAt: number | null;
@@ -115,7 +115,7 @@ export class ApiKeyCache {
               id: row.id,
               userId: row.user_id,
               lookup: row.lookup,
-              hash: row.secret_hash,
+              digest: apiKeyDigest(row.secret_hash),
               scopes: row.scopes,
               expiresAt: row.expires_at?.getTime() ?? null,
               revoked: row.revoked_at !== null,

@@ -4,9 +4,9 @@
 // request metrics under the same labels — and the encoded bytes with ETag/304 and the negotiated
 // encoding. The lane knows no paths of its own: the route registry declares every GET route to it
 // in mounting order, with the cache key of the cached ones, so a URL is matched the way Express
-// would match it. A read sent with an API key is answered here only when the key is admitted without
-// waiting (held in the key cache, valid, with the route's scope, a leased token at hand), with its
-// RateLimit-* headers. Anything else (a query string, an access token or a key to check, HEAD, a URL
+// would match it. A read sent with an API key is answered here only when the key is admitted (held in
+// the key cache, valid, with the route's scope, a token of the process's lease at hand or on its
+// way), with its RateLimit-* headers. Anything else (a query string, an access token or a key to check, HEAD, a URL
 // the lane cannot place exactly, a cache miss) goes through Express as usual.
 import type {
   IncomingHttpHeaders,
@@ -36,9 +36,22 @@ export interface LaneRoute {
   };
 }
 
-/** Admits requests sent with an API key without waiting: the headers to add, or null to hand them to Express. */
+/** What the RateLimit-* headers of one answer to a key say that changes from answer to answer. */
+export interface LaneRate {
+  remaining: number;
+  /** Seconds until the key's bucket is full again. */
+  resetSeconds: number;
+}
+
+/**
+ * Admits requests sent with an API key: the rate to report, or null to hand them to Express — at
+ * once, or (while the key's lease is being topped up) once a token is at hand.
+ */
 export interface LaneKeys {
-  admit(headers: IncomingHttpHeaders, scope: string): string[] | null;
+  /** RateLimit-Limit and RateLimit-Policy: the same on every answer. */
+  readonly limitHeader: string;
+  readonly policyHeader: string;
+  admit(headers: IncomingHttpHeaders, scope: string): LaneRate | null | Promise<LaneRate | null>;
 }
 
 interface Target {
@@ -76,19 +89,36 @@ const ENTRY_HEADERS = new Set([
 const MAX_PLACED = 4096;
 
 /**
- * Headers flattened as writeHead takes them, ending with `x-request-id` and its slot: the slot is
- * set just before each (synchronous) writeHead, so no array is built per request.
+ * Headers flattened as writeHead takes them, ending with `x-request-id` and its slot (and, in the
+ * variants for answers to a key, the RateLimit-* slots before it): the slots are set just before
+ * each (synchronous) writeHead, so no array is built per request.
  */
 type Flat = (string | number)[];
 
-interface Prepared {
+interface Variants {
   identity: Flat;
   gzip: Flat | null;
   br: Flat | null;
   notModified: Flat;
 }
 
-function flatten(...parts: OutgoingHttpHeaders[]): Flat {
+interface Prepared extends Variants {
+  /** The same with RateLimit-* slots, for answers to a key (built on first use). */
+  keyed?: Variants;
+}
+
+const RATE_SLOTS: Flat = [
+  'ratelimit-limit',
+  '',
+  'ratelimit-remaining',
+  0,
+  'ratelimit-reset',
+  0,
+  'ratelimit-policy',
+  '',
+];
+
+function flatten(rate: boolean, ...parts: OutgoingHttpHeaders[]): Flat {
   const out: Flat = [];
   for (const part of parts) {
     for (const [name, value] of Object.entries(part)) {
@@ -97,18 +127,24 @@ function flatten(...parts: OutgoingHttpHeaders[]): Flat {
       else out.push(name, value);
     }
   }
+  if (rate) out.push(...RATE_SLOTS);
   out.push('x-request-id', '');
   return out;
+}
+
+/** Sets the RateLimit-* slots of a keyed variant, just before its writeHead (like the request id). */
+function withRate(headers: Flat, keys: LaneKeys, rate: LaneRate): Flat {
+  const n = headers.length;
+  headers[n - 9] = keys.limitHeader;
+  headers[n - 7] = rate.remaining;
+  headers[n - 5] = rate.resetSeconds;
+  headers[n - 3] = keys.policyHeader;
+  return headers;
 }
 
 function withRequestId(headers: Flat, id: string): OutgoingHttpHeaders {
   headers[headers.length - 1] = id;
   return headers as unknown as OutgoingHttpHeaders;
-}
-
-/** Headers of this answer only (a key's RateLimit-*) after the shared ones, in a new array. */
-function withExtra(headers: OutgoingHttpHeaders, extra: string[] | null): OutgoingHttpHeaders {
-  return extra ? ((headers as unknown as Flat).concat(extra) as unknown as OutgoingHttpHeaders) : headers;
 }
 
 function compile(route: LaneRoute): Compiled {
@@ -218,19 +254,23 @@ export class FastLane {
     return null;
   }
 
-  private prepare(entry: EncodedBody): Prepared {
-    let p = this.prepared.get(entry);
+  private prepare(entry: EncodedBody, keyed: boolean): Variants {
+    let p: Prepared | undefined = this.prepared.get(entry);
     if (!p) {
-      const stack = this.stackHeaders ?? {};
-      p = {
-        identity: flatten(stack, entry.headers.identity),
-        gzip: entry.headers.gzip ? flatten(stack, entry.headers.gzip) : null,
-        br: entry.headers.br ? flatten(stack, entry.headers.br) : null,
-        notModified: flatten(stack, entry.notModified),
-      };
+      p = this.variants(entry, false);
       this.prepared.set(entry, p);
     }
-    return p;
+    return keyed ? (p.keyed ??= this.variants(entry, true)) : p;
+  }
+
+  private variants(entry: EncodedBody, rate: boolean): Variants {
+    const stack = this.stackHeaders ?? {};
+    return {
+      identity: flatten(rate, stack, entry.headers.identity),
+      gzip: entry.headers.gzip ? flatten(rate, stack, entry.headers.gzip) : null,
+      br: entry.headers.br ? flatten(rate, stack, entry.headers.br) : null,
+      notModified: flatten(rate, stack, entry.notModified),
+    };
   }
 
   /** Wraps the Express app: hits are answered here, everything else is handed to `next`. */
@@ -243,27 +283,43 @@ export class FastLane {
       const target = url.includes('?') ? null : this.target(url);
       const entry = target && this.cache.peek(target.family, target.key);
       if (!target || !entry) return next(req, res);
-      let extra: string[] | null = null;
-      if (keyed) {
-        // only an API key the lane can admit at once; access tokens and the rest go to Express
-        extra = target.keyScope === undefined ? null : this.keys!.admit(req.headers, target.keyScope);
-        if (!extra) return next(req, res);
-      }
-
+      if (!keyed) return this.answer(req, res, target, entry, null, process.hrtime.bigint());
+      // only an API key the lane can admit (access tokens and the rest go to Express); a key whose
+      // lease is being topped up waits for it here rather than taking the whole stack
       const started = process.hrtime.bigint();
-      const id = requestId(req.headers['x-request-id']);
-      const p = this.prepare(entry);
-      const variant = variantFor(req, entry);
-      if (variant === 'not-modified') {
-        res.writeHead(304, withExtra(withRequestId(p.notModified, id), extra));
-        res.end();
-      } else {
-        const [headers, body] =
-          variant === 'br' ? [p.br!, entry.br] : variant === 'gzip' ? [p.gzip!, entry.gzip] : [p.identity, entry.body];
-        res.writeHead(200, withExtra(withRequestId(headers, id), extra));
-        res.end(body);
+      const admitted = target.keyScope === undefined ? null : this.keys!.admit(req.headers, target.keyScope);
+      if (admitted instanceof Promise) {
+        admitted.then(
+          (rate) => (rate ? this.answer(req, res, target, entry, rate, started) : next(req, res)),
+          () => next(req, res),
+        );
+        return;
       }
-      target.tally?.record(variant === 'not-modified' ? 304 : 200, Number(process.hrtime.bigint() - started) / 1e9);
+      if (!admitted) return next(req, res);
+      this.answer(req, res, target, entry, admitted, started);
     };
+  }
+
+  private answer(
+    req: IncomingMessage,
+    res: ServerResponse,
+    target: Target,
+    entry: EncodedBody,
+    rate: LaneRate | null,
+    started: bigint,
+  ): void {
+    const id = requestId(req.headers['x-request-id']);
+    const p = this.prepare(entry, rate !== null);
+    const variant = variantFor(req, entry);
+    if (variant === 'not-modified') {
+      res.writeHead(304, withRequestId(rate ? withRate(p.notModified, this.keys!, rate) : p.notModified, id));
+      res.end();
+    } else {
+      const [flat, body] =
+        variant === 'br' ? [p.br!, entry.br] : variant === 'gzip' ? [p.gzip!, entry.gzip] : [p.identity, entry.body];
+      res.writeHead(200, withRequestId(rate ? withRate(flat, this.keys!, rate) : flat, id));
+      res.end(body);
+    }
+    target.tally?.record(variant === 'not-modified' ? 304 : 200, Number(process.hrtime.bigint() - started) / 1e9);
   }
 }
