@@ -4,9 +4,13 @@
 //             parsers, auth parsing, routing, validation, the response cache), over a database
 //             holding the 2,519 symbols of the largest Binance fixture;
 //   express — a minimal Express 5 app sending the same bytes (`res.send`, default settings);
-//   bare    — a node:http server sending the same bytes.
+//   bare    — a node:http server sending the same bytes;
+//   ours with an API key — the same api and reads, each request sent with `X-API-Key` (a key with
+//             the `read` scope, under a limit it never reaches): the key is checked, a token taken
+//             from the process's lease of the Redis bucket and RateLimit-* added to each answer.
 // Routes: GET /api/v1/rates/binance (every symbol) and GET /api/v1/rates/binance/BTCUSDT.
-// Goals: ≥ 0.9× minimal Express in req/s on both routes, p99 ≤ 20 ms; the ratio to bare is reported.
+// Goals: ≥ 0.9× minimal Express in req/s on both routes, p99 ≤ 20 ms; reads with an API key ≥ 0.9×
+// the same reads sent anonymously; the ratio to bare is reported.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +20,7 @@ import { promisify } from 'node:util';
 
 import { sql } from 'kysely';
 
+import { generateApiKey, insertApiKey } from '@ratewire/db';
 import { REPO_ROOT, createTestDatabase, freePort, spawnApp } from '@ratewire/testkit';
 import { startPrivateNats } from '@ratewire/testkit/private-servers';
 import { fixturePath } from '@ratewire/testkit/replay/fixtures';
@@ -44,6 +49,18 @@ interface Load {
   cpuUsPerRequest: number;
 }
 
+/** Loads measured in parts, as one: requests and CPU summed, the worst p99. */
+function combine(parts: Load[], seconds: number): Load {
+  const requests = parts.reduce((n, l) => n + l.requests, 0);
+  return {
+    rps: requests / seconds,
+    p99Ms: Math.max(...parts.map((l) => l.p99Ms)),
+    errors: parts.reduce((n, l) => n + l.errors, 0),
+    requests,
+    cpuUsPerRequest: parts.reduce((n, l) => n + l.cpuUsPerRequest * l.requests, 0) / requests,
+  };
+}
+
 /** utime + stime of a process in microseconds (Linux /proc; clock ticks of 10 ms). */
 function cpuMicros(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -57,12 +74,12 @@ function toMs(text: string): number {
   return m[2] === 'us' ? v / 1000 : m[2] === 'ms' ? v : m[2] === 's' ? v * 1000 : v * 60_000;
 }
 
-async function wrk(url: string, seconds: number, pid: number): Promise<Load> {
+async function wrk(url: string, seconds: number, pid: number, headers: Record<string, string> = {}): Promise<Load> {
   const threads = 2;
   const cpuBefore = cpuMicros(pid);
-  const { stdout } = await run('wrk', [`-t${threads}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
-    maxBuffer: 1 << 20,
-  });
+  const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]);
+  const args = [`-t${threads}`, `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...headerArgs, url];
+  const { stdout } = await run('wrk', args, { maxBuffer: 1 << 20 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const p99 = /\n\s+99%\s+(\S+)/.exec(stdout)?.[1] ?? '';
   const errors = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
@@ -102,10 +119,28 @@ function startBaseline(kind: 'express' | 'bare', port: number, files: Record<str
   });
 }
 
-async function get(url: string): Promise<Buffer> {
-  const res = await fetch(url, { headers: { 'accept-encoding': 'identity' } });
+async function get(url: string, headers: Record<string, string> = {}): Promise<Buffer> {
+  const res = await fetch(url, { headers: { 'accept-encoding': 'identity', ...headers } });
   if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
+  if (headers['x-api-key'] && !res.headers.get('ratelimit-remaining')) throw new Error(`${url}: no RateLimit-*`);
   return Buffer.from(await res.arrayBuffer());
+}
+
+/** A user and a key with the `read` scope, stored as the api stores them. */
+async function readKey(db: Parameters<typeof insertApiKey>[0]): Promise<string> {
+  const user = await db
+    .insertInto('users')
+    .values({ email: 'bench@bench.test', name: null, password_hash: 'x' })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  const secret = generateApiKey();
+  const row = await insertApiKey(
+    db,
+    { ...secret, userId: user.id, name: 'bench', scopes: ['read'], expiresAt: null },
+    1,
+  );
+  if (typeof row === 'string') throw new Error(`could not store the bench key: ${row}`);
+  return secret.key;
 }
 
 export const httpBench: Benchmark = {
@@ -134,6 +169,8 @@ export const httpBench: Benchmark = {
         LOG_LEVEL: 'info',
         NODE_ENV: 'production',
         JWT_SECRET: 'bench-only-secret-0123456789abcdef0123456789',
+        // the keyed reads never reach the limit: what is measured is the check, not a 429
+        API_KEY_RATE_LIMIT: '1000000000',
       });
       procs.push(api.child);
       await api.waitForLine(/"msg":"api listening"/, 30_000);
@@ -153,15 +190,23 @@ export const httpBench: Benchmark = {
       procs.push(await startBaseline('express', ports.express, files));
       procs.push(await startBaseline('bare', ports.bare, files));
       const [expressProc, bareProc] = procs.slice(1);
+      const keyHeaders = { 'x-api-key': await readKey(database.db) };
       const targets = {
         ours,
+        keyed: ours,
         express: `http://127.0.0.1:${ports.express}`,
         bare: `http://127.0.0.1:${ports.bare}`,
       };
-      const pids: Record<string, number> = { ours: api.child.pid!, express: expressProc!.pid!, bare: bareProc!.pid! };
+      const pids: Record<string, number> = {
+        ours: api.child.pid!,
+        keyed: api.child.pid!,
+        express: expressProc!.pid!,
+        bare: bareProc!.pid!,
+      };
+      const headersOf = (name: string) => (name === 'keyed' ? keyHeaders : {});
       for (const r of ROUTES) {
         for (const [name, base] of Object.entries(targets)) {
-          if (!(await get(`${base}${r.path}`)).equals(bodies[r.path]!)) {
+          if (!(await get(`${base}${r.path}`, headersOf(name))).equals(bodies[r.path]!)) {
             throw new Error(`${name} does not send the same bytes for ${r.path}`);
           }
         }
@@ -170,12 +215,31 @@ export const httpBench: Benchmark = {
       const figures: Figure[] = [];
       for (const r of ROUTES) {
         const loads: Record<string, Load> = {};
-        for (const [name, base] of Object.entries(targets)) {
-          await wrk(`${base}${r.path}`, WARMUP_S, pids[name]!);
-          loads[name] = await wrk(`${base}${r.path}`, DURATION_S, pids[name]!);
-          if (loads[name].errors) throw new Error(`${name}: ${loads[name].errors} non-2xx answers on ${r.path}`);
+        const measure = async (name: string, seconds: number) => {
+          const load = await wrk(
+            `${targets[name as keyof typeof targets]}${r.path}`,
+            seconds,
+            pids[name]!,
+            headersOf(name),
+          );
+          if (load.errors) throw new Error(`${name}: ${load.errors} non-2xx answers on ${r.path}`);
+          return load;
+        };
+        // anonymous and keyed reads of the same api alternate in halves (A B B A), so that what
+        // else the machine does meanwhile weighs on both alike: their ratio is the one asked for
+        await measure('ours', WARMUP_S);
+        await measure('keyed', WARMUP_S);
+        const half = Math.max(1, Math.round(DURATION_S / 2));
+        const halves: Record<string, Load[]> = { ours: [], keyed: [] };
+        for (const name of ['ours', 'keyed', 'keyed', 'ours']) halves[name]!.push(await measure(name, half));
+        loads.ours = combine(halves.ours!, 2 * half);
+        loads.keyed = combine(halves.keyed!, 2 * half);
+        for (const name of ['express', 'bare']) {
+          await measure(name, WARMUP_S);
+          loads[name] = await measure(name, DURATION_S);
         }
-        const o = loads.ours!;
+        const o = loads.ours;
+        const k = loads.keyed;
         const e = loads.express!;
         const b = loads.bare!;
         const size = `${bodies[r.path]!.length.toLocaleString('en-US')} B body`;
@@ -213,6 +277,15 @@ export const httpBench: Benchmark = {
             higherIsBetter: false,
             unit: 'ms',
             note: `goal p99 ≤ ${P99_GOAL_MS} ms: ${o.p99Ms <= P99_GOAL_MS ? 'met' : 'NOT met'}; bare p99 ${b.p99Ms} ms`,
+          },
+          {
+            metric: `${r.name} API key req/s vs anonymous`,
+            ours: k.rps,
+            baseline: o.rps,
+            higherIsBetter: true,
+            unit: 'req/s',
+            goal: 0.9,
+            note: `with a key: CPU ${k.cpuUsPerRequest.toFixed(1)} µs/req (anonymous ${o.cpuUsPerRequest.toFixed(1)}), p99 ${k.p99Ms} ms`,
           },
         );
       }
