@@ -11,7 +11,8 @@ import { API_KEYS_CHANGED_CHANNEL, apiKeyDigest, findApiKeyByLookup, type Databa
 
 import type { ChangeFeed } from '../auth/change-feed.ts';
 
-export const API_KEY_CACHE_TTL_MS = 10_000;
+/** As long as accounts and sessions are kept (ACCOUNT_CACHE_TTL_MS): a bound should a notification be lost. */
+export const API_KEY_CACHE_TTL_MS = 5000;
 export const API_KEY_MISS_TTL_MS = 1000;
 
 /** A key as checking it needs it. */
