@@ -99,6 +99,13 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
     settings,
     accounts,
     logins: new AttemptLimiter({ redis, prefix, name: 'login:fail', what: 'failed logins', limits: LOGIN_LIMITS }),
+    passwordChecks: new AttemptLimiter({
+      redis,
+      prefix,
+      name: 'password:fail',
+      what: 'wrong current passwords',
+      limits: LOGIN_LIMITS,
+    }),
     mailRequests: new AttemptLimiter({
       redis,
       prefix,

@@ -15,7 +15,7 @@ export interface AttemptLimits {
   windowSeconds: number;
 }
 
-/** Failed logins (and wrong current passwords). */
+/** Failed logins; wrong current passwords (counted apart). */
 export const LOGIN_LIMITS: AttemptLimits = { perEmail: 10, perIp: 50, windowSeconds: 15 * 60 };
 /** Requests that mail a link: a person needs a few, a mail bomb needs many. */
 export const MAIL_REQUEST_LIMITS: AttemptLimits = { perEmail: 5, perIp: 30, windowSeconds: 60 * 60 };

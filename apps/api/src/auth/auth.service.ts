@@ -75,8 +75,10 @@ export interface AuthServiceDeps {
   db: Database;
   settings: TokenSettings;
   accounts: Accounts;
-  /** Failed logins (and wrong current passwords). */
+  /** Failed logins. */
   logins: AttemptLimiter;
+  /** Wrong current passwords on a password change (apart from logins: a session cannot lock its owner out). */
+  passwordChecks: AttemptLimiter;
   /** Requests that mail a link. */
   mailRequests: AttemptLimiter;
 }
@@ -89,7 +91,7 @@ const LINK_REFUSALS: Record<LinkTokenRefusal, AppError> = {
 };
 
 export function createAuthService(deps: AuthServiceDeps): AuthService {
-  const { db, settings, accounts, logins, mailRequests } = deps;
+  const { db, settings, accounts, logins, passwordChecks, mailRequests } = deps;
   return {
     async register(body) {
       const user = await insertUserWithConfirmation(db, {
@@ -151,10 +153,10 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
     async changePassword(asker, body, ip) {
       const user = await findUserById(db, asker.userId);
       if (!user) throw unknownUser();
-      await logins.assertAllowed(user.email, ip);
+      await passwordChecks.assertAllowed(user.email, ip);
       const current = await passwordHashOf(db, asker.userId);
       if (!current || !(await verifyPassword(current, body.current_password))) {
-        await logins.record(user.email, ip);
+        await passwordChecks.record(user.email, ip);
         throw new AppError(403, 'wrong_password', 'the current password is wrong');
       }
       await changePassword(db, asker.userId, {
