@@ -13,6 +13,7 @@ import http from 'node:http';
 import { sql } from 'kysely';
 
 import { DEV_JWT_SECRET } from '@ratewire/contracts';
+import { createSession } from '@ratewire/db';
 import { createTestDatabase, freePort, spawnApp, waitFor, type AppProcess } from '@ratewire/testkit';
 import { startPrivateNats } from '@ratewire/testkit/private-servers';
 import pg from 'pg';
@@ -26,13 +27,14 @@ const LATENCY_SECONDS = 10;
 
 const b64url = (v: string | Buffer) => Buffer.from(v).toString('base64url');
 
-/** An HS256 access token as the api issues them (iss ratewire, aud ratewire-api). */
-function accessToken(userId: string, email: string): string {
+/** An HS256 access token as the api issues them (iss ratewire, aud ratewire-api), for a session of the user. */
+function accessToken(userId: string, sessionId: string, email: string): string {
   const now = Math.floor(Date.now() / 1000);
   const head = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }));
   const body = b64url(
     JSON.stringify({
       sub: userId,
+      sid: sessionId,
       role: 'user',
       email,
       iss: 'ratewire',
@@ -210,7 +212,8 @@ export const jobsBench: Benchmark = {
         .values({ email, name: null, password_hash: 'x' })
         .returning('id')
         .executeTakeFirstOrThrow();
-      const token = accessToken(user.id, email);
+      const session = await createSession(database.db, user.id, 3600);
+      const token = accessToken(user.id, session.id, email);
       const pool = new pg.Pool({ connectionString: database.url, max: 2 });
 
       // warm-up: JIT, connection pools, stream and consumer
