@@ -49,6 +49,8 @@ describe('GET /docs in a browser', () => {
   it('renders every documented operation from /openapi.json', async () => {
     const dom = await renderInChromium(`${t.url}/docs`);
     expect(dom).toContain('swagger-ui');
+    // both security schemes (bearerAuth, apiKey) give the page its Authorize button
+    expect(dom).toMatch(/class="btn authorize/);
     const doc = (await (await fetch(`${t.url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     for (const path of Object.keys(doc.paths)) {
       expect(dom).toContain(`data-path="${path}"`);
