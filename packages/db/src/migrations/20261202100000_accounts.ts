@@ -58,7 +58,11 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('used_at', 'timestamptz')
     .addColumn('voided_at', 'timestamptz')
     .execute();
-  await db.schema.createIndex('link_tokens_user_purpose_idx').on('link_tokens').columns(['user_id', 'purpose']).execute();
+  await db.schema
+    .createIndex('link_tokens_user_purpose_idx')
+    .on('link_tokens')
+    .columns(['user_id', 'purpose'])
+    .execute();
   await db.schema.createIndex('link_tokens_expires_idx').on('link_tokens').column('expires_at').execute();
 
   await db.schema
