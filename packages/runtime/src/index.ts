@@ -34,4 +34,5 @@ export {
 } from './messages.ts';
 export { SettingsError, exitOnSettingError, loadSettings, parseSettings } from './settings.ts';
 export { Shutdown, withTimeout, type ShutdownPhase } from './shutdown.ts';
+export { nextRetryMs } from './retry-schedule.ts';
 export { WakeLoop, type RoundContext, type WakeLoopOptions } from './wake-loop.ts';

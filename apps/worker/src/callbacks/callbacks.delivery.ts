@@ -18,7 +18,7 @@ import {
   type DeliveryOutcome,
   type DueDelivery,
 } from '@ratewire/db';
-import { WakeLoop, errorMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
+import { WakeLoop, errorMessage, nextRetryMs, type Logger, type NatsConnection } from '@ratewire/runtime';
 import got, { type Got } from 'got';
 
 import { loadCallbackKeys, type CallbackTarget } from './callback.keys.ts';
@@ -180,10 +180,8 @@ export class CallbackDelivery {
   }
 
   private failure(d: DueDelivery, httpStatus: number | null, error: string): DeliveryOutcome {
-    const made = d.attempts + 1;
-    const { scheduleMs, maxAttempts } = this.options;
-    if (made >= maxAttempts) return { jobId: d.job_id, status: 'failed', httpStatus, error, retryInMs: null };
-    const retryInMs = scheduleMs[Math.min(made, scheduleMs.length - 1)] ?? 0;
+    const retryInMs = nextRetryMs(this.options.scheduleMs, d.attempts + 1, this.options.maxAttempts);
+    if (retryInMs === null) return { jobId: d.job_id, status: 'failed', httpStatus, error, retryInMs: null };
     return { jobId: d.job_id, status: 'pending', httpStatus, error, retryInMs };
   }
 }

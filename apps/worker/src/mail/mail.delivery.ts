@@ -16,7 +16,7 @@ import {
   type DueMail,
   type MailOutcome,
 } from '@ratewire/db';
-import { WakeLoop, errorMessage, type Logger } from '@ratewire/runtime';
+import { WakeLoop, errorMessage, nextRetryMs, type Logger } from '@ratewire/runtime';
 import { createTransport } from 'nodemailer';
 
 import { MAIL_TEMPLATES, linkFor } from './mail.templates.ts';
@@ -172,10 +172,8 @@ export class MailDelivery {
   }
 
   private failure(mail: DueMail, error: string): MailOutcome {
-    const made = mail.attempts + 1;
-    const { scheduleMs, maxAttempts } = this.options;
-    if (made >= maxAttempts) return { id: mail.id, leaseUntil: mail.lease_until, status: 'failed', error };
-    const retryInMs = scheduleMs[Math.min(made, scheduleMs.length - 1)] ?? 0;
+    const retryInMs = nextRetryMs(this.options.scheduleMs, mail.attempts + 1, this.options.maxAttempts);
+    if (retryInMs === null) return { id: mail.id, leaseUntil: mail.lease_until, status: 'failed', error };
     return { id: mail.id, leaseUntil: mail.lease_until, status: 'pending', error, retryInMs };
   }
 }
