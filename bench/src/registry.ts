@@ -1,8 +1,9 @@
 import type { Benchmark } from './harness.ts';
+import { exportBench } from './export/export.bench.ts';
 import { httpBench } from './http/http.bench.ts';
 import { ingestBench } from './ingest/ingest.bench.ts';
 import { jobsBench } from './jobs/jobs.bench.ts';
 import { wsBench } from './ws/ws.bench.ts';
 
 /** Every benchmark `pnpm bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [ingestBench, jobsBench, httpBench, wsBench];
+export const benchmarks: Benchmark[] = [ingestBench, jobsBench, httpBench, wsBench, exportBench];
