@@ -10,6 +10,7 @@ import {
   inboundCurrencyUpdate,
   jobResultEvent,
   notificationMessage,
+  outsideTaskMessage,
   taskEvent,
 } from '@ratewire/contracts';
 import { MAX_JSON_DEPTH, decodeMessage, type Decoded } from '@ratewire/runtime';
@@ -85,11 +86,23 @@ export function framesForSubject(subject: string, text: string): Mapped {
   }
 }
 
-/** The frame for one Redis `notifications` message (job or task progress). */
+/**
+ * The frames for one Redis `notifications` message: job progress → `jobs:<job_id>` (job.progress);
+ * our own task progress → `tasks` as it is and `tasks:<task_id>`; a task message of an outside
+ * worker (Celery, say) → `tasks:<task_id>` alone — both task.progress, the latter's data read by
+ * `outsideTaskMessage` (status normalised, the word kept in status_text, big fields bounded).
+ */
 export function framesForNotification(text: string): Mapped {
-  return mapped(decodeMessage(notificationMessage, text, INBOUND), (m) =>
-    'job_id' in m
-      ? [{ channel: `jobs:${m.job_id}`, event: 'job.progress', data: m }]
-      : [{ channel: 'tasks', event: 'task.progress', data: m }],
-  );
+  const own = decodeMessage(notificationMessage, text, INBOUND);
+  if (own.ok && 'job_id' in own.value) {
+    return { ok: true, frames: [{ channel: `jobs:${own.value.job_id}`, event: 'job.progress', data: own.value }] };
+  }
+  if (!own.ok && own.kind !== 'invalid') return { ok: false, reason: own.reason };
+  const outside = decodeMessage(outsideTaskMessage, text, INBOUND);
+  const followed: FrameSpec[] = outside.ok
+    ? [{ channel: `tasks:${outside.value.task_id}`, event: 'task.progress', data: outside.value }]
+    : [];
+  if (own.ok) return { ok: true, frames: [{ channel: 'tasks', event: 'task.progress', data: own.value }, ...followed] };
+  if (outside.ok) return { ok: true, frames: followed };
+  return { ok: false, reason: /"job_id"/.test(text) ? own.reason : outside.reason };
 }

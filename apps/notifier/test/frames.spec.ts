@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
+import { TASK_JSON_MAX_BYTES, TASK_TEXT_MAX, normaliseTaskStatus } from '@ratewire/contracts';
+
 import { framesForNotification, framesForSubject } from '../src/frames.ts';
 
 const job = '0b7f2c52-8a3e-4c51-9d0e-4f6a1f3e2b10';
@@ -119,9 +121,31 @@ describe('framesForNotification', () => {
         { channel: `jobs:${job}`, event: 'job.progress', data: { job_id: job, status: 'running', progress: 0.5 } },
       ],
     });
+    // the frame on tasks is as it was; the one on tasks:<task_id> follows it
     expect(framesForNotification(JSON.stringify({ task_id: task, status: 'queued' }))).toEqual({
       ok: true,
-      frames: [{ channel: 'tasks', event: 'task.progress', data: { task_id: task, status: 'queued' } }],
+      frames: [
+        { channel: 'tasks', event: 'task.progress', data: { task_id: task, status: 'queued' } },
+        {
+          channel: `tasks:${task}`,
+          event: 'task.progress',
+          data: { task_id: task, status: 'queued', status_text: 'queued' },
+        },
+      ],
+    });
+  });
+
+  it('also sends our own task progress to tasks:<task_id>, normalised, with the word kept', () => {
+    expect(framesForNotification(JSON.stringify({ task_id: task, status: 'done', detail: 'cbr: 3 rates' }))).toEqual({
+      ok: true,
+      frames: [
+        { channel: 'tasks', event: 'task.progress', data: { task_id: task, status: 'done', detail: 'cbr: 3 rates' } },
+        {
+          channel: `tasks:${task}`,
+          event: 'task.progress',
+          data: { task_id: task, status: 'done', status_text: 'done', detail: 'cbr: 3 rates' },
+        },
+      ],
     });
   });
 
@@ -129,5 +153,252 @@ describe('framesForNotification', () => {
     expect(framesForNotification('{"status":"running"}').ok).toBe(false);
     expect(framesForNotification(JSON.stringify({ job_id: 'nope', status: 'running' })).ok).toBe(false);
     expect(framesForNotification('[]').ok).toBe(false);
+  });
+});
+
+/** The one frame an outside task message gives (it must not reach channel `tasks`). */
+function outsideFrame(message: unknown) {
+  const result = framesForNotification(typeof message === 'string' ? message : JSON.stringify(message));
+  if (!result.ok) throw new Error(`refused: ${result.reason}`);
+  expect(result.frames).toHaveLength(1);
+  const [frame] = result.frames;
+  expect(frame!.event).toBe('task.progress');
+  return frame!;
+}
+
+const refusal = (message: unknown) => {
+  const result = framesForNotification(typeof message === 'string' ? message : JSON.stringify(message));
+  return result.ok ? `accepted: ${JSON.stringify(result.frames)}` : result.reason;
+};
+
+describe('framesForNotification: task messages of outside workers (Celery)', () => {
+  const celery = 'd9b1d7db-ec3c-4ae8-b8a5-1e7d2f3c4a5b';
+
+  it('sends a Celery PENDING to tasks:<task_id> as queued, keeping the word', () => {
+    expect(outsideFrame({ task_id: 'celery-abc-123', status: 'PENDING' })).toEqual({
+      channel: 'tasks:celery-abc-123',
+      event: 'task.progress',
+      data: { task_id: 'celery-abc-123', status: 'queued', status_text: 'PENDING' },
+    });
+  });
+
+  it('maps STARTED to running and a custom PROGRESS state with meta {current, total} to its fraction', () => {
+    expect(outsideFrame({ task_id: celery, status: 'STARTED' }).data).toEqual({
+      task_id: celery,
+      status: 'running',
+      status_text: 'STARTED',
+    });
+    expect(outsideFrame({ task_id: 'import.2026-01-01', status: 'PROGRESS', meta: { current: 3, total: 10 } })).toEqual(
+      {
+        channel: 'tasks:import.2026-01-01',
+        event: 'task.progress',
+        data: {
+          task_id: 'import.2026-01-01',
+          status: 'running',
+          status_text: 'PROGRESS',
+          progress: 0.3,
+          meta: { current: 3, total: 10 },
+        },
+      },
+    );
+    // info is AsyncResult's name of it; Celery's result backend keeps the meta as the result
+    expect(outsideFrame({ task_id: 'a', status: 'PROGRESS', info: { progress: 0.25 } }).data).toMatchObject({
+      progress: 0.25,
+      meta: { progress: 0.25 },
+    });
+    expect(outsideFrame({ task_id: 'a', status: 'PROGRESS', result: { current: 1, total: 4 } }).data).toMatchObject({
+      status: 'running',
+      progress: 0.25,
+      result: { current: 1, total: 4 },
+    });
+    // a meta that says no fraction gives none; an explicit progress wins over the meta
+    expect(
+      outsideFrame({ task_id: 'a', status: 'PROGRESS', meta: { current: 11, total: 10 } }).data,
+    ).not.toHaveProperty('progress');
+    expect(
+      outsideFrame({ task_id: 'a', status: 'PROGRESS', progress: 0.9, meta: { current: 1, total: 10 } }).data,
+    ).toMatchObject({ progress: 0.9 });
+  });
+
+  it('maps SUCCESS to done with its result and date_done', () => {
+    const message = {
+      status: 'SUCCESS',
+      result: { rates: 34, sources: ['cbr'] },
+      traceback: null,
+      children: [],
+      date_done: '2026-11-24T10:00:00.123456+00:00',
+      task_id: celery,
+    };
+    expect(outsideFrame(message)).toEqual({
+      channel: `tasks:${celery}`,
+      event: 'task.progress',
+      data: {
+        task_id: celery,
+        status: 'done',
+        status_text: 'SUCCESS',
+        result: { rates: 34, sources: ['cbr'] },
+        date_done: '2026-11-24T10:00:00.123456+00:00',
+      },
+    });
+    // a task that returned None: the null result is kept
+    expect(outsideFrame({ task_id: 'n', status: 'SUCCESS', result: null }).data).toEqual({
+      task_id: 'n',
+      status: 'done',
+      status_text: 'SUCCESS',
+      result: null,
+    });
+  });
+
+  it('maps FAILURE to failed with the exception as detail and the traceback cut to 4000 characters', () => {
+    const traceback = `Traceback (most recent call last):\n${'  File "tasks.py", line 1, in run\n'.repeat(500)}ValueError: boom`;
+    const data = outsideFrame({
+      task_id: 'celery-abc-123',
+      status: 'FAILURE',
+      result: { exc_type: 'ValueError', exc_message: ['boom'], exc_module: 'builtins' },
+      traceback,
+    }).data as Record<string, unknown>;
+    expect(data).toMatchObject({
+      status: 'failed',
+      status_text: 'FAILURE',
+      detail: 'ValueError: boom',
+      result: { exc_type: 'ValueError', exc_message: ['boom'], exc_module: 'builtins' },
+    });
+    expect(data.traceback).toHaveLength(TASK_TEXT_MAX);
+    expect(String(data.traceback).endsWith('…')).toBe(true);
+    expect(traceback.startsWith(String(data.traceback).slice(0, -1))).toBe(true);
+  });
+
+  it('maps REVOKED to failed (the word stays in status_text)', () => {
+    expect(outsideFrame({ task_id: celery, status: 'REVOKED' }).data).toEqual({
+      task_id: celery,
+      status: 'failed',
+      status_text: 'REVOKED',
+    });
+  });
+
+  it.each([
+    ['PENDING', 'queued'],
+    ['queued', 'queued'],
+    ['RECEIVED', 'queued'],
+    ['STARTED', 'running'],
+    ['in progress', 'running'],
+    ['In_Progress', 'running'],
+    ['in-progress', 'running'],
+    ['  running  ', 'running'],
+    ['PROGRESS', 'running'],
+    ['RETRY', 'running'],
+    ['SUCCESS', 'done'],
+    ['done', 'done'],
+    ['Completed', 'done'],
+    ['ok', 'done'],
+    ['FAILURE', 'failed'],
+    ['failed', 'failed'],
+    ['error', 'failed'],
+    ['REVOKED', 'failed'],
+    ['cancelled', 'failed'],
+    ['warming up', 'unknown'],
+    ['constructor', 'unknown'],
+    ['ÉTAPE 2', 'unknown'],
+  ])('normalises the status %j to %s', (word, status) => {
+    expect(normaliseTaskStatus(word)).toBe(status);
+    expect(outsideFrame({ task_id: 'w', status: word }).data).toEqual({
+      task_id: 'w',
+      status,
+      status_text: word.trim(),
+    });
+  });
+
+  it('accepts ids that are not UUIDs, up to 200 of A-Z a-z 0-9 . _ : -', () => {
+    for (const id of ['1', 'celery-abc-123', 'App.Tasks:import_rates.42', 'A'.repeat(200), 'D9B1D7DB']) {
+      expect(outsideFrame({ task_id: id, status: 'done' }).channel).toBe(`tasks:${id}`);
+    }
+  });
+
+  it('reads progress given as a numeric string, and 0 and 1 themselves', () => {
+    expect(outsideFrame({ task_id: 'p', status: 'in progress', progress: '0.5' }).data).toEqual({
+      task_id: 'p',
+      status: 'running',
+      status_text: 'in progress',
+      progress: 0.5,
+    });
+    expect(outsideFrame({ task_id: 'p', status: 'in progress', progress: ' 1 ' }).data).toMatchObject({ progress: 1 });
+    expect(outsideFrame({ task_id: 'p', status: 'queued', progress: 0 }).data).toMatchObject({ progress: 0 });
+    expect(outsideFrame({ task_id: 'p', status: 'running', progress: '2.5e-1' }).data).toMatchObject({
+      progress: 0.25,
+    });
+    expect(outsideFrame({ task_id: 'p', status: 'running', progress: null }).data).not.toHaveProperty('progress');
+  });
+
+  it('leaves out a result or meta over 8 KB of JSON and names it in omitted; drops unknown keys', () => {
+    const big = { rows: 'x'.repeat(TASK_JSON_MAX_BYTES) };
+    const frame = outsideFrame({ task_id: 'big', status: 'SUCCESS', result: big, meta: big, worker: 'w1', args: [1] });
+    expect(frame.data).toEqual({ task_id: 'big', status: 'done', status_text: 'SUCCESS', omitted: ['result', 'meta'] });
+    expect(JSON.stringify(frame.data).length).toBeLessThan(200);
+    // every field at its bound: the frame stays small
+    const long = outsideFrame({
+      task_id: 'b'.repeat(200),
+      status: 's'.repeat(64),
+      detail: 'd'.repeat(100_000),
+      traceback: 't'.repeat(100_000),
+      date_done: 'x'.repeat(1000),
+      result: { r: 'r'.repeat(8000) },
+      meta: { m: 'm'.repeat(8000) },
+    });
+    expect(JSON.stringify(long.data).length).toBeLessThan(2 * TASK_JSON_MAX_BYTES + 2 * TASK_TEXT_MAX + 500);
+  });
+
+  it('never reaches channel tasks unless it has our own shape (a UUID and one of our four words)', () => {
+    for (const message of [
+      { task_id: 'celery-abc-123', status: 'done' },
+      { task_id: celery, status: 'SUCCESS' },
+      { task_id: celery, status: 'running', progress: '0.5' },
+    ]) {
+      const result = framesForNotification(JSON.stringify(message));
+      expect(result.ok && result.frames.map((f) => f.channel)).toEqual([`tasks:${message.task_id}`]);
+    }
+    // one that has our shape cannot be told from ours: it reaches tasks too, as ours always did
+    const ours = framesForNotification(JSON.stringify({ task_id: celery, status: 'done' }));
+    expect(ours.ok && ours.frames.map((f) => f.channel)).toEqual(['tasks', `tasks:${celery}`]);
+  });
+
+  it.each([
+    ['not an object', '"done"', /./],
+    ['an array', '[{"task_id":"a","status":"done"}]', /./],
+    ['null', 'null', /./],
+    ['not JSON', '{"task_id":"a",', /not JSON/],
+    ['no task_id', { status: 'done' }, /task_id/],
+    ['an empty task_id', { task_id: '', status: 'done' }, /task_id: expected a task id/],
+    ['a task_id of 201 characters', { task_id: 'a'.repeat(201), status: 'done' }, /task_id/],
+    ['a task_id with a space', { task_id: 'a b', status: 'done' }, /task_id/],
+    ['a task_id with a slash', { task_id: 'a/b', status: 'done' }, /task_id/],
+    ['a task_id with a star', { task_id: 'a*', status: 'done' }, /task_id/],
+    ['a task_id with a newline', { task_id: 'a\n', status: 'done' }, /task_id/],
+    ['a non-ASCII task_id', { task_id: 'tâche', status: 'done' }, /task_id/],
+    ['a numeric task_id', { task_id: 42, status: 'done' }, /task_id/],
+    ['no status', { task_id: 'a' }, /status/],
+    ['a numeric status', { task_id: 'a', status: 3 }, /status/],
+    ['an empty status', { task_id: 'a', status: '  ' }, /status/],
+    ['a status of 65 characters', { task_id: 'a', status: 's'.repeat(65) }, /status/],
+    ['a status with a NUL', { task_id: 'a', status: 'do\u0000ne' }, /status/],
+    ['a status with a control character', { task_id: 'a', status: 'do\u0007ne' }, /status/],
+    ['a status that is a lone surrogate', { task_id: 'a', status: '\ud800' }, /status/],
+    ['progress above 1', { task_id: 'a', status: 'running', progress: 1.5 }, /progress/],
+    ['progress below 0', { task_id: 'a', status: 'running', progress: -0.1 }, /progress/],
+    ['progress "50%"', { task_id: 'a', status: 'running', progress: '50%' }, /progress/],
+    ['progress "NaN"', { task_id: 'a', status: 'running', progress: 'NaN' }, /progress/],
+    ['progress "Infinity"', { task_id: 'a', status: 'running', progress: 'Infinity' }, /progress/],
+    ['progress ""', { task_id: 'a', status: 'running', progress: '' }, /progress/],
+    ['progress true', { task_id: 'a', status: 'running', progress: true }, /progress/],
+    ['progress 1e308', '{"task_id":"a","status":"running","progress":1e308}', /progress/],
+    ['progress 1e999 (Infinity)', '{"task_id":"a","status":"running","progress":1e999}', /progress/],
+    ['a numeric detail', { task_id: 'a', status: 'failed', detail: 500 }, /detail/],
+    ['an object traceback', { task_id: 'a', status: 'failed', traceback: {} }, /traceback/],
+    [
+      'nesting deeper than 64',
+      `{"task_id":"a","status":"done","result":${'['.repeat(70)}${']'.repeat(70)}}`,
+      /nested deeper than 64/,
+    ],
+  ])('drops a task message with %s, giving the reason', (_name, message, reason) => {
+    expect(refusal(message)).toMatch(reason);
   });
 });

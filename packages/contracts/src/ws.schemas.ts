@@ -4,13 +4,21 @@
 import { z } from 'zod';
 
 import { ID_FORMS, exactly } from './common.schemas.ts';
+import { TASK_ID_FORM } from './events.schemas.ts';
 import { text } from './text.schemas.ts';
 
-/** Channels a socket may subscribe to; `jobs:<id>` is private to the job's owner and admins. */
+/**
+ * Channels a socket may subscribe to; `jobs:<id>` is private to the job's owner and admins,
+ * `tasks:<task_id>` open to whoever knows the id (outside workers' ids: TASK_ID_FORM).
+ */
 export const WS_CHANNEL_RE = exactly(
-  `(?:currencies|rates\\.cbr|rates\\.binance|rates\\.binance:${ID_FORMS.binanceSymbol}|tasks|jobs:${ID_FORMS.uuid})`,
+  `(?:currencies|rates\\.cbr|rates\\.binance|rates\\.binance:${ID_FORMS.binanceSymbol}|tasks|tasks:${TASK_ID_FORM}|jobs:${ID_FORMS.uuid})`,
 );
 export const WS_JOB_CHANNEL_RE = /^jobs:([0-9a-f-]{36})$/;
+/** The answer to a subscribe to `tasks:<id>` whose id is not one (unknown_channel). */
+export const WS_TASK_CHANNEL_MESSAGE = 'a task channel is tasks:<task_id>, the id 1 to 200 of A-Z a-z 0-9 . _ : -';
+/** The longest channel name: `tasks:` and a 200-character task id fit. */
+export const WS_CHANNEL_MAX = 256;
 
 /** Channels a socket that never subscribed follows, as the Currency-API service’s `/ws` did. */
 export const WS_DEFAULT_CHANNELS = ['currencies', 'rates.cbr'] as const;
@@ -23,11 +31,9 @@ export const WS_LIMITS = {
   maxBufferedBytes: 1024 * 1024,
 } as const;
 
-export const wsChannel = z
-  .string()
-  .max(128)
-  .regex(WS_CHANNEL_RE, { message: 'unknown channel' })
-  .meta({ description: 'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, jobs:<job_id>' });
+export const wsChannel = z.string().max(WS_CHANNEL_MAX).regex(WS_CHANNEL_RE, { message: 'unknown channel' }).meta({
+  description: 'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, tasks:<task_id>, jobs:<job_id>',
+});
 
 const MAX_STREAM_ID_PART = 2n ** 64n - 1n;
 
@@ -42,8 +48,8 @@ export const wsFrameId = text()
   });
 
 export const wsClientOp = z.discriminatedUnion('op', [
-  z.object({ op: z.literal('subscribe'), channel: text().max(128), since: wsFrameId.optional() }),
-  z.object({ op: z.literal('unsubscribe'), channel: text().max(128) }),
+  z.object({ op: z.literal('subscribe'), channel: text().max(WS_CHANNEL_MAX), since: wsFrameId.optional() }),
+  z.object({ op: z.literal('unsubscribe'), channel: text().max(WS_CHANNEL_MAX) }),
   z.object({ op: z.literal('auth'), token: text().min(1).max(4096) }),
   z.object({ op: z.literal('ping') }),
 ]);
@@ -54,7 +60,10 @@ export const wsEventFrame = z.object({
   type: z.literal('event'),
   channel: wsChannel,
   id: wsFrameId,
-  /** The NATS subject the frame came from, or `job.progress` / `task.progress` for Redis notifications. */
+  /**
+   * The NATS subject the frame came from, or `job.progress` / `task.progress` for Redis notifications
+   * (on `tasks:<task_id>` its data is `taskProgressFrameData`).
+   */
   event: z.string(),
   data: z.unknown(),
   ts: z.string(),

@@ -5,6 +5,7 @@ import {
   WS_DEFAULT_CHANNELS,
   WS_JOB_CHANNEL_RE,
   WS_LIMITS,
+  WS_TASK_CHANNEL_MESSAGE,
   wsClientOp,
   type WsClientOp,
   type WsErrorCode,
@@ -207,7 +208,11 @@ export class WsSession {
   }
 
   private async subscribe(channel: string, since: string | undefined): Promise<void> {
-    if (!WS_CHANNEL_RE.test(channel)) return this.error('unknown_channel', `no channel named ${channel}`);
+    if (!WS_CHANNEL_RE.test(channel)) {
+      // tasks:<task_id> is open to anyone who knows the id: only its form is checked
+      const message = channel.startsWith('tasks:') ? WS_TASK_CHANNEL_MESSAGE : `no channel named ${channel}`;
+      return this.error('unknown_channel', message);
+    }
     this.subs ??= new Map();
     if (this.subs.has(channel)) return this.sendJson({ type: 'subscribed', channel });
     if (this.subs.size >= WS_LIMITS.maxSubscriptions) {
