@@ -94,6 +94,40 @@ describe('notifier bridge', () => {
     expect(b.stats().emitted).toBe(0);
   });
 
+  it('frames an outside task message on tasks:<task_id>, in its history, and drops invalid ones', async () => {
+    const b = await bridge();
+    const id = `celery-${randomUUID().slice(0, 8)}`;
+    const channel = `tasks:${id}`;
+    const published = await listen(channel);
+    const tasksBefore = (await stream('tasks')).length;
+    await redis.publish('notifications', JSON.stringify({ task_id: id, status: 'PENDING' }));
+    await redis.publish(
+      'notifications',
+      JSON.stringify({ task_id: id, status: 'PROGRESS', meta: { current: 3, total: 10 } }),
+    );
+    await redis.publish('notifications', '{"task_id":"bad id","status":"done"}');
+    await redis.publish('notifications', JSON.stringify({ task_id: id, status: 'running', progress: 7 }));
+    await redis.publish('notifications', JSON.stringify({ task_id: id, status: 'SUCCESS', result: 42 }));
+    await waitFor(() => published.length === 3, { what: '3 task frames' });
+    await waitFor(() => b.stats().invalid === 2, { what: '2 invalid messages' });
+    const entries = await stream(channel);
+    expect(entries.map(([entryId]) => entryId)).toEqual(published.map((f) => (JSON.parse(f) as { id: string }).id));
+    // history holds each frame's tail: head + id + tail is the published frame, byte for byte
+    entries.forEach(([entryId, fields], i) => {
+      expect(`{"type":"event","channel":"${channel}","id":"${entryId}${fields[1]}`).toBe(published[i]);
+    });
+    expect(published.map((f) => JSON.parse(f) as { event: string; data: unknown })).toMatchObject([
+      { event: 'task.progress', data: { task_id: id, status: 'queued', status_text: 'PENDING' } },
+      { event: 'task.progress', data: { task_id: id, status: 'running', status_text: 'PROGRESS', progress: 0.3 } },
+      { event: 'task.progress', data: { task_id: id, status: 'done', status_text: 'SUCCESS', result: 42 } },
+    ]);
+    // the history expires when idle, as every channel's does
+    expect(await redis.pttl(`ws:stream:${channel}`)).toBeGreaterThan(0);
+    // outside tasks stay off channel tasks
+    expect(await stream('tasks')).toHaveLength(tasksBefore);
+    expect(b.stats()).toMatchObject({ received: 5, emitted: 3, invalid: 2 });
+  });
+
   it('with two replicas, emits every NATS message and every Redis notification once', async () => {
     const [a, b] = await Promise.all([bridge(), bridge()]);
     const channel = 'rates.binance:PAIRUSDT';

@@ -20,7 +20,10 @@ import {
   inboundCurrencyUpdate,
   jobResultEvent,
   notificationMessage,
+  normaliseTaskStatus,
+  outsideTaskMessage,
   taskEvent,
+  taskProgressFrameData,
   wsEventFrame,
 } from '@ratewire/contracts';
 import {
@@ -167,13 +170,74 @@ const hints: Record<string, fc.Arbitrary<unknown>> = {
   progress: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), hostileNumber),
 };
 
-function contractArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
+/** Celery-style task messages of outside workers: the shapes they publish, and near misses. */
+const celeryMeta = fc.oneof(
+  fc.record({ current: fc.integer({ min: -2, max: 12 }), total: fc.integer({ min: -1, max: 10 }) }),
+  fc.record({ progress: fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), hostileNumber) }),
+  fc.constant({ rows: 'x'.repeat(9000) }),
+  fc.constant({ exc_type: 'ValueError', exc_message: ['boom'], exc_module: 'builtins' }),
+  fc.constant(null),
+  hostileJsonValue,
+);
+const outsideHints: Record<string, fc.Arbitrary<unknown>> = {
+  task_id: fc.oneof(
+    fc.constantFrom(
+      'celery-abc-123',
+      'd9b1d7db-ec3c-4ae8-b8a5-1e7d2f3c4a5b',
+      'App.Tasks:import_rates.42',
+      'a'.repeat(200),
+      'a'.repeat(201),
+      '',
+      'a b',
+      'a/b',
+      'tâche',
+      'a\n',
+    ),
+    fc.stringMatching(/^[A-Za-z0-9._:-]{1,60}$/),
+  ),
+  status: fc.constantFrom(
+    'PENDING',
+    'RECEIVED',
+    'STARTED',
+    'PROGRESS',
+    'RETRY',
+    'SUCCESS',
+    'FAILURE',
+    'REVOKED',
+    'in progress',
+    'IN_PROGRESS',
+    'done',
+    'queued',
+    'running',
+    'warming up',
+    '',
+    '  ',
+    's'.repeat(65),
+    'do\u0000ne',
+    'do\u0007ne',
+    '\ud800',
+  ),
+  progress: fc.oneof(
+    hints.progress!,
+    fc.constantFrom('0.5', ' 1 ', '0', '1.5', '-0.1', 'NaN', 'Infinity', '', '50%', '2.5e-1', null),
+  ),
+  meta: celeryMeta,
+  info: celeryMeta,
+  result: celeryMeta,
+  traceback: fc.constantFrom(null, 'Traceback (most recent call last):\nValueError: boom', 't'.repeat(10_000)),
+  date_done: fc.constantFrom(null, '2026-11-24T10:00:00.123456+00:00', 'x'.repeat(200)),
+};
+
+function contractArbitrary(
+  schema: z.ZodType,
+  extraHints: Record<string, fc.Arbitrary<unknown>> = {},
+): fc.Arbitrary<unknown> {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const documented = arbitraryFor(json, {
     resolve: () => {
       throw new Error('no references expected');
     },
-    hints,
+    hints: { ...hints, ...extraHints },
   });
   const valid = documented.filter((v) => schema.safeParse(v).success);
   return fc.oneof(
@@ -184,8 +248,14 @@ function contractArbitrary(schema: z.ZodType): fc.Arbitrary<unknown> {
   );
 }
 
-const payload = (schema: z.ZodType): fc.Arbitrary<string | Buffer> =>
-  fc.oneof({ weight: 9, arbitrary: contractArbitrary(schema).map(jsonText) }, { weight: 1, arbitrary: brokenJsonText });
+const payload = (
+  schema: z.ZodType,
+  extraHints?: Record<string, fc.Arbitrary<unknown>>,
+): fc.Arbitrary<string | Buffer> =>
+  fc.oneof(
+    { weight: 9, arbitrary: contractArbitrary(schema, extraHints).map(jsonText) },
+    { weight: 1, arbitrary: brokenJsonText },
+  );
 
 interface NatsCase {
   subject: string;
@@ -201,7 +271,10 @@ const natsCase: fc.Arbitrary<NatsCase> = fc.oneof(
   }),
 );
 
-const redisCase: fc.Arbitrary<string | Buffer> = payload(notificationMessage);
+const redisCase: fc.Arbitrary<string | Buffer> = fc.oneof(
+  payload(notificationMessage),
+  payload(outsideTaskMessage, outsideHints),
+);
 
 // ---- barriers ---------------------------------------------------------------------------------
 
@@ -268,13 +341,36 @@ async function checkRedis(p: string | Buffer): Promise<void> {
   const at = await barrier('redis');
   const text = p.toString();
   const duplicate = seenNotifications.has(text);
-  const expected = expectedChannels(
-    notificationMessage,
-    (m: z.infer<typeof notificationMessage>) => ('job_id' in m ? [`jobs:${m.job_id}`] : ['tasks']),
+  // a task message reaches tasks:<task_id> when it reads as an outside one (ours always does)
+  const followed = expectedChannels(
+    outsideTaskMessage,
+    (m: z.infer<typeof outsideTaskMessage>) => [`tasks:${m.task_id}`],
     text,
   );
+  const own = expectedChannels(
+    notificationMessage,
+    (m: z.infer<typeof notificationMessage>) => ('job_id' in m ? [`jobs:${m.job_id}`] : ['tasks', ...followed]),
+    text,
+  );
+  const expected = own.length ? own : followed;
   if (expected.length) seenNotifications.add(text);
-  checkFrames(frames.slice(from, at), duplicate ? [] : expected, `notifications ${clip(p)}`);
+  const got = frames.slice(from, at);
+  checkFrames(got, duplicate ? [] : expected, `notifications ${clip(p)}`);
+  for (const frame of got.filter((f) => f.channel.startsWith('tasks:'))) checkTaskFrame(frame, clip(p));
+}
+
+/** A tasks:<task_id> frame: its data of the documented shape, for that id, bounded whatever was sent. */
+function checkTaskFrame(frame: { channel: string; text: string }, what: string): void {
+  const { data } = JSON.parse(frame.text) as { data: unknown };
+  const parsed = taskProgressFrameData.safeParse(data);
+  const fail = (why: string) => {
+    throw new Error(`notifications ${what}: ${why}: ${frame.text.slice(0, 300)}`);
+  };
+  if (!parsed.success) fail('task frame data outside taskProgressFrameData');
+  const task = parsed.data!;
+  if (`tasks:${task.task_id}` !== frame.channel) fail('task frame on another task channel');
+  if (task.status !== normaliseTaskStatus(task.status_text)) fail('status not the status_text normalised');
+  if (Buffer.byteLength(frame.text) > 32 * 1024) fail('task frame over 32 KB');
 }
 
 // ---- the properties ---------------------------------------------------------------------------
