@@ -29,6 +29,7 @@ import { startPrivateNats } from '@ratewire/testkit/private-servers';
 import { readFixture } from '@ratewire/testkit/replay/fixtures';
 
 import type { Benchmark, BenchResult, Figure } from '../harness.ts';
+import { heapFromMetrics, rssMb as rssOf } from '../soak/memory.ts';
 
 const FROM = '1996-01-01';
 const TO = '2025-12-31';
@@ -41,6 +42,23 @@ const MEMORY_GOAL_MB = 50;
 const SAMPLE_MS = 20;
 const HISTORY = '/api/v1/rates/cbr/history';
 const HEADER = 'date,code,nominal,value,unit_rate';
+const METRICS_TOKEN = 'bench-only-metrics-token';
+
+function rssMb(pid: number): number {
+  const mb = rssOf(pid);
+  if (mb === null) throw new Error(`the api (process ${pid}) is gone`);
+  return mb;
+}
+
+/** The api's used heap in MB from its /metrics, or null when it does not say. */
+async function heapMb(base: string): Promise<number | null> {
+  try {
+    const res = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    return res.ok ? heapFromMetrics(await res.text()) : null;
+  } catch {
+    return null;
+  }
+}
 
 interface Currency {
   code: string;
@@ -228,15 +246,6 @@ function compareCsv(what: string, api: Buffer, copy: Buffer): string {
   return 'identical to COPY line for line; the api ends lines with CRLF, COPY with LF';
 }
 
-/** Resident set size of a process in MB. */
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  if (!line) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(line.split(/\s+/)[1]) / 1024;
-}
-
 /** utime + stime of a process in milliseconds (Linux /proc; clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -278,6 +287,7 @@ export const exportBench: Benchmark = {
         LOG_LEVEL: 'info',
         NODE_ENV: 'production',
         JWT_SECRET: 'bench-only-secret-0123456789abcdef0123456789',
+        METRICS_TOKEN,
       });
       await api.waitForLine(/"msg":"api listening"/, 30_000);
       const pid = api.child.pid!;
@@ -292,6 +302,7 @@ export const exportBench: Benchmark = {
         (await copyRead(client, copySql(month.from, month.to), true)).body!,
       );
       await new Promise((r) => setTimeout(r, 200));
+      const heapBefore = await heapMb(base);
       const rssBefore = rssMb(pid);
       const samples: number[] = [rssBefore];
       const sampler = setInterval(() => samples.push(rssMb(pid)), SAMPLE_MS);
@@ -346,6 +357,7 @@ export const exportBench: Benchmark = {
           }
         }
 
+        const rssOneAtATime = Math.max(...samples);
         // several at once, readers pausing first: the api's memory must not follow the rows
         t = performance.now();
         await Promise.all(
@@ -358,6 +370,7 @@ export const exportBench: Benchmark = {
         clearInterval(sampler);
         const rssPeak = Math.max(...samples);
         const rssAfter = rssMb(pid);
+        const heapAfter = await heapMb(base);
 
         const rate = (r: Read) => r.rows / (r.ms / 1000);
         const apiMs = ours.reduce((s, r) => s + r.ms, 0);
@@ -386,7 +399,11 @@ export const exportBench: Benchmark = {
             // the goal (growth < 50 MB) as a ratio of this run's "before"
             goal: Math.ceil((rssBefore / (rssBefore + MEMORY_GOAL_MB)) * 1000) / 1000,
             note:
-              `peak − before +${growth.toFixed(1)} MB, after − before ${(rssAfter - rssBefore).toFixed(1)} MB; ` +
+              `peak − before +${growth.toFixed(1)} MB (+${(rssOneAtATime - rssBefore).toFixed(1)} MB one stream at a time), ` +
+              `after − before ${(rssAfter - rssBefore).toFixed(1)} MB; ` +
+              (heapBefore !== null && heapAfter !== null
+                ? `heap used ${heapBefore.toFixed(1)} → ${heapAfter.toFixed(1)} MB; `
+                : '') +
               `goal < ${MEMORY_GOAL_MB} MB: ${growth < MEMORY_GOAL_MB ? 'met' : 'NOT met'}; ` +
               `${2 + ROUNDS} streams one at a time, then ${CONCURRENT} at once (readers paused ${PAUSE_MS} ms first, ` +
               `${thousands((CONCURRENT * expected) / (togetherMs / 1000))} rows/s together)`,
