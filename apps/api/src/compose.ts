@@ -41,6 +41,7 @@ import { jobsRoutes } from './jobs/jobs.routes.ts';
 import { createJobsService } from './jobs/jobs.service.ts';
 import { ratesRoutes } from './rates/rates.routes.ts';
 import { RatesService } from './rates/rates.service.ts';
+import { SeriesService } from './rates/series.service.ts';
 import { tasksRoutes } from './tasks/tasks.routes.ts';
 import { TasksService } from './tasks/tasks.service.ts';
 import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
@@ -91,6 +92,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   relay.start();
 
   const rates = new RatesService({ db, nats, log, versions: cache });
+  const series = new SeriesService({ db, pool: deps.pool, binanceKnown: (symbol) => rates.binanceKnown(symbol) });
   const currencies = new CurrenciesService({ db, nats, log, versions: cache });
   const exchange = new ExchangeService({ db });
   const tasks = new TasksService({ db, nats, redis, log });
@@ -126,7 +128,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   authRoutes(router, routes, auth);
   accountPages(router, auth);
   currenciesRoutes(router, routes, currencies);
-  ratesRoutes(router, routes, rates);
+  ratesRoutes(router, routes, rates, series);
   exchangeRoutes(router, routes, exchange);
   tasksRoutes(router, routes, tasks);
   webhooksRoutes(router, routes, webhooks);

@@ -4,7 +4,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 
 import { sql } from 'kysely';
 
-import type { Database } from '@ratewire/db';
+import { upsertBinanceSymbols, type Database } from '@ratewire/db';
 import { div, normalize } from '@ratewire/money';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
@@ -61,13 +61,24 @@ export async function insertCbrDay(db: Database, date: string, rows: CbrRow[], r
   }
 }
 
+/** Latest prices, and each symbol in the symbol list with `status` (TRADING unless `statuses` says otherwise). */
 export async function upsertBinancePrices(
   db: Database,
   prices: Record<string, string>,
   at: Date = new Date(),
+  statuses: Record<string, string> = {},
 ): Promise<void> {
   const symbols = Object.keys(prices);
   if (!symbols.length) return;
+  await upsertBinanceSymbols(
+    db,
+    symbols.map((symbol) => ({
+      symbol,
+      baseAsset: symbol.slice(0, 3),
+      quoteAsset: symbol.slice(3),
+      status: statuses[symbol] ?? 'TRADING',
+    })),
+  );
   await sql`
     insert into binance_prices (symbol, price, updated_at)
     select s, p, ${at}::timestamptz from unnest(${symbols}::text[], ${symbols.map((s) => prices[s])}::numeric[]) as t(s, p)

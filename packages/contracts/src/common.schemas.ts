@@ -63,3 +63,15 @@ export const paginationQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   offset: z.coerce.number().int().min(0).default(0),
 });
+
+/** The forms a tabular read (a series, a history, a list) answers in. */
+export const TABLE_FORMATS = ['json', 'csv', 'ndjson'] as const;
+export type TableFormat = (typeof TABLE_FORMATS)[number];
+
+/** `?format=`: overrides Accept (text/csv, application/x-ndjson) on every tabular read. */
+export const formatQuery = z.object({
+  format: z
+    .enum(TABLE_FORMATS, { message: 'expected json, csv or ndjson' })
+    .optional()
+    .meta({ description: 'json, csv or ndjson; default by Accept (text/csv, application/x-ndjson), else json' }),
+});

@@ -137,6 +137,16 @@ export {
   type CbrUnitRate,
   type StoreCbrDayResult,
 } from './cbr-rates/cbr-rates.repository.ts';
+export {
+  cbrEffectiveOn,
+  cbrHistoryQuery,
+  cbrRangeFingerprint,
+  cbrSeriesQuery,
+  cbrUnitRatesQuery,
+  type CbrHistoryRow,
+  type CbrSeriesStreamRow,
+  type CbrUnitRateRow,
+} from './cbr-rates/cbr-history.ts';
 
 // binance_symbols, binance_prices, binance_price_history
 export {
@@ -150,6 +160,13 @@ export {
   type BinanceSymbolInput,
   type SnapshotWriterOptions,
 } from './binance-prices/binance-prices.repository.ts';
+export {
+  BINANCE_INTERVALS,
+  binanceOhlcQuery,
+  type BinanceInterval,
+  type BinanceOhlcRow,
+} from './binance-prices/binance-history.ts';
+export { CURSOR_BATCH_ROWS, streamRows } from './cursor.ts';
 
 // feed_status
 export {

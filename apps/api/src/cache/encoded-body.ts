@@ -52,7 +52,7 @@ export async function encodeBody(built: BuiltBody): Promise<EncodedBody> {
     'content-type': 'application/json; charset=utf-8',
     etag,
     'cache-control': built.cacheControl,
-    vary: 'Accept-Encoding',
+    vary: 'Accept, Accept-Encoding',
   });
   return {
     body,
@@ -65,7 +65,7 @@ export async function encodeBody(built: BuiltBody): Promise<EncodedBody> {
       gzip: gz ? { ...base(`"${tag}-gz"`), 'content-encoding': 'gzip', 'content-length': gz.length } : null,
       br: br ? { ...base(`"${tag}-br"`), 'content-encoding': 'br', 'content-length': br.length } : null,
     },
-    notModified: { etag: `"${tag}"`, 'cache-control': built.cacheControl, vary: 'Accept-Encoding' },
+    notModified: { etag: `"${tag}"`, 'cache-control': built.cacheControl, vary: 'Accept, Accept-Encoding' },
   };
 }
 

@@ -6,8 +6,9 @@
 // in mounting order, with the cache key of the cached ones, so a URL is matched the way Express
 // would match it. A read sent with an API key is answered here only when the key is admitted (held in
 // the key cache, valid, with the route's scope, a token of the process's lease at hand or on its
-// way), with its RateLimit-* headers. Anything else (a query string, an access token or a key to check, HEAD, a URL
-// the lane cannot place exactly, a cache miss) goes through Express as usual.
+// way), with its RateLimit-* headers. Anything else (a query string, an access token or a key to check, HEAD,
+// an Accept asking for CSV or NDJSON, a URL the lane cannot place exactly, a cache miss) goes through
+// Express as usual.
 import type {
   IncomingHttpHeaders,
   IncomingMessage,
@@ -277,6 +278,9 @@ export class FastLane {
   listener(next: RequestListener): RequestListener {
     return (req: IncomingMessage, res: ServerResponse) => {
       if (!this.stackHeaders || req.method !== 'GET') return next(req, res);
+      // CSV and NDJSON are cut from the data by the route, never kept here
+      const accept = req.headers.accept;
+      if (accept !== undefined && (accept.includes('csv') || accept.includes('ndjson'))) return next(req, res);
       const keyed = req.headers.authorization !== undefined || req.headers['x-api-key'] !== undefined;
       if (keyed && !this.keys) return next(req, res);
       const url = req.url ?? '';

@@ -12,6 +12,7 @@ import {
   compatExchangeSyncBody,
   compatExchangeSyncResponse,
   compatSymbolParams,
+  binanceStatusQuery,
   compatSymbolPrice,
   currencyId,
   taskAccepted,
@@ -222,14 +223,21 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
       path: '/symbols/get/all',
       operationId: 'compatAllSymbols',
       summary: 'Latest Binance prices [{symbol, price}] (alias of GET /api/v1/rates/binance)',
+      description:
+        'Symbols that trade (exchange status TRADING); `?status=all` lists every priced symbol with its status.',
       tags,
-      cached: { family: 'binance', key: () => cacheKeys.binanceList() },
+      query: binanceStatusQuery,
+      cached: {
+        family: 'binance',
+        key: ({ query }) => (query.status === 'trading' ? cacheKeys.binanceList() : undefined),
+      },
       responses: {
         200: { description: 'Every symbol', schema: z.array(compatSymbolPrice) },
         304: { description: 'Not modified' },
+        422: INVALID,
       },
     },
-    () => s.rates.binanceList(),
+    ({ query }) => s.rates.binanceList(query.status),
   );
 
   routes.add(
@@ -249,7 +257,12 @@ export function compatRoutes(router: Router, routes: RouteRegistry, s: CompatSer
     },
     async ({ params }) => {
       const row = await s.rates.binancePrice(params.symbol);
-      return { body: { symbol: row.symbol, price: row.price }, headers: { 'cache-control': CACHE_LATEST } };
+      // a symbol that does not trade says so (its price is the last one before it stopped)
+      const body =
+        row.status === 'TRADING'
+          ? { symbol: row.symbol, price: row.price }
+          : { symbol: row.symbol, price: row.price, status: row.status };
+      return { body, headers: { 'cache-control': CACHE_LATEST } };
     },
   );
 

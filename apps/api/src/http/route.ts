@@ -4,11 +4,12 @@
 // registry keeps the encoded body in the response cache and sends it (ETag, 304, compression), and
 // the fast lane answers later hits from the same declaration.
 import type { NextFunction, Request, RequestHandler, Response, Router } from 'express';
-import type { z } from 'zod';
+import { z } from 'zod';
 
-import type { ApiKeyScope } from '@ratewire/contracts';
+import { formatQuery, type ApiKeyScope, type TableFormat } from '@ratewire/contracts';
 
 import { AppError } from './app-error.ts';
+import { ifNoneMatch, negotiateFormat, sendTable, tableEtag, type Table } from './tabular.ts';
 import type { Cacheable, CacheFamily } from '../cache/cache-keys.ts';
 import { sendEncoded } from '../cache/encoded-body.ts';
 import type { FastLane } from '../cache/fast-lane.ts';
@@ -53,6 +54,12 @@ export interface RouteSpec<
    * password) even when AUTH_REQUIRE_CONFIRMED_EMAIL turns other writes away.
    */
   allowUnconfirmed?: boolean;
+  /**
+   * A tabular read: it answers CSV and NDJSON besides JSON (by Accept, or `?format=`, which the
+   * registry adds to its query). A handler that streams returns `{table}`; one that builds a JSON body
+   * names here how that body becomes rows.
+   */
+  table?: { fromBody?: (body: never) => Table };
 }
 
 type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
@@ -68,8 +75,16 @@ export interface CachePolicy<P, Q> {
 
 export interface Reply {
   status?: number;
+  /** The JSON body; with a `table` too, the JSON answer (the table answers CSV and NDJSON). */
   body?: unknown;
   headers?: Record<string, string>;
+  /** Rows to stream (as a JSON array too, unless `body` is given). */
+  table?: Table;
+  /**
+   * Names an answer that cannot change (a past-only range): the request and the data behind it. The
+   * answer then carries a strong ETag made from it, per format, and If-None-Match gets 304.
+   */
+  fingerprint?: string;
 }
 
 export interface RouteInput<P, Q, B> {
@@ -159,6 +174,14 @@ export class RouteRegistry {
     spec: RouteSpec<P, Q, B> & { cached?: CachePolicy<P, Q> },
     handler: RouteHandler<P, Q, B> | CachedHandler<P, Q, B>,
   ): void {
+    if (spec.table) {
+      const own: z.ZodType | undefined = spec.query;
+      if (own !== undefined && !(own instanceof z.ZodObject)) {
+        throw new Error(`${spec.operationId}: a tabular read's query must be an object`);
+      }
+      const query: z.ZodObject = own ?? z.object({});
+      spec.query = query.extend(formatQuery.shape) as z.ZodType as Q;
+    }
     this.routes.push(spec);
     const access = spec.auth ?? 'public';
     const invalidStatus = spec.invalidStatus ?? 422;
@@ -197,6 +220,19 @@ export class RouteRegistry {
         return;
       }
       const input = { params, query, body, req, res } as RouteInput<P, Q, B>;
+      const format: TableFormat = spec.table
+        ? negotiateFormat(req, (query as { format?: TableFormat } | undefined)?.format)
+        : 'json';
+      if (format !== 'json' && cached) {
+        // CSV and NDJSON are cut from the read's data, not kept in the response cache
+        Promise.resolve()
+          .then(() => (handler as CachedHandler<P, Q, B>)(input))
+          .then((r) =>
+            sendReply(req, res, spec, format, { body: r.data, headers: { 'cache-control': r.cacheControl } }),
+          )
+          .catch(next);
+        return;
+      }
       if (cached && cache) {
         sendCachedRead(cache, cached, handler as CachedHandler<P, Q, B>, input, next);
         return;
@@ -208,8 +244,8 @@ export class RouteRegistry {
         next(err);
         return;
       }
-      if (result instanceof Promise) result.then((r) => send(res, r), next);
-      else send(res, result);
+      if (result instanceof Promise) result.then((r) => sendReply(req, res, spec, format, r)).catch(next);
+      else sendReply(req, res, spec, format, result).catch(next);
     };
     router[spec.method](expressPath(spec.path), run);
   }
@@ -275,6 +311,29 @@ function sendCachedRead<P, Q, B>(
       cache.lane.learn(res);
       sendEncoded(req, res, entry);
     }, next);
+}
+
+/** A reply in the negotiated format: rows streamed as a table, or the JSON body. */
+async function sendReply(req: Request, res: Response, spec: RouteSpec, format: TableFormat, reply: Reply | void) {
+  if (!reply) return;
+  const table =
+    reply.table ??
+    (format !== 'json' && reply.body !== undefined ? spec.table?.fromBody?.(reply.body as never) : undefined);
+  const etag = reply.fingerprint === undefined ? undefined : tableEtag(reply.fingerprint, format);
+  if (table && (format !== 'json' || reply.body === undefined)) {
+    const cacheControl = reply.headers?.['cache-control'];
+    await sendTable(req, res, table, format, { headers: reply.headers, cacheControl, etag });
+    return;
+  }
+  if (spec.table) res.set('vary', 'Accept, Accept-Encoding');
+  if (etag) {
+    res.set('etag', etag);
+    if (ifNoneMatch(req, etag)) {
+      send(res, { status: 304, headers: reply.headers ?? {} });
+      return;
+    }
+  }
+  send(res, reply);
 }
 
 function send(res: Response, reply: Reply | void): void {

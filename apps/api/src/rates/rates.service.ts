@@ -2,11 +2,9 @@
 // bodies and the Binance price rows are kept in memos while their family's version stands, so
 // conversions and narrowed reads do not go to Postgres each time; a CBR day that was never stored
 // is fetched by a worker over NATS request/reply.
-import { SUBJECTS, cbrFetchDayReply, type CbrSeriesPoint, type ConvertResponse } from '@ratewire/contracts';
+import { SUBJECTS, cbrFetchDayReply, type CompatSymbolPrice, type ConvertResponse } from '@ratewire/contracts';
 import {
-  cbrCodeKnown,
   cbrRatesOn,
-  cbrSeries,
   latestCbrDate,
   listBinancePrices,
   resolvedCbrDay,
@@ -19,17 +17,17 @@ import { decodeMessage, errorMessage, type Logger, type NatsConnection } from '@
 import { AppError } from '../http/app-error.ts';
 import { CACHE_IMMUTABLE, CACHE_LATEST, cacheKeys, type Cacheable } from '../cache/cache-keys.ts';
 import { DataMemo } from '../cache/data-memo.ts';
+import { CROSS_PLACES, crossRate } from './series.ts';
 import type { FamilyVersions } from '../cache/response-cache.ts';
 
 /** CBR publishes from 1 July 1992; nothing is asked of the worker before that. */
 export const CBR_FIRST_DAY = '1992-07-01';
-export const SERIES_MAX_DAYS = 366;
 export const FETCH_DAY_TIMEOUT_MS = 10_000;
 
 export interface CbrBody {
   date: string;
   requested?: string;
-  base: 'RUB';
+  base: string;
   rates: Record<string, { value: string; nominal: number; unit_rate: string }>;
 }
 
@@ -48,8 +46,6 @@ export interface RatesServiceDeps {
 const DAY_MS = 86_400_000;
 const addDays = (day: string, n: number) =>
   new Date(Date.parse(`${day}T00:00:00Z`) + n * DAY_MS).toISOString().slice(0, 10);
-const daysBetween = (a: string, b: string) =>
-  Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY_MS);
 
 export const unknownSymbols = (kind: string, missing: string[]) =>
   new AppError(
@@ -157,22 +153,23 @@ export class RatesService {
     return { ...body, rates: Object.fromEntries(symbols.map((s) => [s, body.rates[s]!])) };
   }
 
-  async cbrSeries(code: string, from: string | undefined, to: string | undefined): Promise<CbrSeriesPoint[]> {
-    const last = to ?? this.today();
-    const first = from ?? addDays(last, -30);
-    if (first > last) {
-      throw new AppError(422, 'validation_failed', 'the request is not valid', [
-        { path: 'query.from', message: 'must not be after `to`' },
-      ]);
+  /**
+   * A CBR body (in rubles) expressed in `base`: each value and unit rate divided by the base's unit
+   * rate, half-up to 8 places (as /convert's rate), RUB added, `base` itself 1.
+   */
+  static inBase(body: CbrBody, base: string): CbrBody {
+    if (base === body.base) return body;
+    const baseUnit = body.rates[base]?.unit_rate;
+    if (!baseUnit) throw unknownSymbols('CBR currency', [base]);
+    const rates: CbrBody['rates'] = {};
+    for (const [code, r] of Object.entries({ ...body.rates, RUB: { value: '1', nominal: 1, unit_rate: '1' } })) {
+      rates[code] = {
+        value: crossRate(r.value, baseUnit),
+        nominal: r.nominal,
+        unit_rate: crossRate(r.unit_rate, baseUnit),
+      };
     }
-    if (daysBetween(first, last) >= SERIES_MAX_DAYS) {
-      throw new AppError(422, 'validation_failed', 'the request is not valid', [
-        { path: 'query.from', message: `the range spans at most ${SERIES_MAX_DAYS} days` },
-      ]);
-    }
-    const rows = await cbrSeries(this.db, code, first, last);
-    if (!rows.length && !(await cbrCodeKnown(this.db, code))) throw unknownSymbols('CBR currency', [code]);
-    return rows;
+    return { ...body, base, rates };
   }
 
   async convert(q: { from: string; to: string; amount: string; date?: string | undefined }): Promise<ConvertResponse> {
@@ -188,7 +185,7 @@ export class RatesService {
       from: q.from,
       to: q.to,
       amount: q.amount,
-      rate: roundFixed(exact, 8),
+      rate: roundFixed(exact, CROSS_PLACES),
       result: roundFixed(mul(q.amount, exact), 2),
       date: body.date,
     };
@@ -203,31 +200,44 @@ export class RatesService {
     );
   }
 
-  async binanceAll(): Promise<Cacheable> {
-    const rows = await this.binanceRows();
-    return { data: toBinanceBody([...rows.values()]), cacheControl: CACHE_LATEST };
+  /** Every symbol that trades, or (`all`) every priced symbol with its status. */
+  async binanceAll(status: 'trading' | 'all' = 'trading'): Promise<Cacheable> {
+    const rows = [...(await this.binanceRows()).values()];
+    if (status === 'all') return { data: toBinanceBody(rows, true), cacheControl: CACHE_LATEST };
+    return { data: toBinanceBody(rows.filter(trades), false), cacheControl: CACHE_LATEST };
   }
 
+  /** One symbol's price, whatever its status (which the body says). */
   async binanceOne(symbol: string): Promise<Cacheable> {
-    const row = (await this.binanceRows()).get(symbol);
-    if (!row) throw unknownSymbols('Binance', [symbol]);
+    const row = await this.binancePrice(symbol);
     return {
-      data: { symbol: row.symbol, price: row.price, updated_at: row.updated_at.toISOString() },
+      data: { symbol: row.symbol, price: row.price, updated_at: row.updated_at.toISOString(), status: row.status },
       cacheControl: CACHE_LATEST,
     };
   }
 
+  /** The symbols named, whatever their status (listed in `statuses`). */
   async binanceSome(symbols: string[]): Promise<Cacheable> {
     const rows = await this.binanceRows();
     const missing = symbols.filter((s) => !rows.has(s));
     if (missing.length) throw unknownSymbols('Binance', missing);
-    return { data: toBinanceBody(symbols.map((s) => rows.get(s)!)), cacheControl: CACHE_LATEST };
+    return {
+      data: toBinanceBody(
+        symbols.map((s) => rows.get(s)!),
+        true,
+      ),
+      cacheControl: CACHE_LATEST,
+    };
   }
 
-  /** The Binance rates service’s shape: [{symbol, price}] with the price as a string. */
-  async binanceList(): Promise<Cacheable<{ symbol: string; price: string }[]>> {
+  /** The Binance rates service’s shape: [{symbol, price}] with the price as a string; `all` adds the status. */
+  async binanceList(status: 'trading' | 'all' = 'trading'): Promise<Cacheable<CompatSymbolPrice[]>> {
     const rows = [...(await this.binanceRows()).values()];
-    return { data: rows.map((r) => ({ symbol: r.symbol, price: r.price })), cacheControl: CACHE_LATEST };
+    const data =
+      status === 'all'
+        ? rows.map((r) => ({ symbol: r.symbol, price: r.price, status: r.status }))
+        : rows.filter(trades).map((r) => ({ symbol: r.symbol, price: r.price }));
+    return { data, cacheControl: CACHE_LATEST };
   }
 
   async binancePrice(symbol: string): Promise<BinancePriceRow> {
@@ -235,7 +245,15 @@ export class RatesService {
     if (!row) throw unknownSymbols('Binance', [symbol]);
     return row;
   }
+
+  /** Whether the symbol has a stored price (any status). */
+  async binanceKnown(symbol: string): Promise<boolean> {
+    return (await this.binanceRows()).has(symbol);
+  }
 }
+
+/** Whether Binance's exchangeInfo lists the symbol as TRADING (halted and delisted pairs keep a last price). */
+const trades = (r: BinancePriceRow) => r.status === 'TRADING';
 
 function toCbrBody(
   date: string,
@@ -247,12 +265,15 @@ function toCbrBody(
   return requested ? { date, requested, base: 'RUB', rates } : { date, base: 'RUB', rates };
 }
 
-function toBinanceBody(rows: BinancePriceRow[]) {
+function toBinanceBody(rows: BinancePriceRow[], withStatus: boolean) {
   const prices: Record<string, string> = {};
+  const statuses: Record<string, string | null> = {};
   let newest = 0;
   for (const r of rows) {
     prices[r.symbol] = r.price;
+    if (withStatus) statuses[r.symbol] = r.status;
     newest = Math.max(newest, r.updated_at.getTime());
   }
-  return { updated_at: rows.length ? new Date(newest).toISOString() : null, count: rows.length, prices };
+  const updated_at = rows.length ? new Date(newest).toISOString() : null;
+  return withStatus ? { updated_at, count: rows.length, prices, statuses } : { updated_at, count: rows.length, prices };
 }

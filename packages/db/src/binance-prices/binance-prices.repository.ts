@@ -15,6 +15,8 @@ export interface BinancePriceRow {
   symbol: string;
   price: string;
   updated_at: Date;
+  /** The exchange status from exchangeInfo (TRADING, BREAK, HALT, …); null while the symbol list does not name it. */
+  status: string | null;
 }
 
 export interface BinancePriceChange {
@@ -175,7 +177,12 @@ export async function deleteBinanceHistoryBatch(db: Kysely<DB>, before: Date, ba
   return Number(result.numAffectedRows ?? 0);
 }
 
-/** Every latest price, by symbol. */
+/** Every latest price, by symbol, with the symbol's exchange status (null when the symbol list has no entry for it). */
 export async function listBinancePrices(db: Kysely<DB>): Promise<BinancePriceRow[]> {
-  return db.selectFrom('binance_prices').select(['symbol', 'price', 'updated_at']).orderBy('symbol').execute();
+  return db
+    .selectFrom('binance_prices as p')
+    .leftJoin('binance_symbols as s', 's.symbol', 'p.symbol')
+    .select(['p.symbol', 'p.price', 'p.updated_at', 's.status'])
+    .orderBy('p.symbol')
+    .execute();
 }

@@ -1,0 +1,173 @@
+// Tabular answers: a read whose answer is rows (a series, a history, a list) is sent as JSON, CSV
+// (RFC 4180, header row) or NDJSON, chosen by `?format=` or else by Accept. Rows come in batches
+// (from a Postgres cursor for the large reads) and are written as they come, waiting for the socket
+// to drain between batches, so an answer of a million rows takes the memory of one batch. HEAD and a
+// matching If-None-Match get the headers alone, and the rows are never read.
+import { once } from 'node:events';
+import { createHash } from 'node:crypto';
+
+import type { Request, Response } from 'express';
+
+import type { TableFormat } from '@ratewire/contracts';
+
+/** One cell: strings and numbers as they are; null is empty in CSV and null in JSON; undefined is left out of JSON. */
+export type Cell = string | number | boolean | null | undefined;
+export type Row = readonly Cell[];
+
+export interface Table {
+  /** Column names: the CSV header and the JSON keys, in order; a row holds its cells in this order. */
+  columns: readonly string[];
+  /** The rows, in batches (an async source is pulled one batch at a time) or all at once. */
+  rows: AsyncIterable<readonly Row[]> | readonly Row[];
+  /** The download's name without its extension (`cbr-USD-2024-01-01-2024-12-31`). */
+  filename: string;
+}
+
+const MEDIA: Record<TableFormat, string> = {
+  json: 'application/json; charset=utf-8',
+  csv: 'text/csv; charset=utf-8; header=present',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+};
+const EXTENSION: Record<TableFormat, string> = { json: 'json', csv: 'csv', ndjson: 'ndjson' };
+
+/** `?format=` when given, else the Accept header (its q-values and order), else JSON. */
+export function negotiateFormat(req: Request, asked: TableFormat | undefined): TableFormat {
+  if (asked) return asked;
+  const accept = req.headers.accept;
+  if (!accept || (!accept.includes('csv') && !accept.includes('ndjson'))) return 'json';
+  const chosen = req.accepts(['application/json', 'text/csv', 'application/x-ndjson']);
+  return chosen === 'text/csv' ? 'csv' : chosen === 'application/x-ndjson' ? 'ndjson' : 'json';
+}
+
+const NEEDS_QUOTES = /[",\r\n]/;
+
+function csvCell(v: Cell): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v !== 'string') return String(v);
+  return NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+/** Writes one batch of rows in `format`; `first` tells whether a JSON array needs a comma before it. */
+type Encoder = (rows: readonly Row[], first: boolean) => string;
+
+function encoderFor(format: TableFormat, columns: readonly string[]): Encoder {
+  if (format === 'csv') {
+    return (rows) => {
+      let out = '';
+      for (const row of rows) {
+        let line = csvCell(row[0]);
+        for (let i = 1; i < columns.length; i++) line += ',' + csvCell(row[i]);
+        out += line + '\r\n';
+      }
+      return out;
+    };
+  }
+  const keys = columns.map((c) => JSON.stringify(c) + ':');
+  const object = (row: Row) => {
+    let out = '';
+    for (let i = 0; i < keys.length; i++) {
+      const v = row[i];
+      if (v === undefined) continue;
+      out += (out ? ',' : '{') + keys[i] + JSON.stringify(v);
+    }
+    return out ? out + '}' : '{}';
+  };
+  if (format === 'ndjson') {
+    return (rows) => {
+      let out = '';
+      for (const row of rows) out += object(row) + '\n';
+      return out;
+    };
+  }
+  return (rows, first) => {
+    let out = '';
+    for (const row of rows) {
+      out += (first ? '' : ',') + object(row);
+      first = false;
+    }
+    return out;
+  };
+}
+
+/** A strong ETag for an answer that cannot change: the request's identity and the data's fingerprint, per format. */
+export function tableEtag(identity: string, format: TableFormat): string {
+  return `"${createHash('sha256').update(`${format}\n${identity}`).digest('base64url').slice(0, 27)}"`;
+}
+
+/** Whether the request's If-None-Match names `etag` (or is `*`). */
+export function ifNoneMatch(req: Request, etag: string): boolean {
+  const header = req.headers['if-none-match'];
+  if (!header) return false;
+  return header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+}
+
+async function* batchesOf(rows: Table['rows']): AsyncGenerator<readonly Row[]> {
+  if (Array.isArray(rows)) {
+    if (rows.length) yield rows as readonly Row[];
+    return;
+  }
+  yield* rows as AsyncIterable<readonly Row[]>;
+}
+
+export interface TableAnswer {
+  cacheControl?: string | undefined;
+  etag?: string | undefined;
+  headers?: Record<string, string> | undefined;
+}
+
+/**
+ * Sends `table` in `format`. The first batch is read before any header is written, so a failure
+ * there is still an ordinary error answer; a failure later cuts the answer short (the connection is
+ * destroyed, so a client never takes a truncated body for a whole one).
+ */
+export async function sendTable(
+  req: Request,
+  res: Response,
+  table: Table,
+  format: TableFormat,
+  answer: TableAnswer = {},
+): Promise<void> {
+  const source = batchesOf(table.rows);
+  const etag = answer.etag;
+  const writeHeaders = (status: number) => {
+    res.status(status);
+    if (answer.headers) res.set(answer.headers);
+    res.set('content-type', MEDIA[format]);
+    res.set('vary', 'Accept, Accept-Encoding');
+    if (answer.cacheControl) res.set('cache-control', answer.cacheControl);
+    if (etag) res.set('etag', etag);
+    if (format !== 'json') {
+      res.set('content-disposition', `attachment; filename="${table.filename}.${EXTENSION[format]}"`);
+    }
+  };
+  try {
+    if ((etag && ifNoneMatch(req, etag)) || req.method === 'HEAD') {
+      writeHeaders(req.method === 'HEAD' && !(etag && ifNoneMatch(req, etag)) ? 200 : 304);
+      res.end();
+      return;
+    }
+    let next = await source.next();
+    writeHeaders(200);
+    const encode = encoderFor(format, table.columns);
+    let head = format === 'csv' ? table.columns.map(csvCell).join(',') + '\r\n' : format === 'json' ? '[' : '';
+    let first = true;
+    const gone = () => res.destroyed || res.writableEnded;
+    while (!next.done) {
+      const chunk = head + encode(next.value, first);
+      head = '';
+      if (next.value.length) first = false;
+      if (chunk && !res.write(chunk)) {
+        await Promise.race([once(res, 'drain'), once(res, 'close')]);
+      }
+      if (gone()) return;
+      next = await source.next();
+    }
+    res.end(head + (format === 'json' ? ']' : ''));
+  } catch (err) {
+    if (!res.headersSent) throw err;
+    res.destroy(err as Error);
+  } finally {
+    // stops the cursor and gives its connection back, whether the rows ran out, the client left or a read failed
+    await source.return(undefined).catch(() => undefined);
+  }
+}

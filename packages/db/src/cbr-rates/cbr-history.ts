@@ -1,0 +1,98 @@
+// Range reads of the CBR history, compiled for streamRows (a cursor: rows as arrays, in the select's
+// order) so that a range of any length streams in constant memory; and the small lookups the range
+// reads need first (the effective date of a day, a fingerprint of what a range holds).
+import { sql, type CompiledQuery } from 'kysely';
+
+import type { Database } from '../pool.ts';
+
+/** `[date, code, nominal, value, unit_rate]`: every stored rate in [from, to], by date then code. */
+export type CbrHistoryRow = [date: string, code: string, nominal: number, value: string, unitRate: string];
+
+export function cbrHistoryQuery(
+  db: Database,
+  range: { from: string; to: string; codes?: readonly string[] | undefined },
+): CompiledQuery {
+  let query = db
+    .selectFrom('cbr_rates')
+    .select(['date', 'code', 'nominal', 'value', 'unit_rate'])
+    .where('date', '>=', range.from)
+    .where('date', '<=', range.to);
+  if (range.codes?.length) query = query.where('code', '=', sql<string>`any(${[...range.codes]}::text[])`);
+  return query.orderBy('date').orderBy('code').compile();
+}
+
+/**
+ * `[date, value, nominal, unit_rate, base_unit_rate]`: one currency's stored rates by effective date,
+ * from the first effective date in force on `from` (so a range starting on a weekend opens with the
+ * rate published before it) when `carryIn`, else from `from`; `base_unit_rate` is the unit rate of
+ * `base` on the same effective date (null without a base, or where the base has no rate that date).
+ */
+export type CbrSeriesStreamRow = [
+  date: string,
+  value: string,
+  nominal: number,
+  unitRate: string,
+  baseUnitRate: string | null,
+];
+
+export function cbrSeriesQuery(
+  db: Database,
+  q: { code: string; from: string; to: string; base?: string | undefined; carryIn?: boolean },
+): CompiledQuery {
+  const first = q.carryIn
+    ? sql<string>`coalesce((select max(date) from cbr_rates where code = ${q.code} and date <= ${q.from}::date), ${q.from}::date)`
+    : sql<string>`${q.from}::date`;
+  const base = q.base && q.base !== 'RUB' ? q.base : null;
+  return sql`
+    select r.date, r.value, r.nominal, r.unit_rate, ${base ? sql`b.unit_rate` : sql`null::numeric`}
+    from cbr_rates r
+    ${base ? sql`left join cbr_rates b on b.date = r.date and b.code = ${base}` : sql``}
+    where r.code = ${q.code} and r.date >= ${first} and r.date <= ${q.to}::date
+    order by r.date
+  `.compile(db);
+}
+
+/** `[date, code, unit_rate]` for the codes named (all without), from `from` to `to` effective dates, by date. */
+export type CbrUnitRateRow = [date: string, code: string, unitRate: string];
+
+export function cbrUnitRatesQuery(
+  db: Database,
+  range: { from: string; to: string; codes?: readonly string[] | undefined },
+): CompiledQuery {
+  let query = db
+    .selectFrom('cbr_rates')
+    .select(['date', 'code', 'unit_rate'])
+    .where('date', '>=', range.from)
+    .where('date', '<=', range.to);
+  if (range.codes?.length) query = query.where('code', '=', sql<string>`any(${[...range.codes]}::text[])`);
+  return query.orderBy('date').orderBy('code').compile();
+}
+
+/** The newest effective date stored on or before `day` (the publication in force that day), if any. */
+export async function cbrEffectiveOn(db: Database, day: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('cbr_rates')
+    .select(sql<string | null>`max(date)`.as('max'))
+    .where('date', '<=', day)
+    .executeTakeFirst();
+  return row?.max ?? null;
+}
+
+/**
+ * What a range holds, in a few bytes: the number of stored rows and the newest write among them.
+ * Two answers for a past range are the same exactly when this is (rows are only ever added to or
+ * rewritten in place, each write moving fetched_at), so it makes the range's ETag.
+ */
+export async function cbrRangeFingerprint(
+  db: Database,
+  range: { from: string; to: string; codes?: readonly string[] | undefined },
+): Promise<string> {
+  let query = db
+    .selectFrom('cbr_rates')
+    .select([sql<string>`count(*)`.as('n'), sql<Date | null>`max(fetched_at)`.as('newest')])
+    .where('date', '>=', range.from)
+    .where('date', '<=', range.to);
+  if (range.codes?.length) query = query.where('code', '=', sql<string>`any(${[...range.codes]}::text[])`);
+  const row = await query.executeTakeFirstOrThrow();
+  return `${row.n}:${row.newest ? row.newest.toISOString() : '-'}`;
+}
