@@ -345,6 +345,22 @@ describe('framesForNotification: task messages of outside workers (Celery)', () 
       meta: { m: 'm'.repeat(8000) },
     });
     expect(JSON.stringify(long.data).length).toBeLessThan(2 * TASK_JSON_MAX_BYTES + 2 * TASK_TEXT_MAX + 500);
+    // at worst (text JSON escapes six-fold, multi-byte JSON) it stays under the documented 70 KB
+    const worst = outsideFrame({
+      task_id: 'w'.repeat(200),
+      status: '€'.repeat(64),
+      detail: '\u0001'.repeat(100_000),
+      traceback: '"'.repeat(100_000) + '\u0001'.repeat(100_000),
+      date_done: '\u0001'.repeat(1000),
+      result: { r: '€'.repeat(2700) },
+      meta: { m: '€'.repeat(2700) },
+    });
+    expect(worst.data).toHaveProperty('result');
+    expect(worst.data).toHaveProperty('meta');
+    expect(Buffer.byteLength(JSON.stringify(worst))).toBeLessThan(70_000);
+    expect(outsideFrame({ task_id: 'w', status: 'ok', result: { r: '€'.repeat(2800) } }).data).toMatchObject({
+      omitted: ['result'],
+    });
   });
 
   it('never reaches channel tasks unless it has our own shape (a UUID and one of our four words)', () => {

@@ -370,7 +370,7 @@ function checkTaskFrame(frame: { channel: string; text: string }, what: string):
   const task = parsed.data!;
   if (`tasks:${task.task_id}` !== frame.channel) fail('task frame on another task channel');
   if (task.status !== normaliseTaskStatus(task.status_text)) fail('status not the status_text normalised');
-  if (Buffer.byteLength(frame.text) > 32 * 1024) fail('task frame over 32 KB');
+  if (Buffer.byteLength(frame.text) > 70_000) fail('task frame over 70 KB');
 }
 
 // ---- the properties ---------------------------------------------------------------------------

@@ -203,7 +203,12 @@ function progressOfMeta(meta: unknown): number | undefined {
   return undefined;
 }
 
-const jsonFits = (v: unknown) => JSON.stringify(v).length <= TASK_JSON_MAX_BYTES;
+const utf8 = new TextEncoder();
+/** Within TASK_JSON_MAX_BYTES as UTF-8 JSON (a length in UTF-16 units first: most values are far below it). */
+const jsonFits = (v: unknown) => {
+  const json = JSON.stringify(v);
+  return json.length * 3 <= TASK_JSON_MAX_BYTES || utf8.encode(json).length <= TASK_JSON_MAX_BYTES;
+};
 
 const numericText = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i;
 const optionalText = (description: string) => z.string().nullish().meta({ description });
