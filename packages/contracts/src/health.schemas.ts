@@ -12,6 +12,12 @@ export const feedHealthSchema = z.object({
   stale: z.boolean(),
   consecutive_failures: z.number().int(),
   last_error: z.string().nullable(),
+  /** Binance: where its prices come from now (`stream` or `polling`), once a leader has said. */
+  mode: z.enum(['stream', 'polling']).optional(),
+  /** Binance: BINANCE_STREAM of the leader (`off`, `auto`, `on`). */
+  setting: z.enum(['off', 'auto', 'on']).optional(),
+  /** When `mode` last changed. */
+  mode_since: z.string().optional(),
 });
 
 export const readinessSchema = z

@@ -200,6 +200,31 @@ const binanceSettings = {
   BINANCE_POLL_INTERVAL_MS: intSetting(1000, 86_400_000).default(10_000),
 };
 
+/** Binance's own stream origin, BINANCE_WS_URL's default. */
+export const BINANCE_DEFAULT_WS_URL = 'wss://stream.binance.com:9443';
+
+const isBinanceHost = (url: string) => {
+  const host = new URL(url).hostname.toLowerCase();
+  return host === 'binance.com' || host.endsWith('.binance.com');
+};
+
+/**
+ * Whether BINANCE_BASE_URL and BINANCE_WS_URL name the same exchange: both Binance's own hosts, or
+ * both something else (a replay server, a proxy). The stream's events are merged into the REST
+ * snapshot, so the two must describe one market.
+ */
+export function binanceOriginsAgree(baseUrl: string, wsUrl: string): boolean {
+  return isBinanceHost(baseUrl) === isBinanceHost(wsUrl);
+}
+
+/** Worker-only: the all-market mini-ticker stream (see the README's Feeds section). */
+const binanceStreamSettings = {
+  /** off: polling only; auto: the stream, polling while it is silent or failing; on: the stream only. */
+  BINANCE_STREAM: z.enum(['off', 'auto', 'on'], { message: 'expected off, auto or on' }).default('auto'),
+  /** Stream origin; `/stream?streams=!miniTicker@arr` is appended. */
+  BINANCE_WS_URL: urlWith(['ws', 'wss'], 'WebSocket').default(BINANCE_DEFAULT_WS_URL),
+};
+
 export const apiSettingsSchema = commonSettingsSchema
   .extend({
     PORT: port.default(8000),
@@ -244,12 +269,29 @@ export const apiSettingsSchema = commonSettingsSchema
     }
   });
 
-export const workerSettingsSchema = commonSettingsSchema.extend({
+/**
+ * BINANCE_STREAM=on against another exchange's REST origin cannot work (auto polls instead:
+ * compose.ts logs why). Added before the worker's .extend(), it runs on the extended object.
+ */
+function binanceStreamCheck(settings: object, ctx: z.RefinementCtx): void {
+  const s = settings as { BINANCE_STREAM?: string; BINANCE_BASE_URL?: string; BINANCE_WS_URL?: string };
+  if (!s.BINANCE_BASE_URL || !s.BINANCE_WS_URL) return;
+  if (s.BINANCE_STREAM === 'on' && !binanceOriginsAgree(s.BINANCE_BASE_URL, s.BINANCE_WS_URL)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['BINANCE_WS_URL'],
+      message: `BINANCE_STREAM=on merges the stream into BINANCE_BASE_URL's prices, but ${new URL(s.BINANCE_WS_URL).host} and ${new URL(s.BINANCE_BASE_URL).host} are not the same exchange; set BINANCE_WS_URL to the stream of BINANCE_BASE_URL`,
+    });
+  }
+}
+
+export const workerSettingsSchema = commonSettingsSchema.superRefine(binanceStreamCheck).extend({
   HEALTH_PORT: port.default(8001),
   /** Where /healthz and /readyz listen; 0.0.0.0 when probes come from outside the host or container. */
   HEALTH_HOST: listenHost.default('127.0.0.1'),
   ...cbrSettings,
   ...binanceSettings,
+  ...binanceStreamSettings,
   BINANCE_HISTORY_RETENTION_DAYS: intSetting(1, 3650).default(7),
   EXCHANGE_CALLBACK_URL: optionalNonEmpty.pipe(urlWith(['http', 'https'], 'HTTP').optional()),
   EXCHANGE_CALLBACK_TOKEN: optionalNonEmpty,

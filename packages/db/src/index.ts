@@ -173,7 +173,10 @@ export {
   getFeedStatus,
   listFeedStatus,
   recordFeedFailure,
+  recordFeedMode,
   recordFeedSuccess,
+  type FeedMode,
+  type FeedModeSetting,
   type FeedSource,
   type FeedStatusRow,
 } from './feed-status/feed-status.repository.ts';

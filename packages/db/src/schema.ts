@@ -133,6 +133,10 @@ export interface FeedStatusTable {
   consecutive_failures: Generated<number>;
   paused_until: Timestamp | null;
   updated_at: Generated<Timestamp>;
+  /** Binance: where the prices come from now (BINANCE_STREAM); null for CBR. */
+  mode: 'stream' | 'polling' | null;
+  mode_setting: 'off' | 'auto' | 'on' | null;
+  mode_since: Timestamp | null;
 }
 
 export interface TasksTable {

@@ -15,7 +15,14 @@ export interface FeedStatusRow {
   consecutive_failures: number;
   paused_until: Date | null;
   updated_at: Date;
+  /** Binance only: `stream` or `polling` (what feeds the prices now), BINANCE_STREAM, and since when. */
+  mode: FeedMode | null;
+  mode_setting: FeedModeSetting | null;
+  mode_since: Date | null;
 }
+
+export type FeedMode = NonNullable<FeedStatusTable['mode']>;
+export type FeedModeSetting = NonNullable<FeedStatusTable['mode_setting']>;
 
 const MAX_ERROR_LENGTH = 500;
 
@@ -77,6 +84,32 @@ export async function recordFeedFailure(
     .returningAll()
     .$castTo<FeedStatusRow>()
     .executeTakeFirstOrThrow();
+}
+
+/** Where the leader takes a source's data from now; leaves the success and failure record alone. */
+export async function recordFeedMode(
+  db: Kysely<DB>,
+  source: FeedSource,
+  intervalMs: number,
+  mode: { mode: FeedMode; setting: FeedModeSetting },
+  at: Date = new Date(),
+): Promise<void> {
+  await db
+    .insertInto('feed_status')
+    .values({ source, interval_ms: intervalMs, mode: mode.mode, mode_setting: mode.setting, mode_since: at })
+    .onConflict((oc) =>
+      oc.column('source').doUpdateSet({
+        interval_ms: intervalMs,
+        mode: mode.mode,
+        mode_setting: mode.setting,
+        // the time the mode changed: a leader repeating the same mode keeps it
+        mode_since: sql<Date>`case when feed_status.mode is not distinct from ${mode.mode}
+          and feed_status.mode_setting is not distinct from ${mode.setting}
+          then coalesce(feed_status.mode_since, ${at}::timestamptz) else ${at}::timestamptz end`,
+        updated_at: sql`now()`,
+      }),
+    )
+    .execute();
 }
 
 export async function getFeedStatus(db: Kysely<DB>, source: FeedSource): Promise<FeedStatusRow | undefined> {
