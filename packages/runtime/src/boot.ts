@@ -14,7 +14,7 @@ import {
   type Redis,
   type RedisConnectionSettings,
 } from './connections.ts';
-import { startHealthServer, type Checks } from './health-server.ts';
+import { startHealthServer, type Checks, type ReadinessInfo } from './health-server.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { exitOnSettingError, loadSettings } from './settings.ts';
 import { Shutdown } from './shutdown.ts';
@@ -64,10 +64,17 @@ export interface HealthSettings {
   HEALTH_HOST: string;
 }
 
-/** The health port (/healthz, /readyz over `checks`) on HEALTH_HOST:HEALTH_PORT, closed in the 'accepting' phase. */
-export async function serveHealth(proc: BootedProcess<HealthSettings>, checks: Checks): Promise<Server> {
+/**
+ * The health port (/healthz, /readyz over `checks`, with `info`'s facts) on HEALTH_HOST:HEALTH_PORT,
+ * closed in the 'accepting' phase.
+ */
+export async function serveHealth(
+  proc: BootedProcess<HealthSettings>,
+  checks: Checks,
+  info?: ReadinessInfo,
+): Promise<Server> {
   const { HEALTH_PORT, HEALTH_HOST } = proc.settings;
-  const health = await startHealthServer(HEALTH_PORT, checks, HEALTH_HOST);
+  const health = await startHealthServer(HEALTH_PORT, checks, HEALTH_HOST, info);
   proc.shutdown.add('accepting', 'health', () => new Promise<void>((resolve) => health.close(() => resolve())));
   return health;
 }

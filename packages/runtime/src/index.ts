@@ -22,7 +22,7 @@ export {
   type RedisConnectionSettings,
 } from './connections.ts';
 export { errorMessage, isUnavailableError } from './errors.ts';
-export { startHealthServer, type Checks } from './health-server.ts';
+export { startHealthServer, type Checks, type ReadinessInfo } from './health-server.ts';
 export { createLogger, type Logger } from './logger.ts';
 export {
   MAX_JSON_DEPTH,
