@@ -3,15 +3,16 @@
 // the delivery loops their round, the pollers the poll in flight) before main.ts's connections go
 // (NATS → Redis → pool). main.ts parses settings and connects; tests call this with their own.
 //
-// Feeds (CBR and Binance pollers, history retention, the rates-refresh task) run on the leader
-// only; every replica serves past-day CBR fetches, consumes exchange jobs, delivers callbacks and,
-// with SMTP_URL, sends the queued mail.
-import type { WorkerSettings } from '@ratewire/contracts';
-import type { Database } from '@ratewire/db';
-import { Shutdown, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
+// Feeds (CBR and Binance pollers, the Binance stream when BINANCE_STREAM is auto or on, history
+// retention, the rates-refresh task) run on the leader only; every replica serves past-day CBR
+// fetches, consumes exchange jobs, delivers callbacks and, with SMTP_URL, sends the queued mail.
+import { binanceOriginsAgree, type WorkerSettings } from '@ratewire/contracts';
+import { recordFeedMode, type Database } from '@ratewire/db';
+import { Shutdown, errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
 
 import { BinanceClient } from './binance/binance.client.ts';
 import { BinanceService } from './binance/binance.service.ts';
+import { BinanceStream, type BinanceStreamStatus } from './binance/binance.stream.ts';
 import { CallbackDelivery } from './callbacks/callbacks.delivery.ts';
 import { CbrClient } from './cbr/cbr.client.ts';
 import { serveCbrFetchDay } from './cbr/cbr.fetch-day.ts';
@@ -38,11 +39,34 @@ export interface WorkerApp {
   delivery: CallbackDelivery;
   /** Sends the mail_outbox rows; null without SMTP_URL (the mail stays queued). */
   mail: MailDelivery | null;
+  /** How this replica feeds Binance prices, for the health port's /readyz. */
+  binanceStatus(): BinanceFeedStatus;
+  /** The all-market stream; null with BINANCE_STREAM=off (or auto against another exchange's REST origin). */
+  binanceStream: BinanceStream | null;
   /** Runs this worker's shutdown steps; the connections in `deps` stay open: they belong to the caller. */
   close(): Promise<void>;
 }
 
-export function composeWorker(deps: WorkerDeps, shutdown: Shutdown = new Shutdown(deps.log)): WorkerApp {
+/** BINANCE_STREAM and what this replica does with it: `mode` is null while it does not lead. */
+export type BinanceFeedStatus = {
+  leader: boolean;
+  setting: WorkerSettings['BINANCE_STREAM'];
+  mode: BinanceStreamStatus['mode'] | null;
+} & Partial<Omit<BinanceStreamStatus, 'setting' | 'mode'>>;
+
+/** Tuning of the stream that settings do not carry (tests shorten the waits). */
+export type BinanceStreamTuning = Partial<
+  Pick<
+    ConstructorParameters<typeof BinanceStream>[0],
+    'silenceMs' | 'rotateAfterMs' | 'reconnectBaseMs' | 'reconnectMaxMs' | 'maxFrameBytes' | 'dropLogMs'
+  >
+>;
+
+export function composeWorker(
+  deps: WorkerDeps,
+  shutdown: Shutdown = new Shutdown(deps.log),
+  tuning: { binanceStream?: BinanceStreamTuning } = {},
+): WorkerApp {
   const { settings, log, db, nats, redis } = deps;
 
   // feeds: 8 s for CBR, as a past-day fetch must answer within the api's 10 s request timeout
@@ -60,13 +84,34 @@ export function composeWorker(deps: WorkerDeps, shutdown: Shutdown = new Shutdow
     log,
     nats,
   });
-  const binancePoller = new FeedPoller({
+  // BINANCE_STREAM: the stream, with this poller as its fallback and its snapshots; off: the poller alone
+  const streamWanted =
+    settings.BINANCE_STREAM !== 'off' && binanceOriginsAgree(settings.BINANCE_BASE_URL, settings.BINANCE_WS_URL);
+  if (settings.BINANCE_STREAM === 'auto' && !streamWanted) {
+    log.info(
+      { BINANCE_BASE_URL: settings.BINANCE_BASE_URL, BINANCE_WS_URL: settings.BINANCE_WS_URL },
+      'BINANCE_STREAM=auto: BINANCE_WS_URL is not the stream of BINANCE_BASE_URL, so Binance is polled; set BINANCE_WS_URL to stream',
+    );
+  }
+  const binancePoller: FeedPoller = new FeedPoller({
     source: 'binance',
     intervalMs: settings.BINANCE_POLL_INTERVAL_MS,
     db,
     log,
-    poll: (signal) => binance.poll(signal),
+    poll: (signal) => (binanceStream ? binanceStream.poll(signal) : binance.poll(signal)),
   });
+  const binanceStream: BinanceStream | null = streamWanted
+    ? new BinanceStream({
+        setting: settings.BINANCE_STREAM === 'on' ? 'on' : 'auto',
+        wsUrl: settings.BINANCE_WS_URL,
+        service: binance,
+        poller: binancePoller,
+        db,
+        log: log.child({ part: 'binance-stream' }),
+        intervalMs: settings.BINANCE_POLL_INTERVAL_MS,
+        ...tuning.binanceStream,
+      })
+    : null;
   const retention = new RetentionSchedule({ db, log, retentionDays: settings.BINANCE_HISTORY_RETENTION_DAYS });
   const tasks = new RatesRefreshRunner({ db, nats, redis, log, pollers: [cbrPoller, binancePoller] });
   const fetchDay = serveCbrFetchDay(cbr);
@@ -76,13 +121,21 @@ export function composeWorker(deps: WorkerDeps, shutdown: Shutdown = new Shutdow
     if (leader) {
       binance.reset();
       cbrPoller.start();
-      binancePoller.start();
+      if (binanceStream) binanceStream.start();
+      else {
+        binancePoller.start();
+        recordFeedMode(db, 'binance', settings.BINANCE_POLL_INTERVAL_MS, {
+          mode: 'polling',
+          setting: settings.BINANCE_STREAM,
+        }).catch((err: unknown) => log.warn({ feed: 'binance', err: errorMessage(err) }, 'feed mode not recorded'));
+      }
       retention.start();
       tasks.start();
     } else {
       // the lock is gone: another replica may lead already, so stop at once
       void cbrPoller.stop({ abort: true });
       void binancePoller.stop({ abort: true });
+      void binanceStream?.stop();
       void retention.stop();
       void tasks.stop();
     }
@@ -138,12 +191,27 @@ export function composeWorker(deps: WorkerDeps, shutdown: Shutdown = new Shutdow
 
   // a phase's steps run last-added first: the consumer stops, then the delivery loops, then the feeds
   shutdown.add('in-flight', 'feeds', async () => {
-    await Promise.all([cbrPoller.stop(), binancePoller.stop(), retention.stop(), tasks.stop(), fetchDay.stop()]);
+    await Promise.all([
+      cbrPoller.stop(),
+      binancePoller.stop(),
+      binanceStream?.stop(),
+      retention.stop(),
+      tasks.stop(),
+      fetchDay.stop(),
+    ]);
     await elector.stop();
   });
   shutdown.add('in-flight', 'callbacks', () => delivery.close());
   if (mail) shutdown.add('in-flight', 'mail', () => mail.close());
   shutdown.add('in-flight', 'jobs', () => consumer.close());
 
-  return { elector, consumer, delivery, mail, close: () => shutdown.run('close') };
+  const binanceStatus = (): BinanceFeedStatus => {
+    const leader = elector.isLeader;
+    const setting = settings.BINANCE_STREAM;
+    if (!leader) return { leader, setting, mode: null };
+    if (!binanceStream) return { leader, setting, mode: 'polling' };
+    return { ...binanceStream.status, leader, setting };
+  };
+
+  return { elector, consumer, delivery, mail, binanceStatus, binanceStream, close: () => shutdown.run('close') };
 }

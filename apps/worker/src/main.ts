@@ -11,11 +11,15 @@ const { pool, db } = connectPostgres(proc, { max: 10, applicationName: 'ratewire
 const redis = connectRedis(proc, 'worker');
 const nats = await connectNats(proc, 'ratewire-worker');
 
-composeWorker({ settings, log, db, nats, redis }, shutdown);
+const worker = composeWorker({ settings, log, db, nats, redis }, shutdown);
 
-const health = await serveHealth(proc, {
-  postgres: () => timed(() => ping(pool)),
-  redis: () => redisCheck(redis),
-  nats: () => natsCheck(nats),
-});
+const health = await serveHealth(
+  proc,
+  {
+    postgres: () => timed(() => ping(pool)),
+    redis: () => redisCheck(redis),
+    nats: () => natsCheck(nats),
+  },
+  () => ({ feeds: { binance: worker.binanceStatus() } }),
+);
 log.info({ health: health.address() }, 'worker started');

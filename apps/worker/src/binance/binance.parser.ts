@@ -19,10 +19,23 @@ export class BinanceParseError extends Error {
 
 const PRICE = /^\d{1,30}(\.\d{1,30})?$/;
 const SYMBOL = exactly(ID_FORMS.binanceSymbol);
-const MAX_ENTRIES = 20_000;
+/** Entries one answer or frame may hold (Binance lists ~2,500 symbols). */
+export const MAX_ENTRIES = 20_000;
 
 const tickerEntry = z.object({ symbol: z.string().min(1).max(60), price: z.string() });
 const tickerList = z.array(tickerEntry).max(MAX_ENTRIES);
+
+/**
+ * The check every Binance price goes through (ticker/price answers and stream frames alike):
+ * 'ok' to store; 'symbol' outside the contracts' form and 'zero' are skipped; 'price' is not a
+ * plain non-negative decimal (the ticker/price answer is then rejected whole, a stream entry dropped).
+ */
+export function checkBinancePrice(symbol: string, price: string): 'ok' | 'price' | 'symbol' | 'zero' {
+  if (!PRICE.test(price)) return 'price';
+  if (!SYMBOL.test(symbol)) return 'symbol';
+  if (!isPositive(price)) return 'zero';
+  return 'ok';
+}
 
 export interface PriceSnapshot {
   symbols: string[];
@@ -58,15 +71,16 @@ export function parseTickerPrices(body: Buffer): PriceSnapshot {
   for (const { symbol, price } of parsed.data) {
     if (seen.has(symbol)) throw new BinanceParseError(`duplicate symbol ${symbol.slice(0, 30)}`);
     seen.add(symbol);
-    if (!PRICE.test(price))
+    const check = checkBinancePrice(symbol, price);
+    if (check === 'price')
       throw new BinanceParseError(
         `${symbol.slice(0, 30)}: price ${JSON.stringify(price.slice(0, 40))} is not a decimal`,
       );
-    if (!SYMBOL.test(symbol)) {
+    if (check === 'symbol') {
       snapshot.skippedSymbol += 1;
       continue;
     }
-    if (!isPositive(price)) {
+    if (check === 'zero') {
       snapshot.skippedZero += 1;
       continue;
     }

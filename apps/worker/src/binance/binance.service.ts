@@ -7,7 +7,7 @@ import { errorMessage, type Logger, type NatsConnection } from '@ratewire/runtim
 import { FeedError } from '../feeds/feed-http.ts';
 import type { PollResult } from '../feeds/feed-poller.ts';
 import type { BinanceClient } from './binance.client.ts';
-import { BinanceParseError, parseExchangeInfo, parseTickerPrices } from './binance.parser.ts';
+import { BinanceParseError, parseExchangeInfo, parseTickerPrices, type PriceSnapshot } from './binance.parser.ts';
 
 export const SYMBOLS_REFRESH_MS = 60 * 60_000;
 const SYMBOLS_RETRY_MS = 5 * 60_000;
@@ -20,6 +20,12 @@ export interface BinanceServiceDeps {
   log: Logger;
   nats: NatsConnection;
   now?: () => Date;
+}
+
+export interface FetchedSnapshot {
+  snapshot: PriceSnapshot;
+  /** What the symbol-list refresh did, for the summary line ('' when it was not due). */
+  symbolsNote: string;
 }
 
 export class BinanceService {
@@ -39,21 +45,49 @@ export class BinanceService {
   }
 
   async poll(signal: AbortSignal): Promise<PollResult> {
-    const { client, log } = this.deps;
-    let symbolsNote = '';
-    if (Date.now() >= this.symbolsDueAt) symbolsNote = await this.refreshSymbols(signal);
-
-    const snapshot = parse(parseTickerPrices, await client.tickerPrices(signal));
-    if (signal.aborted) throw new FeedError('aborted', 'poll aborted before writing');
+    const fetched = await this.fetchSnapshot(signal);
     const observedAt = this.deps.now?.() ?? new Date();
-    const changed = await this.writer.persist({ symbols: snapshot.symbols, prices: snapshot.prices, observedAt });
-    this.publish(observedAt, changed);
+    const changed = await this.write({
+      symbols: fetched.snapshot.symbols,
+      prices: fetched.snapshot.prices,
+      observedAt,
+    });
+    return this.pollResult(fetched, changed.length);
+  }
+
+  /** The symbol list when due, then every price (ticker/price), parsed; nothing written yet. */
+  async fetchSnapshot(signal: AbortSignal): Promise<FetchedSnapshot> {
+    const symbolsNote = await this.refreshSymbolsIfDue(signal);
+    const snapshot = parse(parseTickerPrices, await this.deps.client.tickerPrices(signal));
+    if (signal.aborted) throw new FeedError('aborted', 'poll aborted before writing');
+    this.deps.log.debug({ weight: this.deps.client.lastUsedWeight }, 'binance weight');
+    return { snapshot, symbolsNote };
+  }
+
+  /** The poll's summary line, and the pause the exchange asked for. */
+  pollResult(fetched: FetchedSnapshot, changed: number, note = ''): PollResult {
+    const { snapshot, symbolsNote } = fetched;
     const skipped = snapshot.skippedZero + snapshot.skippedSymbol;
-    log.debug({ weight: client.lastUsedWeight }, 'binance weight');
+    const { notBefore } = this.deps.client;
     return {
-      summary: `${snapshot.symbols.length} prices, ${changed.length} changed${skipped ? `, ${skipped} skipped` : ''}${symbolsNote}`,
-      ...(client.notBefore ? { notBefore: client.notBefore } : {}),
+      summary: `${snapshot.symbols.length} prices${note}, ${changed} changed${skipped ? `, ${skipped} skipped` : ''}${symbolsNote}`,
+      ...(notBefore ? { notBefore } : {}),
     };
+  }
+
+  /**
+   * Persists prices (a whole snapshot, or the symbols of one stream frame) and publishes what
+   * changed once it committed: the one write path of polling and the stream alike.
+   */
+  async write(update: { symbols: string[]; prices: string[]; observedAt: Date }): Promise<BinancePriceChange[]> {
+    const changed = await this.writer.persist(update);
+    this.publish(update.observedAt, changed);
+    return changed;
+  }
+
+  /** Refreshes the symbol list (exchangeInfo) when an hour has passed; '' when it was not due. */
+  async refreshSymbolsIfDue(signal: AbortSignal): Promise<string> {
+    return Date.now() >= this.symbolsDueAt ? this.refreshSymbols(signal) : '';
   }
 
   private async refreshSymbols(signal: AbortSignal): Promise<string> {
