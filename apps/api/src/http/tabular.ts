@@ -41,7 +41,8 @@ export function negotiateFormat(req: Request, asked: TableFormat | undefined): T
 
 const NEEDS_QUOTES = /[",\r\n]/;
 
-function csvCell(v: Cell): string {
+/** One CSV field, RFC 4180: quoted (quotes doubled) when it holds a comma, a quote or a line break. */
+export function csvCell(v: Cell): string {
   if (v === null || v === undefined) return '';
   if (typeof v !== 'string') return String(v);
   return NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
@@ -109,6 +110,14 @@ async function* batchesOf(rows: Table['rows']): AsyncGenerator<readonly Row[]> {
   yield* rows as AsyncIterable<readonly Row[]>;
 }
 
+/** Whether the client is gone (or the answer over): nothing more is to be read for it. */
+const gone = (res: Response) => res.destroyed || res.closed || res.writableEnded || res.socket?.destroyed !== false;
+
+/** Until the socket takes more, or closes; `close` may come first and only once, so both are awaited. */
+function drained(res: Response): Promise<unknown> {
+  return Promise.race([once(res, 'drain'), once(res, 'close')]);
+}
+
 export interface TableAnswer {
   cacheControl?: string | undefined;
   etag?: string | undefined;
@@ -151,15 +160,13 @@ export async function sendTable(
     const encode = encoderFor(format, table.columns);
     let head = format === 'csv' ? table.columns.map(csvCell).join(',') + '\r\n' : format === 'json' ? '[' : '';
     let first = true;
-    const gone = () => res.destroyed || res.writableEnded;
     while (!next.done) {
+      if (gone(res)) return;
       const chunk = head + encode(next.value, first);
       head = '';
       if (next.value.length) first = false;
-      if (chunk && !res.write(chunk)) {
-        await Promise.race([once(res, 'drain'), once(res, 'close')]);
-      }
-      if (gone()) return;
+      if (chunk && !res.write(chunk) && !gone(res)) await drained(res);
+      if (gone(res)) return;
       next = await source.next();
     }
     res.end(head + (format === 'json' ? ']' : ''));
