@@ -7,8 +7,8 @@
 //             10,000, that day's value as the level each series moves around), every CBR-like
 //             effective date from 1996-01-01 to 2025-12-31: Tuesday to Saturday (CBR sets a
 //             business day's rate for the next day; Saturday's holds over the weekend; holidays are
-//             not left out). `value` has 4 decimals, `unit_rate` is value / nominal exactly (4 more
-//             decimals per power of ten of the nominal). One INSERT … SELECT over generate_series.
+//             not left out). `value` has 4 decimals, `unit_rate` is value / nominal exactly (one more
+//             decimal per power of ten of the nominal). One INSERT … SELECT over generate_series.
 //   check   — the api's body for the whole range equals COPY's byte for byte (CRLF line ends are
 //             accepted and named in the figure's note; any other difference fails the run), as does a
 //             year narrowed with `symbols`; every measured stream has the full row count.
@@ -17,7 +17,7 @@
 //   memory  — the api's RSS (/proc/<pid>/status) sampled every 20 ms from after a small warm-up
 //             export through the rounds and then BENCH_EXPORT_CONCURRENT (4) full-range streams at
 //             once whose readers stop reading for a second first (the api must stop fetching, not
-//             buffer): peak minus before.
+//             buffer): peak minus before; the heap used (its /metrics) before and after is noted.
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 
