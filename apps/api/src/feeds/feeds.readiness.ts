@@ -1,9 +1,10 @@
 // Feed freshness for /readyz: each feed's age and whether it is stale (no success within three
-// poll intervals, or never). Reported only: a stale feed never fails readiness.
+// poll intervals, or never), and for Binance whether its prices come from the stream or polling
+// (BINANCE_STREAM, as the leading worker wrote it). Reported only: a stale feed never fails readiness.
 import type { z } from 'zod';
 
 import type { feedHealthSchema } from '@ratewire/contracts';
-import { listFeedStatus, type FeedSource } from '@ratewire/db';
+import { listFeedStatus, type FeedSource, type FeedStatusRow } from '@ratewire/db';
 
 import type { ApiDeps } from '../deps.ts';
 import type { ReadinessExtras } from '../health/health.routes.ts';
@@ -13,12 +14,20 @@ type FeedHealth = z.infer<typeof feedHealthSchema>;
 const FEEDS: FeedSource[] = ['cbr', 'binance'];
 const STALE_AFTER_INTERVALS = 3;
 
-export function feedHealth(
-  row:
-    | { interval_ms: number; last_success_at: Date | null; consecutive_failures: number; last_error: string | null }
-    | undefined,
-  now = Date.now(),
-): FeedHealth {
+type FeedRow = Pick<FeedStatusRow, 'interval_ms' | 'last_success_at' | 'consecutive_failures' | 'last_error'> &
+  Partial<Pick<FeedStatusRow, 'mode' | 'mode_setting' | 'mode_since'>>;
+
+/** `mode`, `setting` and `mode_since` when the leader recorded them (Binance), else nothing. */
+function feedMode(row: FeedRow | undefined): Pick<FeedHealth, 'mode' | 'setting' | 'mode_since'> {
+  if (!row?.mode) return {};
+  return {
+    mode: row.mode,
+    ...(row.mode_setting ? { setting: row.mode_setting } : {}),
+    ...(row.mode_since ? { mode_since: row.mode_since.toISOString() } : {}),
+  };
+}
+
+export function feedHealth(row: FeedRow | undefined, now = Date.now()): FeedHealth {
   if (!row?.last_success_at) {
     return {
       last_success_at: null,
@@ -26,6 +35,7 @@ export function feedHealth(
       stale: true,
       consecutive_failures: row?.consecutive_failures ?? 0,
       last_error: row?.last_error ?? null,
+      ...feedMode(row),
     };
   }
   const ageMs = Math.max(0, now - row.last_success_at.getTime());
@@ -35,6 +45,7 @@ export function feedHealth(
     stale: ageMs > STALE_AFTER_INTERVALS * row.interval_ms,
     consecutive_failures: row.consecutive_failures,
     last_error: row.last_error,
+    ...feedMode(row),
   };
 }
 
