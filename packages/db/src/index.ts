@@ -138,12 +138,12 @@ export {
   type StoreCbrDayResult,
 } from './cbr-rates/cbr-rates.repository.ts';
 export {
+  CBR_HISTORY_COLUMNS,
   cbrEffectiveOn,
   cbrHistoryQuery,
   cbrRangeFingerprint,
   cbrSeriesQuery,
   cbrUnitRatesQuery,
-  type CbrHistoryRow,
   type CbrSeriesStreamRow,
   type CbrUnitRateRow,
 } from './cbr-rates/cbr-history.ts';

@@ -73,6 +73,13 @@ export interface MailOutboxTable {
   sent_at: Timestamp | null;
 }
 
+/** Kept by triggers on cbr_rates: what each effective date holds (a range's fingerprint). */
+export interface CbrRateDaysTable {
+  date: string;
+  rows: number;
+  written_at: Timestamp;
+}
+
 export interface CbrRatesTable {
   date: string;
   code: string;
@@ -204,6 +211,7 @@ export interface WebhookSecretsTable {
 export interface DB {
   users: UsersTable;
   cbr_rates: CbrRatesTable;
+  cbr_rate_days: CbrRateDaysTable;
   cbr_days: CbrDaysTable;
   currencies: CurrenciesTable;
   binance_symbols: BinanceSymbolsTable;

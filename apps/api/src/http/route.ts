@@ -84,7 +84,7 @@ export interface Reply {
    * Names an answer that cannot change (a past-only range): the request and the data behind it. The
    * answer then carries a strong ETag made from it, per format, and If-None-Match gets 304.
    */
-  fingerprint?: string;
+  fingerprint?: string | Promise<string>;
 }
 
 export interface RouteInput<P, Q, B> {
@@ -319,7 +319,8 @@ async function sendReply(req: Request, res: Response, spec: RouteSpec, format: T
   const table =
     reply.table ??
     (format !== 'json' && reply.body !== undefined ? spec.table?.fromBody?.(reply.body as never) : undefined);
-  const etag = reply.fingerprint === undefined ? undefined : tableEtag(reply.fingerprint, format);
+  const fingerprint = reply.fingerprint;
+  const etag = fingerprint === undefined ? undefined : Promise.resolve(fingerprint).then((f) => tableEtag(f, format));
   if (table && (format !== 'json' || reply.body === undefined)) {
     const cacheControl = reply.headers?.['cache-control'];
     await sendTable(req, res, table, format, { headers: reply.headers, cacheControl, etag });
@@ -327,8 +328,9 @@ async function sendReply(req: Request, res: Response, spec: RouteSpec, format: T
   }
   if (spec.table) res.set('vary', 'Accept, Accept-Encoding');
   if (etag) {
-    res.set('etag', etag);
-    if (ifNoneMatch(req, etag)) {
+    const tag = await etag;
+    res.set('etag', tag);
+    if (ifNoneMatch(req, tag)) {
       send(res, { status: 304, headers: reply.headers ?? {} });
       return;
     }

@@ -4,6 +4,7 @@
 // length takes the memory of one batch. A range that ends before today cannot change any more: it is
 // sent with a fingerprint (the route's strong ETag) and cached as immutable.
 import {
+  CBR_HISTORY_COLUMNS,
   binanceOhlcQuery,
   cbrCodeKnown,
   cbrEffectiveOn,
@@ -14,7 +15,6 @@ import {
   streamRows,
   type BinanceInterval,
   type BinanceOhlcRow,
-  type CbrHistoryRow,
   type CbrSeriesStreamRow,
   type CbrUnitRateRow,
   type Database,
@@ -86,11 +86,16 @@ export class SeriesService {
     return { from: first < CBR_FIRST_DAY && last >= CBR_FIRST_DAY ? CBR_FIRST_DAY : first, to: last };
   }
 
-  /** Cache policy and fingerprint of a CBR range: a range over before today never changes. */
-  private async policy(identity: object, range: { from: string; to: string; codes?: string[] }) {
+  /**
+   * Cache policy and fingerprint of a CBR range: a range over before today never changes. The
+   * fingerprint's lookup runs beside the first rows (the answer awaits both before its headers).
+   */
+  private policy(identity: object, range: { from: string; to: string }): Pick<Reply, 'headers' | 'fingerprint'> {
     if (range.to >= this.today()) return { headers: { 'cache-control': CACHE_LATEST } };
-    const data = await cbrRangeFingerprint(this.db, range);
-    return { headers: { 'cache-control': CACHE_IMMUTABLE }, fingerprint: `${JSON.stringify(identity)}|${data}` };
+    const fingerprint = cbrRangeFingerprint(this.db, range).then((data) => `${JSON.stringify(identity)}|${data}`);
+    // awaited by the answer; a handler failing first must not leave it unhandled
+    fingerprint.catch(() => undefined);
+    return { headers: { 'cache-control': CACHE_IMMUTABLE }, fingerprint };
   }
 
   private async knownCodes(codes: (string | undefined)[]): Promise<void> {
@@ -125,9 +130,9 @@ export class SeriesService {
       return { value: crossRate(r[1], r[4]), nominal: r[2], unit: crossRate(r[3], r[4]) };
     };
     const name = `cbr-${q.symbol}${base ? `-in-${base}` : ''}${q.group === 'day' ? '' : `-${q.group}`}-${from}-${to}`;
-    const policy = await this.policy(
+    const policy = this.policy(
       { op: 'cbrSeries', symbol: q.symbol, from, to, group: q.group, fill: q.fill, base },
-      { from: carryIn ? CBR_FIRST_DAY : from, to, codes: base ? [q.symbol, base] : [q.symbol] },
+      { from: carryIn ? CBR_FIRST_DAY : from, to },
     );
 
     if (q.group !== 'day') {
@@ -203,13 +208,14 @@ export class SeriesService {
     const { from, to } = this.range(q.from, q.to);
     if (q.symbols?.length) await this.knownCodes(q.symbols);
     const codes = q.symbols?.length ? [...q.symbols].sort() : undefined;
-    const policy = await this.policy({ op: 'cbrHistory', from, to, codes }, { from, to, ...(codes ? { codes } : {}) });
+    const policy = this.policy({ op: 'cbrHistory', from, to, codes }, { from, to });
     return {
       ...policy,
       table: {
-        columns: ['date', 'code', 'nominal', 'value', 'unit_rate'],
+        columns: CBR_HISTORY_COLUMNS,
         filename: `cbr-history-${from}-${to}`,
-        rows: streamRows<CbrHistoryRow>(this.pool, cbrHistoryQuery(this.db, { from, to, codes })),
+        // the columns go out as stored: Postgres renders each row in the answer's format
+        rendered: (format) => streamRows<[string]>(this.pool, cbrHistoryQuery(this.db, { from, to, codes }, format)),
       },
     } satisfies Reply;
   }
@@ -264,9 +270,9 @@ export class SeriesService {
     const rates: Record<string, Fluctuation> = {};
     for (const code of q.symbols?.length ? q.symbols : fold.codes()) rates[code] = fold.result(code)!;
     const baseName = base ?? 'RUB';
-    const policy = await this.policy(
+    const policy = this.policy(
       { op: 'cbrFluctuation', from: range.from, to: range.to, codes, base },
-      { from: first, to: end, ...(codes ? { codes } : {}) },
+      { from: first, to: end },
     );
     return {
       ...policy,

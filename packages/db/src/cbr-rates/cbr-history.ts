@@ -3,18 +3,33 @@
 // reads need first (the effective date of a day, a fingerprint of what a range holds).
 import { sql, type CompiledQuery } from 'kysely';
 
+import type { TableFormat } from '@ratewire/contracts';
+
 import type { Database } from '../pool.ts';
+import { renderedRow, type RenderColumn } from '../render.ts';
 
-/** `[date, code, nominal, value, unit_rate]`: every stored rate in [from, to], by date then code. */
-export type CbrHistoryRow = [date: string, code: string, nominal: number, value: string, unitRate: string];
+/** The export's columns, in order. */
+const HISTORY_COLUMNS: readonly RenderColumn[] = [
+  { name: 'date', ref: 'date', kind: 'string' },
+  { name: 'code', ref: 'code', kind: 'text' },
+  { name: 'nominal', ref: 'nominal', kind: 'number' },
+  { name: 'value', ref: 'value', kind: 'string' },
+  { name: 'unit_rate', ref: 'unit_rate', kind: 'string' },
+];
+export const CBR_HISTORY_COLUMNS = HISTORY_COLUMNS.map((c) => c.name);
 
+/**
+ * `[text]`: every stored rate in [from, to], by date then code, each row rendered by Postgres in
+ * `format` (its CSV line, or its JSON object with the CBR_HISTORY_COLUMNS).
+ */
 export function cbrHistoryQuery(
   db: Database,
   range: { from: string; to: string; codes?: readonly string[] | undefined },
+  format: TableFormat,
 ): CompiledQuery {
   let query = db
     .selectFrom('cbr_rates')
-    .select(['date', 'code', 'nominal', 'value', 'unit_rate'])
+    .select(renderedRow(HISTORY_COLUMNS, format).as('row'))
     .where('date', '>=', range.from)
     .where('date', '<=', range.to);
   if (range.codes?.length) query = query.where('code', '=', sql<string>`any(${[...range.codes]}::text[])`);
@@ -79,20 +94,18 @@ export async function cbrEffectiveOn(db: Database, day: string): Promise<string 
 }
 
 /**
- * What a range holds, in a few bytes: the number of stored rows and the newest write among them.
- * Two answers for a past range are the same exactly when this is (rows are only ever added to or
- * rewritten in place, each write moving fetched_at), so it makes the range's ETag.
+ * What a range holds, in a few bytes: the number of stored rates and the newest write among its
+ * dates (from cbr_rate_days, which triggers keep). Any insert, rewrite or delete of a rate in the
+ * range changes it, so it makes the range's ETag; it covers every currency of those dates, so a read
+ * of a few currencies may see its tag change for another's write — never the reverse.
  */
-export async function cbrRangeFingerprint(
-  db: Database,
-  range: { from: string; to: string; codes?: readonly string[] | undefined },
-): Promise<string> {
-  let query = db
-    .selectFrom('cbr_rates')
-    .select([sql<string>`count(*)`.as('n'), sql<Date | null>`max(fetched_at)`.as('newest')])
+export async function cbrRangeFingerprint(db: Database, range: { from: string; to: string }): Promise<string> {
+  const row = await db
+    .selectFrom('cbr_rate_days')
+    // the newest write to the microsecond, as Postgres prints it
+    .select([sql<string>`coalesce(sum(rows), 0)`.as('n'), sql<string | null>`max(written_at)::text`.as('newest')])
     .where('date', '>=', range.from)
-    .where('date', '<=', range.to);
-  if (range.codes?.length) query = query.where('code', '=', sql<string>`any(${[...range.codes]}::text[])`);
-  const row = await query.executeTakeFirstOrThrow();
-  return `${row.n}:${row.newest ? row.newest.toISOString() : '-'}`;
+    .where('date', '<=', range.to)
+    .executeTakeFirstOrThrow();
+  return `${row.n}:${row.newest ?? '-'}`;
 }
