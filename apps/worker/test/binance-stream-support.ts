@@ -176,6 +176,19 @@ export async function startStreamRig(
     connectNats('worker-stream-test'),
   ]);
   const mine = new Set(symbols);
+  // the symbol list names the rig's symbols as trading: change events name only those
+  replay.respond('/api/v3/exchangeInfo', {
+    json: {
+      timezone: 'UTC',
+      serverTime: Date.now(),
+      symbols: symbols.map((symbol) => ({
+        symbol,
+        status: 'TRADING',
+        baseAsset: symbol.slice(0, -4),
+        quoteAsset: 'USDT',
+      })),
+    },
+  });
   const events = collect<BinanceUpdatedEvent>(nats, SUBJECTS.ratesBinanceUpdated, (e) =>
     e.changed.some((c) => mine.has(c.symbol)),
   );

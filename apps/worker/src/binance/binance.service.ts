@@ -32,6 +32,11 @@ export class BinanceService {
   private readonly deps: BinanceServiceDeps;
   private readonly writer: BinanceSnapshotWriter;
   private symbolsDueAt = 0;
+  /**
+   * The symbols the latest exchangeInfo lists as TRADING: change events (and so the channels) name
+   * only these, as the reads do. Null until a list was read (nothing is held back then).
+   */
+  private trading: Set<string> | null = null;
 
   constructor(deps: BinanceServiceDeps) {
     this.deps = deps;
@@ -96,6 +101,7 @@ export class BinanceService {
       const info = parse(parseExchangeInfo, await client.exchangeInfo(signal));
       if (info.weightLimit) client.weightLimit = info.weightLimit;
       const changed = await upsertBinanceSymbols(db, info.symbols);
+      this.trading = new Set(info.symbols.filter((s) => s.status === 'TRADING').map((s) => s.symbol));
       this.symbolsDueAt = Date.now() + SYMBOLS_REFRESH_MS;
       return `; symbols: ${info.symbols.length} listed, ${changed} changed`;
     } catch (err) {
@@ -107,7 +113,10 @@ export class BinanceService {
     }
   }
 
-  private publish(observedAt: Date, changed: BinancePriceChange[]): void {
+  private publish(observedAt: Date, all: BinancePriceChange[]): void {
+    // halted and delisted pairs keep a price (stored, and read with ?status=all) but are not announced
+    const trading = this.trading;
+    const changed = trading ? all.filter((c) => trading.has(c.symbol)) : all;
     try {
       for (let i = 0; i < changed.length; i += EVENT_CHUNK) {
         const payload = binanceUpdatedEvent.parse({
