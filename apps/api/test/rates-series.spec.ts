@@ -48,8 +48,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => t?.close());
 
-const get = <T = unknown>(path: string, headers: Record<string, string> = {}) =>
-  t.request<T>('GET', path, { headers });
+const get = <T = unknown>(path: string, headers: Record<string, string> = {}) => t.request<T>('GET', path, { headers });
 const text = async (path: string, headers: Record<string, string> = {}) => {
   const res = await rawGet(`${t.url}${path}`, headers);
   return { ...res, text: res.body.toString('utf8') };
@@ -426,6 +425,36 @@ describe('cbr/history, the export', () => {
     const after = await get<unknown[]>('/api/v1/rates/cbr/history?from=2025-12-30&to=2025-12-30');
     expect(after.status).toBe(200);
   });
+});
+
+describe('cbr/history, slow readers', () => {
+  it('gives each of four clients that stop reading for a while the whole export, byte for byte', async () => {
+    // thirty years of 34 more currencies: megabytes per answer, more than the sockets hold
+    await sql`
+      insert into cbr_rates (date, code, num_code, cbr_id, name, nominal, value, unit_rate)
+      select d::date, 'Z' || chr(65 + i / 26) || chr(65 + i % 26), null, null, 'z', 1, 10.5, 10.5
+      from generate_series(date '1996-01-01', date '2025-12-31', interval '1 day') d, generate_series(0, 33) i
+      where extract(isodow from d) between 2 and 6
+    `.execute(t.database.db);
+    const url = `${t.url}/api/v1/rates/cbr/history?from=1996-01-01&to=2025-12-31&format=csv`;
+    const whole = await rawGet(url);
+    expect(whole.body.length).toBeGreaterThan(5_000_000);
+    const slow = () =>
+      new Promise<Buffer>((resolve, reject) => {
+        const req = httpRequest(url, { agent: false }, (res) => {
+          const parts: Buffer[] = [];
+          res.pause();
+          setTimeout(() => res.resume(), 500);
+          res.on('data', (c: Buffer) => parts.push(c));
+          res.on('end', () => resolve(Buffer.concat(parts)));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    const bodies = await Promise.all([slow(), slow(), slow(), slow()]);
+    for (const body of bodies) expect(body.equals(whole.body)).toBe(true);
+  }, 60_000);
 });
 
 describe('Binance: only what trades, and OHLC history', () => {

@@ -9,7 +9,7 @@ import Cursor from 'pg-cursor';
 import type { Pool } from './pool.ts';
 
 /** Rows per round trip: large enough to amortise it, small enough to keep memory flat. */
-export const CURSOR_BATCH_ROWS = 5000;
+export const CURSOR_BATCH_ROWS = 2000;
 
 /**
  * The rows of `query` in batches of at most `batchRows`, each row an array of its columns in the
@@ -23,7 +23,8 @@ export async function* streamRows<Row extends readonly unknown[] = unknown[]>(
   const client = await pool.connect();
   const cursor = client.query(new Cursor<Row>(query.sql, [...query.parameters], { rowMode: 'array' }));
   let failure: Error | undefined;
-  // one batch ahead: Postgres produces the next rows while the consumer writes these
+  // one batch ahead: Postgres produces the next rows while the consumer writes these (pg-cursor
+  // sends a read only once the one before is answered, so one is as far ahead as it goes)
   let ahead: Promise<Row[]> | undefined = cursor.read(batchRows);
   try {
     while (ahead) {

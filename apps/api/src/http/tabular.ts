@@ -34,6 +34,23 @@ export interface RenderedTable extends TableBase {
 
 export type Table = RowTable | RenderedTable;
 
+/** A cell for any JSON value: a nested object or array is its JSON text. */
+const cellOf = (v: unknown): Cell =>
+  v === undefined || v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+    ? v
+    : JSON.stringify(v);
+
+/** How a list body `{items: [...]}` becomes rows: the columns named, in order, for a route's `table.fromBody`. */
+export function itemsTable(filename: string, columns: readonly string[]) {
+  return {
+    fromBody: (body: { items: readonly Record<string, unknown>[] }): Table => ({
+      columns,
+      filename,
+      rows: body.items.map((item) => columns.map((c) => cellOf(item[c]))),
+    }),
+  };
+}
+
 const MEDIA: Record<TableFormat, string> = {
   json: 'application/json; charset=utf-8',
   csv: 'text/csv; charset=utf-8; header=present',
@@ -147,9 +164,20 @@ async function* batchesOf(rows: RowTable['rows']): AsyncGenerator<readonly Row[]
 /** Whether the client is gone (or the answer over): nothing more is to be read for it. */
 const gone = (res: Response) => res.destroyed || res.closed || res.writableEnded || res.socket?.destroyed !== false;
 
-/** Until the socket takes more, or closes; `close` may come first and only once, so both are awaited. */
-function drained(res: Response): Promise<unknown> {
-  return Promise.race([once(res, 'drain'), once(res, 'close')]);
+/**
+ * Until the socket has taken what it holds, or is gone. The socket's own state is asked (a response's
+ * drain flag can stay set when the socket never filled), and the listeners go with the wait.
+ */
+async function drained(res: Response): Promise<void> {
+  const socket = res.socket;
+  if (!socket?.writableNeedDrain) return;
+  const done = new AbortController();
+  const { signal } = done;
+  try {
+    await Promise.race([once(socket, 'drain', { signal }), once(socket, 'close', { signal })]);
+  } finally {
+    done.abort();
+  }
 }
 
 export interface TableAnswer {
@@ -217,7 +245,7 @@ export async function sendTable(
       }
       res.uncork();
       // asked after the flush: a drain that already happened within uncork() is not waited for
-      if (res.writableNeedDrain && !gone(res)) await drained(res);
+      if (!gone(res)) await drained(res);
       if (gone(res)) return;
       next = await source.next();
     }
