@@ -6,6 +6,7 @@ import { apiKeyIdParams, apiKeyList, createApiKeyBody, createdApiKeySchema } fro
 
 import { INVALID, NOT_FOUND, UNAUTHORIZED, problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
+import { itemsTable } from '../http/tabular.ts';
 import type { ApiKeysService } from './api-keys.service.ts';
 
 const NO_STORE = { 'cache-control': 'no-store' };
@@ -47,10 +48,22 @@ export function apiKeysRoutes(router: Router, routes: RouteRegistry, service: Ap
       path: '/api/v1/api-keys',
       operationId: 'listApiKeys',
       summary: "The caller's API keys, newest first (never the keys themselves)",
-      description: 'Revoked keys are listed with `revoked_at`.',
+      description:
+        'Revoked keys are listed with `revoked_at`. CSV or NDJSON (Accept or `?format=`) give a row per key ' +
+        '(`scopes` as its JSON text).',
       tags: ['api keys'],
       auth: 'user',
       keyScope: false,
+      table: itemsTable('api-keys', [
+        'id',
+        'name',
+        'prefix',
+        'scopes',
+        'created_at',
+        'last_used_at',
+        'expires_at',
+        'revoked_at',
+      ]),
       responses: {
         200: { description: 'The keys', schema: apiKeyList },
         401: UNAUTHORIZED,

@@ -12,10 +12,13 @@ import {
 import { cacheKeys } from '../cache/cache-keys.ts';
 import { FORBIDDEN, INVALID, UNAUTHORIZED, problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
+import { itemsTable } from '../http/tabular.ts';
 import { toCurrencyDto, type CurrenciesService } from './currencies.service.ts';
 
 const NOT_FOUND = problem('No currency with that id');
 const CONFLICT = problem('The code is taken by another currency');
+
+const CURRENCY_COLUMNS = ['id', 'code', 'name', 'nominal', 'rate', 'unit_rate', 'created_at', 'updated_at'];
 
 export function currenciesRoutes(router: Router, routes: RouteRegistry, currencies: CurrenciesService): void {
   routes.add(
@@ -25,9 +28,12 @@ export function currenciesRoutes(router: Router, routes: RouteRegistry, currenci
       path: '/api/v1/currencies',
       operationId: 'listCurrencies',
       summary: 'Currencies (latest rate each), by id, paginated',
-      description: 'Pages of at most 1000 (`limit`, `offset`; `next_offset` is null on the last page). ETag + 304.',
+      description:
+        'Pages of at most 1000 (`limit`, `offset`; `next_offset` is null on the last page). ETag + 304. ' +
+        'CSV or NDJSON (Accept or `?format=`) give the page’s currencies as rows.',
       tags: ['currencies'],
       query: currenciesListQuery,
+      table: itemsTable('currencies', CURRENCY_COLUMNS),
       cached: {
         family: 'currencies',
         key: ({ query }) => cacheKeys.currenciesPage('list', query.limit, query.offset),

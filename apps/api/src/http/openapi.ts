@@ -74,6 +74,15 @@ export interface DocumentInfo {
   description: string;
 }
 
+const TABULAR_CONTENT = {
+  'text/csv': {
+    schema: { type: 'string', description: 'RFC 4180 CSV with a header row; sent as an attachment' },
+  },
+  'application/x-ndjson': {
+    schema: { type: 'string', description: 'One JSON object per line, the fields of a JSON row' },
+  },
+};
+
 export function buildOpenApiDocument(routes: readonly RouteSpec[], info: DocumentInfo) {
   const components: Record<string, JsonSchema> = {};
   const paths: Record<string, Record<string, unknown>> = {};
@@ -83,12 +92,15 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: Documen
     route.tags.forEach((t) => tags.add(t));
     const responses: Record<string, unknown> = {};
     for (const [status, res] of Object.entries(route.responses)) {
+      // a tabular read's rows also come as CSV (header row) and NDJSON (one object a line)
+      const tabular = route.table && status === '200' ? TABULAR_CONTENT : {};
       responses[status] = {
         description: res.description,
         ...(res.schema
           ? {
               content: {
                 [res.contentType ?? 'application/json']: { schema: toSchema(res.schema, 'output', components) },
+                ...tabular,
               },
             }
           : {}),

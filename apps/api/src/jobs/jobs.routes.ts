@@ -14,6 +14,7 @@ import {
 import { AppError } from '../http/app-error.ts';
 import { problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
+import { itemsTable } from '../http/tabular.ts';
 import type { JobsService } from './jobs.service.ts';
 
 export function jobsRoutes(router: Router, routes: RouteRegistry, service: JobsService): void {
@@ -63,6 +64,21 @@ export function jobsRoutes(router: Router, routes: RouteRegistry, service: JobsS
       auth: 'user',
       keyScope: 'jobs',
       query: paginationQuery,
+      description:
+        'CSV or NDJSON (Accept or `?format=`) give the page’s jobs as rows of their flat fields (the breakdown and ' +
+        'the callback state are in the JSON answer and in GET /exchange-jobs/{id}).',
+      table: itemsTable('exchange-jobs', [
+        'job_id',
+        'request_id',
+        'status',
+        'currency',
+        'rate',
+        'total_rub',
+        'error',
+        'created_at',
+        'started_at',
+        'completed_at',
+      ]),
       responses: { 200: { description: 'A page of jobs', schema: exchangeJobList }, 401: problem('No token') },
     },
     async ({ query, req }) => ({ body: await service.list(req.user!, query.limit, query.offset) }),
