@@ -178,12 +178,9 @@ export const binancePricesResponse = z
     updated_at: z.string().nullable().meta({ description: 'Newest price time among the symbols (ISO)' }),
     count: z.number().int(),
     prices: z.record(z.string(), decimalString).meta({ description: 'Symbol → last price (decimal string)' }),
-    statuses: z
-      .record(z.string(), z.string().nullable())
-      .optional()
-      .meta({
-        description: 'With status=all or symbols: symbol → exchange status (TRADING, BREAK, …; null if unlisted)',
-      }),
+    statuses: z.record(z.string(), z.string().nullable()).optional().meta({
+      description: 'With status=all or symbols: symbol → exchange status (TRADING, BREAK, …; null if unlisted)',
+    }),
   })
   .meta({ id: 'BinancePrices' });
 
@@ -194,12 +191,9 @@ export const binancePriceResponse = z
     symbol: z.string(),
     price: decimalString,
     updated_at: z.string(),
-    status: z
-      .string()
-      .nullable()
-      .meta({
-        description: 'Exchange status: TRADING, or BREAK, HALT, … for a symbol that does not trade (its last price)',
-      }),
+    status: z.string().nullable().meta({
+      description: 'Exchange status: TRADING, or BREAK, HALT, … for a symbol that does not trade (its last price)',
+    }),
   })
   .meta({ id: 'BinancePrice' });
 
