@@ -4,20 +4,18 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { NatsConnection, Redis } from '@ratewire/runtime';
-import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
+import { waitFor, type TestDatabase } from '@ratewire/testkit';
 
 import { sessionToken } from './harness.ts';
 import {
   WsClient,
-  natsClient,
-  redisClient,
   startNotifier,
-  startPrivateNats,
-  startPrivateRedis,
   startWsApi,
+  startWsStack,
   type Frame,
   type PrivateServer,
   type WsApi,
+  type WsStack,
 } from './ws-harness.ts';
 
 let database: TestDatabase;
@@ -28,13 +26,9 @@ let apiB: WsApi;
 let notifier: Awaited<ReturnType<typeof startNotifier>>;
 let nc: NatsConnection;
 let redis: Redis;
-const clients: WsClient[] = [];
+let stack: WsStack;
 
-const open = async (api: WsApi, query = '', options?: ConstructorParameters<typeof WsClient>[1]) => {
-  const c = await WsClient.open(`${api.wsUrl}${query}`, options);
-  clients.push(c);
-  return c;
-};
+const open = (api: WsApi, query = '', options?: Parameters<typeof WsClient.open>[1]) => stack.open(api, query, options);
 
 const currency = (code: string, rate: string) => ({
   id: 1,
@@ -71,31 +65,14 @@ async function metric(api: WsApi, name: string): Promise<number> {
 }
 
 beforeAll(async () => {
-  [database, redisServer, natsServer] = await Promise.all([
-    createTestDatabase(),
-    startPrivateRedis(),
-    startPrivateNats(),
-  ]);
-  notifier = await startNotifier(redisServer.url, natsServer.url, { WS_HISTORY_MAX_LEN: '100' });
-  [apiA, apiB] = await Promise.all([
-    startWsApi(database, redisServer.url, natsServer.url),
-    startWsApi(database, redisServer.url, natsServer.url, { WS_PING_INTERVAL_MS: '300' }),
-  ]);
-  nc = await natsClient(natsServer.url);
-  redis = redisClient(redisServer.url);
+  stack = await startWsStack({
+    notifierEnv: { WS_HISTORY_MAX_LEN: '100' },
+    apiEnv: [{}, { WS_PING_INTERVAL_MS: '300' }],
+  });
+  ({ database, redisServer, natsServer, notifier, nc, redis } = stack);
+  [apiA, apiB] = stack.apis as [WsApi, WsApi];
 });
-
-afterAll(async () => {
-  for (const c of clients) c.ws.terminate();
-  await apiA?.close();
-  await apiB?.close();
-  await notifier?.stop();
-  await nc?.drain();
-  redis?.disconnect();
-  await redisServer?.close();
-  await natsServer?.close();
-  await database?.drop();
-});
+afterAll(() => stack?.close());
 
 describe('notifier → /ws on two api replicas', () => {
   it('delivers an event published on NATS and one published on Redis notifications to a client on each replica', async () => {

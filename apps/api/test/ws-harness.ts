@@ -10,7 +10,7 @@ import {
   type NatsConnection,
   type Redis,
 } from '@ratewire/runtime';
-import { spawnApp, type AppProcess, type TestDatabase } from '@ratewire/testkit';
+import { createTestDatabase, spawnApp, type AppProcess, type TestDatabase } from '@ratewire/testkit';
 import { WebSocket } from 'ws';
 
 import { startPrivateNats, startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
@@ -178,4 +178,60 @@ export async function natsClient(url: string): Promise<NatsConnection> {
 
 export function redisClient(url: string): Redis {
   return createRedis(url, createLogger('test', 'silent'), 'ws-test');
+}
+
+/** A whole /ws setup of a file's own: database, Redis, NATS, a notifier, api replicas, clients to publish with. */
+export interface WsStack {
+  database: TestDatabase;
+  redisServer: PrivateServer;
+  natsServer: PrivateServer;
+  notifier: Awaited<ReturnType<typeof startNotifier>>;
+  /** One replica per entry of `apiEnv`. */
+  apis: WsApi[];
+  nc: NatsConnection;
+  redis: Redis;
+  /** A socket to `api` (the first replica by default); closed with the stack. */
+  open(api?: WsApi, query?: string, options?: Parameters<typeof WsClient.open>[1]): Promise<WsClient>;
+  close(): Promise<void>;
+}
+
+export async function startWsStack(
+  options: { notifierEnv?: Record<string, string>; apiEnv?: Record<string, string>[] } = {},
+): Promise<WsStack> {
+  const [database, redisServer, natsServer] = await Promise.all([
+    createTestDatabase(),
+    startPrivateRedis(),
+    startPrivateNats(),
+  ]);
+  const notifier = await startNotifier(redisServer.url, natsServer.url, options.notifierEnv);
+  const apis = await Promise.all(
+    (options.apiEnv ?? [{}]).map((env) => startWsApi(database, redisServer.url, natsServer.url, env)),
+  );
+  const nc = await natsClient(natsServer.url);
+  const redis = redisClient(redisServer.url);
+  const clients: WsClient[] = [];
+  return {
+    database,
+    redisServer,
+    natsServer,
+    notifier,
+    apis,
+    nc,
+    redis,
+    async open(api = apis[0]!, query = '', clientOptions) {
+      const c = await WsClient.open(`${api.wsUrl}${query}`, clientOptions);
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of clients) c.ws.terminate();
+      for (const api of apis) await api.close();
+      await notifier.stop();
+      await nc.drain();
+      redis.disconnect();
+      await redisServer.close();
+      await natsServer.close();
+      await database.drop();
+    },
+  };
 }

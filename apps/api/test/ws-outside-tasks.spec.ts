@@ -6,62 +6,19 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { WS_TASK_CHANNEL_MESSAGE } from '@ratewire/contracts';
-import type { NatsConnection, Redis } from '@ratewire/runtime';
-import { createTestDatabase, type TestDatabase } from '@ratewire/testkit';
-
 import { sessionToken } from './harness.ts';
-import {
-  WsClient,
-  natsClient,
-  redisClient,
-  startNotifier,
-  startPrivateNats,
-  startPrivateRedis,
-  startWsApi,
-  type PrivateServer,
-  type WsApi,
-} from './ws-harness.ts';
+import { startWsStack, type WsStack } from './ws-harness.ts';
 
-let database: TestDatabase;
-let redisServer: PrivateServer;
-let natsServer: PrivateServer;
-let api: WsApi;
-let notifier: Awaited<ReturnType<typeof startNotifier>>;
-let nc: NatsConnection;
-let redis: Redis;
-const clients: WsClient[] = [];
-
-const open = async (query = '') => {
-  const c = await WsClient.open(`${api.wsUrl}${query}`);
-  clients.push(c);
-  return c;
-};
+let stack: WsStack;
+const open = (query = '') => stack.open(undefined, query);
 /** As a Celery worker (or `redis-cli PUBLISH notifications '…'`) would: the text as it is. */
 const publish = (message: unknown) =>
-  redis.publish('notifications', typeof message === 'string' ? message : JSON.stringify(message));
+  stack.redis.publish('notifications', typeof message === 'string' ? message : JSON.stringify(message));
 
 beforeAll(async () => {
-  [database, redisServer, natsServer] = await Promise.all([
-    createTestDatabase(),
-    startPrivateRedis(),
-    startPrivateNats(),
-  ]);
-  notifier = await startNotifier(redisServer.url, natsServer.url);
-  api = await startWsApi(database, redisServer.url, natsServer.url);
-  nc = await natsClient(natsServer.url);
-  redis = redisClient(redisServer.url);
+  stack = await startWsStack();
 });
-
-afterAll(async () => {
-  for (const c of clients) c.ws.terminate();
-  await api?.close();
-  await notifier?.stop();
-  await nc?.drain();
-  redis?.disconnect();
-  await redisServer?.close();
-  await natsServer?.close();
-  await database?.drop();
-});
+afterAll(() => stack?.close());
 
 describe('/ws tasks:<task_id> (outside task messages)', () => {
   it('delivers a Celery task’s messages to an anonymous client on tasks:celery-abc-123, normalised, in order', async () => {
@@ -116,12 +73,12 @@ describe('/ws tasks:<task_id> (outside task messages)', () => {
   });
 
   it('lets anyone who knows the id follow it, signed in or not, and refuses a malformed task id clearly', async () => {
-    const [user] = await database.db
+    const [user] = await stack.database.db
       .insertInto('users')
       .values([{ email: `tasks-${randomUUID()}@example.com`, password_hash: 'x' }])
       .returning(['id'])
       .execute();
-    const token = await sessionToken(database.db, user!.id, api.deps.settings);
+    const token = await sessionToken(stack.database.db, user!.id, stack.apis[0]!.deps.settings);
     const signedIn = await open(`?token=${token}`);
     await signedIn.waitFor((f) => f.type === 'authenticated');
     const anonymous = await open();
@@ -164,9 +121,11 @@ describe('/ws tasks:<task_id> (outside task messages)', () => {
     });
     await c.barrier();
     expect(c.events(channel)).toHaveLength(1);
-    await notifier.proc.waitForLine(/"reason":"progress: [^"]+","msg":"invalid message dropped"/);
-    await notifier.proc.waitForLine(/"reason":"task_id: expected a task id[^"]*","msg":"invalid message dropped"/);
-    expect(notifier.proc.child.exitCode).toBeNull();
+    await stack.notifier.proc.waitForLine(/"reason":"progress: [^"]+","msg":"invalid message dropped"/);
+    await stack.notifier.proc.waitForLine(
+      /"reason":"task_id: expected a task id[^"]*","msg":"invalid message dropped"/,
+    );
+    expect(stack.notifier.proc.child.exitCode).toBeNull();
   });
 
   it('sends our own task progress to tasks as before and to tasks:<task_id> too', async () => {

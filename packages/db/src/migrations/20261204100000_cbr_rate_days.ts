@@ -39,18 +39,18 @@ export async function up(db: Kysely<any>): Promise<void> {
       return null;
     end $$
   `.execute(db);
-  await sql`
-    create trigger cbr_rate_days_insert after insert on cbr_rates
-      referencing new table as new_rows for each statement execute function cbr_rate_days_track()
-  `.execute(db);
-  await sql`
-    create trigger cbr_rate_days_update after update on cbr_rates
-      referencing old table as old_rows new table as new_rows for each statement execute function cbr_rate_days_track()
-  `.execute(db);
-  await sql`
-    create trigger cbr_rate_days_delete after delete on cbr_rates
-      referencing old table as old_rows for each statement execute function cbr_rate_days_track()
-  `.execute(db);
+  // one statement-level trigger per event, each with the transition tables its event has
+  const events = [
+    ['insert', 'referencing new table as new_rows'],
+    ['update', 'referencing old table as old_rows new table as new_rows'],
+    ['delete', 'referencing old table as old_rows'],
+  ] as const;
+  for (const [event, referencing] of events) {
+    await sql`
+      create trigger ${sql.raw(`cbr_rate_days_${event}`)} after ${sql.raw(event)} on cbr_rates
+        ${sql.raw(referencing)} for each statement execute function cbr_rate_days_track()
+    `.execute(db);
+  }
   await sql`
     create trigger cbr_rate_days_truncate after truncate on cbr_rates
       for each statement execute function cbr_rate_days_track()
