@@ -10,6 +10,8 @@ import type { Request, Response } from 'express';
 
 import type { TableFormat } from '@ratewire/contracts';
 
+import { matchesEtag } from '../cache/encoded-body.ts';
+
 /** One cell: strings and numbers as they are; null is empty in CSV and null in JSON; undefined is left out of JSON. */
 export type Cell = string | number | boolean | null | undefined;
 export type Row = readonly Cell[];
@@ -146,11 +148,10 @@ export function tableEtag(identity: string, format: TableFormat): string {
   return `"${createHash('sha256').update(`${format}\n${identity}`).digest('base64url').slice(0, 27)}"`;
 }
 
-/** Whether the request's If-None-Match names `etag` (or is `*`). */
+/** Whether the request's If-None-Match names `etag` (or is `*`): the cached bodies' comparison. */
 export function ifNoneMatch(req: Request, etag: string): boolean {
   const header = req.headers['if-none-match'];
-  if (!header) return false;
-  return header.trim() === '*' || header.split(',').some((t) => t.trim().replace(/^W\//, '') === etag);
+  return header !== undefined && matchesEtag(header, etag.replace(/^"|"$/g, ''));
 }
 
 async function* batchesOf(rows: RowTable['rows']): AsyncGenerator<readonly Row[]> {
