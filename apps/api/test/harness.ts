@@ -55,10 +55,10 @@ export interface TestApi {
  */
 export async function startTestApi(
   env: Record<string, string> = {},
-  options: { shareWith?: TestApi } = {},
+  options: { shareWith?: TestApi; poolMax?: number } = {},
 ): Promise<TestApi> {
   const shared = options.shareWith?.database;
-  const database = shared ?? (await createTestDatabase());
+  const database = shared ?? (await createTestDatabase({ poolMax: options.poolMax }));
   const urls = serviceUrls();
   const settings: ApiSettings = parseSettings(apiSettingsSchema, {
     ...urls,

@@ -1,7 +1,7 @@
 // Range reads over a real api and Postgres: ISO weeks across New Year, a month of holidays, forward
 // fill from a weekend, fluctuation, cross rates, the history export, Binance OHLC buckets and the
 // TRADING filter — each in JSON, CSV and NDJSON, with the past immutable behind a strong ETag.
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
 
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,7 @@ import {
 } from '@ratewire/contracts';
 import { waitFor } from '@ratewire/testkit';
 
+import { maxStreamsFor } from '../src/rates/series.service.ts';
 import { insertCbrDay, rawGet, startRestApi, upsertBinancePrices, type RestEnv } from './rest-support.ts';
 
 let t: RestEnv;
@@ -37,7 +38,8 @@ const EUR = '90.0000';
 const JPY: Record<string, string> = { '2025-12-30': '55.1234', '2025-12-31': '55.1235' };
 
 beforeAll(async () => {
-  t = await startRestApi();
+  // a pool of 12: six range reads may stream at once (half the pool)
+  t = await startRestApi({}, { poolMax: 12 });
   for (const [date, value] of USD) {
     await insertCbrDay(t.database.db, date, [
       { code: 'USD', nominal: 1, value },
@@ -452,8 +454,43 @@ describe('cbr/history, slow readers', () => {
         req.on('error', reject);
         req.end();
       });
+    expect(maxStreamsFor(t.database.pool)).toBeGreaterThanOrEqual(4);
     const bodies = await Promise.all([slow(), slow(), slow(), slow()]);
     for (const body of bodies) expect(body.equals(whole.body)).toBe(true);
+  }, 60_000);
+
+  it('streams at most half the pool’s connections of range reads at once; one more gets 503 with Retry-After, and nothing is lost', async () => {
+    const limit = maxStreamsFor(t.database.pool);
+    expect(limit).toBeGreaterThan(1);
+    const url = `${t.url}/api/v1/rates/cbr/history?from=1996-01-01&to=2025-12-31&format=csv`;
+    const expected = (await rawGet(url)).body;
+    // clients that hold their answers unread: each stream waits on its socket, keeping its cursor
+    const held = await Promise.all(
+      Array.from(
+        { length: limit },
+        () =>
+          new Promise<{ res: IncomingMessage; body: Promise<Buffer> }>((resolve, reject) => {
+            const req = httpRequest(url, { agent: false }, (res) => {
+              res.pause();
+              const parts: Buffer[] = [];
+              const body = new Promise<Buffer>((done) => res.on('end', () => done(Buffer.concat(parts))));
+              res.on('data', (c: Buffer) => parts.push(c));
+              resolve({ res, body });
+            });
+            req.on('error', reject);
+            req.end();
+          }),
+      ),
+    );
+    const refused = await text('/api/v1/rates/cbr/history?from=2025-12-30&to=2025-12-31');
+    expect(refused.status).toBe(503);
+    expect(refused.headers['retry-after']).toBe('1');
+    expect(JSON.parse(refused.text)).toMatchObject({ code: 'too_many_streams' });
+    // a read that does not stream is not held up
+    expect((await get('/api/v1/rates/cbr/latest')).status).toBe(200);
+    for (const h of held) h.res.resume();
+    for (const body of await Promise.all(held.map((h) => h.body))) expect(body.equals(expected)).toBe(true);
+    expect((await text('/api/v1/rates/cbr/history?from=2025-12-30&to=2025-12-31')).status).toBe(200);
   }, 60_000);
 });
 

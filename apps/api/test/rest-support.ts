@@ -14,9 +14,12 @@ export interface RestEnv extends TestApi {
   privateNats: PrivateServer;
 }
 
-export async function startRestApi(env: Record<string, string> = {}): Promise<RestEnv> {
+export async function startRestApi(
+  env: Record<string, string> = {},
+  options: { poolMax?: number } = {},
+): Promise<RestEnv> {
   const privateNats = await startPrivateNats();
-  const api = await startTestApi({ NATS_URL: privateNats.url, ...env });
+  const api = await startTestApi({ NATS_URL: privateNats.url, ...env }, options);
   return {
     ...api,
     privateNats,

@@ -64,7 +64,10 @@ export interface TestDatabase {
  * A fresh, fully migrated database of its own for one test file: copied from a template that is
  * migrated once per set of migration files. `migrated: false` gives an empty database instead.
  */
-export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
+/** `poolMax`: connections of its pool (5 by default, so parallel suites stay within Postgres's limit). */
+export async function createTestDatabase(
+  options: { migrated?: boolean; poolMax?: number } = {},
+): Promise<TestDatabase> {
   const name = `rw_t_${randomBytes(6).toString('hex')}`;
   const client = await adminClient();
   try {
@@ -82,7 +85,7 @@ export async function createTestDatabase(options: { migrated?: boolean } = {}): 
     await client.end();
   }
   const url = withDatabase(serviceUrls().DATABASE_URL, name);
-  const pool = createPool(url, { max: 5, applicationName: 'ratewire-test' });
+  const pool = createPool(url, { max: options.poolMax ?? 5, applicationName: 'ratewire-test' });
   const db = createDb(pool);
   return {
     url,

@@ -3,6 +3,8 @@
 // series.ts and answers as a table (JSON, CSV or NDJSON: the route negotiates), so a range of any
 // length takes the memory of one batch. A range that ends before today cannot change any more: it is
 // sent with a fingerprint (the route's strong ETag) and cached as immutable.
+import type { CompiledQuery } from 'kysely';
+
 import {
   CBR_HISTORY_COLUMNS,
   binanceOhlcQuery,
@@ -37,6 +39,11 @@ import {
 } from './series.ts';
 
 export const DEFAULT_RANGE_DAYS = 30;
+/**
+ * Range reads streaming at once per process: each holds a pooled connection for as long as it
+ * streams, so they may take half the pool (at least one) and the other reads keep the rest.
+ */
+export const maxStreamsFor = (pool: Pool) => Math.max(1, Math.floor((pool.options.max ?? 10) / 2));
 
 export interface SeriesServiceDeps {
   db: Database;
@@ -44,6 +51,8 @@ export interface SeriesServiceDeps {
   today?: () => string;
   /** Whether a Binance symbol has a stored price (any status). */
   binanceKnown: (symbol: string) => Promise<boolean>;
+  /** At most this many range reads stream at once (default: half the pool); more get 503 with Retry-After. */
+  maxStreams?: number;
 }
 
 const invalid = (path: string, message: string) =>
@@ -70,12 +79,33 @@ export class SeriesService {
   private readonly pool: Pool;
   private readonly today: () => string;
   private readonly binanceKnown: (symbol: string) => Promise<boolean>;
+  private readonly maxStreams: number;
+  private streaming = 0;
 
   constructor(deps: SeriesServiceDeps) {
     this.db = deps.db;
     this.pool = deps.pool;
     this.today = deps.today ?? (() => new Date().toISOString().slice(0, 10));
     this.binanceKnown = deps.binanceKnown;
+    this.maxStreams = deps.maxStreams ?? maxStreamsFor(deps.pool);
+  }
+
+  /**
+   * A query's rows from a cursor, counted against the limit from the first batch asked for to the
+   * last (a HEAD or a 304 never asks, so never counts): the pool keeps connections for everything else.
+   */
+  private async *rows<R extends readonly unknown[]>(query: CompiledQuery): AsyncGenerator<R[]> {
+    if (this.streaming >= this.maxStreams) {
+      throw new AppError(503, 'too_many_streams', 'too many range reads are streaming; try again shortly', undefined, {
+        'retry-after': '1',
+      });
+    }
+    this.streaming += 1;
+    try {
+      yield* streamRows<R>(this.pool, query);
+    } finally {
+      this.streaming -= 1;
+    }
   }
 
   /** [from, to] with their defaults, checked. */
@@ -119,10 +149,7 @@ export class SeriesService {
     const base = q.base === 'RUB' ? undefined : q.base;
     await this.knownCodes([q.symbol, base]);
     const carryIn = q.fill === 'forward';
-    const rows = streamRows<CbrSeriesStreamRow>(
-      this.pool,
-      cbrSeriesQuery(this.db, { code: q.symbol, from, to, base, carryIn }),
-    );
+    const rows = this.rows<CbrSeriesStreamRow>(cbrSeriesQuery(this.db, { code: q.symbol, from, to, base, carryIn }));
     // the values of one effective date: as published, or in `base` (a date without a base rate has none)
     const values = (r: CbrSeriesStreamRow): { value: string; nominal: number; unit: string } | undefined => {
       if (!base) return { value: r[1], nominal: r[2], unit: r[3] };
@@ -215,7 +242,7 @@ export class SeriesService {
         columns: CBR_HISTORY_COLUMNS,
         filename: `cbr-history-${from}-${to}`,
         // the columns go out as stored: Postgres renders each row in the answer's format
-        rendered: (format) => streamRows<[string]>(this.pool, cbrHistoryQuery(this.db, { from, to, codes }, format)),
+        rendered: (format) => this.rows<[string]>(cbrHistoryQuery(this.db, { from, to, codes }, format)),
       },
     } satisfies Reply;
   }
@@ -254,10 +281,7 @@ export class SeriesService {
       }
       pending = [];
     };
-    for await (const batch of streamRows<CbrUnitRateRow>(
-      this.pool,
-      cbrUnitRatesQuery(this.db, { from: first, to: end, codes }),
-    )) {
+    for await (const batch of this.rows<CbrUnitRateRow>(cbrUnitRatesQuery(this.db, { from: first, to: end, codes }))) {
       for (const r of batch) {
         if (r[0] !== day) flush();
         day = r[0];
@@ -311,10 +335,7 @@ export class SeriesService {
       table: {
         columns: ['t', 'open', 'high', 'low', 'close', 'count'],
         filename: `binance-${symbol}-${q.interval}-${from.toISOString().slice(0, 10)}-${to.toISOString().slice(0, 10)}`,
-        rows: streamRows<BinanceOhlcRow>(
-          this.pool,
-          binanceOhlcQuery(this.db, { symbol, from, to, interval: q.interval }),
-        ),
+        rows: this.rows<BinanceOhlcRow>(binanceOhlcQuery(this.db, { symbol, from, to, interval: q.interval })),
       },
     };
   }
