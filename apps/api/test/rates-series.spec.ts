@@ -494,6 +494,32 @@ describe('cbr/history, slow readers', () => {
   }, 60_000);
 });
 
+describe('cbr/history, a failure midway', () => {
+  it('cuts the connection when Postgres goes away after the first byte: a client never takes a part for the whole', async () => {
+    const url = `${t.url}/api/v1/rates/cbr/history?from=1996-01-01&to=2025-12-31&format=csv`;
+    const outcome = await new Promise<string>((resolve) => {
+      const req = httpRequest(url, { agent: false }, (res) => {
+        res.pause();
+        res.on('end', () => resolve('ended'));
+        res.on('error', () => resolve('cut'));
+        res.on('aborted', () => resolve('cut'));
+        // the stream's backend is ended under it, then the client reads on
+        void sql`
+          select pg_terminate_backend(pid) from pg_stat_activity
+          where datname = current_database() and pid <> pg_backend_pid() and query like '%from "cbr_rates"%order by "date", "code"%'
+        `
+          .execute(t.database.db)
+          .then(() => res.resume());
+      });
+      req.on('error', () => resolve('cut'));
+      req.end();
+    });
+    expect(outcome).toBe('cut');
+    // the api carries on: the pool replaced the connection
+    expect((await text('/api/v1/rates/cbr/history?from=2025-12-30&to=2025-12-31&format=csv')).status).toBe(200);
+  }, 60_000);
+});
+
 describe('Binance: only what trades, and OHLC history', () => {
   beforeAll(async () => {
     await upsertBinancePrices(

@@ -253,6 +253,7 @@ export async function sendTable(
     res.end(head + (format === 'json' ? ']' : ''));
   } catch (err) {
     if (!res.headersSent) throw err;
+    req.log.warn({ err }, 'a streamed answer failed after its first byte; the connection is cut');
     res.destroy(err as Error);
   } finally {
     // stops the cursor and gives its connection back, whether the rows ran out, the client left or a read failed
