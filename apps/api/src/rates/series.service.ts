@@ -34,6 +34,7 @@ import {
   PeriodFold,
   addDays,
   crossRate,
+  type FilledDay,
   type Fluctuation,
   type SeriesGroup,
 } from './series.ts';
@@ -198,15 +199,13 @@ export class SeriesService {
       };
     }
 
-    // fill=forward: every calendar day up to `to`, but not into days no publication can speak for yet
-    const today = this.today();
-    const fill = new ForwardFill<{ value: string; nominal: number; unit: string }>(from, to < today ? to : today);
-    let last: string | undefined;
-    const days = (list: ReturnType<ForwardFill<unknown>['finish']>, out: Row[]) => {
-      for (const d of list) {
-        const v = d.value as { value: string; nominal: number; unit: string };
-        out.push([d.day, v.value, v.nominal, v.unit, d.carried, d.effective]);
-      }
+    // fill=forward: every calendar day of the range, except days after the last publication that are
+    // still to come (their own rates may yet be published); a publication set in advance (tomorrow's)
+    // still shows on its own date
+    type DayValues = { value: string; nominal: number; unit: string };
+    const fill = new ForwardFill<DayValues>(from, to, this.today());
+    const days = (list: FilledDay<DayValues>[], out: Row[]) => {
+      for (const d of list) out.push([d.day, d.value.value, d.value.nominal, d.value.unit, d.carried, d.effective]);
     };
     return {
       ...policy,
@@ -217,14 +216,9 @@ export class SeriesService {
           rows,
           (r, out) => {
             const v = values(r);
-            if (!v) return;
-            last = r[0];
-            days(fill.push(r[0], v), out);
+            if (v) days(fill.push(r[0], v), out);
           },
-          (out) => {
-            // a publication dated after today (tomorrow's rates, set in advance) is in force from its own date
-            if (last !== undefined) days(fill.finish(), out);
-          },
+          (out) => days(fill.finish(), out),
         ),
       },
     };

@@ -63,6 +63,24 @@ describe('ForwardFill', () => {
   });
 });
 
+describe('ForwardFill near today', () => {
+  it('shows a publication set in advance, and fills no day after the last publication beyond today', () => {
+    const fill = new ForwardFill<string>('2026-11-29', '2026-12-05', '2026-12-01');
+    expect(fill.push('2026-11-28', 'sat').map((d) => d.day)).toEqual([]);
+    // tomorrow's rates, published today: the days up to it are certain
+    expect(fill.push('2026-12-02', 'wed')).toEqual([
+      { day: '2026-11-29', value: 'sat', carried: true, effective: '2026-11-28' },
+      { day: '2026-11-30', value: 'sat', carried: true, effective: '2026-11-28' },
+      { day: '2026-12-01', value: 'sat', carried: true, effective: '2026-11-28' },
+      { day: '2026-12-02', value: 'wed', carried: false, effective: '2026-12-02' },
+    ]);
+    expect(fill.finish()).toEqual([]);
+    const today = new ForwardFill<string>('2026-11-29', '2026-12-05', '2026-12-01');
+    today.push('2026-11-28', 'sat');
+    expect(today.finish().map((d) => d.day)).toEqual(['2026-11-29', '2026-11-30', '2026-12-01']);
+  });
+});
+
 describe('FluctuationFold', () => {
   it('gives exact change, half-up change_pct, min and max; a rounded-away fall is 0.0000', () => {
     const fold = new FluctuationFold();

@@ -125,44 +125,55 @@ export class PeriodFold {
 
 /**
  * Forward fill: for each effective date (oldest first) the calendar days it stands for inside
- * [from, until], the first of them the date itself when it is in range. A day before the range's
- * first publication takes the publication in force on it (the cursor starts there).
+ * [from, to], the first of them the date itself when it is in range. A day before the range's
+ * first publication takes the publication in force on it (the cursor starts there). The days after
+ * the last publication are filled only up to `tailUntil` (today: later days may yet get their own).
  */
 export class ForwardFill<T> {
   private previous: { day: string; value: T } | null = null;
   private readonly from: string;
-  private readonly until: string;
+  private readonly to: string;
+  private readonly tailUntil: string;
 
-  constructor(from: string, until: string) {
+  constructor(from: string, to: string, tailUntil: string = to) {
     this.from = from;
-    this.until = until;
+    this.to = to;
+    this.tailUntil = tailUntil < to ? tailUntil : to;
   }
 
   /** The days (and whether each is carried) that the publication of `day` opens, and closes the one before. */
-  push(day: string, value: T): { day: string; value: T; carried: boolean; effective: string }[] {
+  push(day: string, value: T): FilledDay<T>[] {
     const out = this.closePrevious(addDays(day, -1));
-    if (day >= this.from && day <= this.until) out.push({ day, value, carried: false, effective: day });
+    if (day >= this.from && day <= this.to) out.push({ day, value, carried: false, effective: day });
     this.previous = { day, value };
     return out;
   }
 
-  /** The days after the last publication, up to `until`. */
-  finish(): { day: string; value: T; carried: boolean; effective: string }[] {
-    const out = this.closePrevious(this.until);
+  /** The days after the last publication, up to `tailUntil`. */
+  finish(): FilledDay<T>[] {
+    const out = this.closePrevious(this.tailUntil);
     this.previous = null;
     return out;
   }
 
-  private closePrevious(last: string) {
-    const out: { day: string; value: T; carried: boolean; effective: string }[] = [];
+  private closePrevious(last: string): FilledDay<T>[] {
+    const out: FilledDay<T>[] = [];
     const p = this.previous;
     if (!p) return out;
     let day = addDays(p.day, 1) > this.from ? addDays(p.day, 1) : this.from;
-    for (; day <= last && day <= this.until; day = addDays(day, 1)) {
+    for (; day <= last && day <= this.to; day = addDays(day, 1)) {
       out.push({ day, value: p.value, carried: true, effective: p.day });
     }
     return out;
   }
+}
+
+export interface FilledDay<T> {
+  day: string;
+  value: T;
+  carried: boolean;
+  /** The publication the value comes from. */
+  effective: string;
 }
 
 /** One currency's movement over a range (all decimal strings). */
