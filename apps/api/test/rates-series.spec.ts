@@ -50,6 +50,12 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => t?.close());
 
+/**
+ * The export's statement as pg_stat_activity shows it; the failure test below ends the backends it
+ * matches and sees the answer cut, so a pattern that stopped matching would fail there.
+ */
+const HISTORY_QUERY = '%from "cbr_rates"%group by "date" order by "date"%';
+
 const get = <T = unknown>(path: string, headers: Record<string, string> = {}) => t.request<T>('GET', path, { headers });
 const text = async (path: string, headers: Record<string, string> = {}) => {
   const res = await rawGet(`${t.url}${path}`, headers);
@@ -420,7 +426,7 @@ describe('cbr/history, the export', () => {
     await waitFor(async () => {
       const busy = await sql<{ n: string }>`
         select count(*) as n from pg_stat_activity
-        where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle' and query like '%from "cbr_rates"%order by "date", "code"%'
+        where datname = current_database() and pid <> pg_backend_pid() and state <> 'idle' and query like ${HISTORY_QUERY}
       `.execute(t.database.db);
       return busy.rows[0]?.n === '0';
     });
@@ -506,7 +512,7 @@ describe('cbr/history, a failure midway', () => {
         // the stream's backend is ended under it, then the client reads on
         void sql`
           select pg_terminate_backend(pid) from pg_stat_activity
-          where datname = current_database() and pid <> pg_backend_pid() and query like '%from "cbr_rates"%order by "date", "code"%'
+          where datname = current_database() and pid <> pg_backend_pid() and query like ${HISTORY_QUERY}
         `
           .execute(t.database.db)
           .then(() => res.resume());

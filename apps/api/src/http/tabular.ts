@@ -29,8 +29,13 @@ export interface RowTable extends TableBase {
   rows: AsyncIterable<readonly Row[]> | readonly Row[];
 }
 
-/** Rows Postgres rendered already (see @ratewire/db renderedRow): one text each, the row's CSV line or JSON object. */
+/**
+ * Rows Postgres rendered already (see @ratewire/db renderedRow): each text one or more rows' CSV
+ * lines or JSON objects, joined as the format joins rows (CRLF, LF, a comma); `perText` is about
+ * how many rows a text holds (it sizes the slices written).
+ */
 export interface RenderedTable extends TableBase {
+  perText?: number;
   rendered: (format: TableFormat) => AsyncIterable<readonly (readonly [string])[]>;
 }
 
@@ -80,6 +85,8 @@ export function csvCell(v: Cell): string {
 
 /** Rows encoded into one string before it is written (about 20–60 KB for the export's rows). */
 const SLICE_ROWS = 500;
+const sliceOf = (table: Table) =>
+  'rendered' in table ? Math.max(1, Math.floor(SLICE_ROWS / (table.perText ?? 1))) : SLICE_ROWS;
 
 /** Writes one batch of rows in `format`; `first` tells whether a JSON array needs a comma before it. */
 type Encoder = (rows: readonly Row[], first: boolean) => string;
@@ -232,14 +239,15 @@ export async function sendTable(
     const encode = 'rendered' in table ? joinerFor(format) : encoderFor(format, table.columns);
     let head = format === 'csv' ? table.columns.map(csvCell).join(',') + '\r\n' : format === 'json' ? '[' : '';
     let first = true;
+    const slice = sliceOf(table);
     while (!next.done) {
       if (gone(res)) return;
       // a batch goes out in slices: strings of tens of kilobytes stay in V8's young generation,
       // where they are freed at once, instead of the large-object space, which grows the process
       const rows = next.value;
       res.cork();
-      for (let i = 0; i < rows.length || head; i += SLICE_ROWS) {
-        const chunk = head + encode(rows.slice(i, i + SLICE_ROWS), first);
+      for (let i = 0; i < rows.length || head; i += slice) {
+        const chunk = head + encode(rows.slice(i, i + slice), first);
         head = '';
         if (rows.length) first = false;
         if (chunk) res.write(chunk);

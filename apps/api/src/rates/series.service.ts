@@ -7,6 +7,7 @@ import type { CompiledQuery } from 'kysely';
 
 import {
   CBR_HISTORY_COLUMNS,
+  CURSOR_BATCH_ROWS,
   binanceOhlcQuery,
   cbrCodeKnown,
   cbrEffectiveOn,
@@ -40,6 +41,8 @@ import {
 } from './series.ts';
 
 export const DEFAULT_RANGE_DAYS = 30;
+/** About how many currencies CBR publishes a day (sizes the export's write slices). */
+const CBR_CURRENCIES_PER_DAY = 40;
 /**
  * Range reads streaming at once per process: each holds a pooled connection for as long as it
  * streams, so they may take half the pool (at least one) and the other reads keep the rest.
@@ -95,7 +98,7 @@ export class SeriesService {
    * A query's rows from a cursor, counted against the limit from the first batch asked for to the
    * last (a HEAD or a 304 never asks, so never counts): the pool keeps connections for everything else.
    */
-  private async *rows<R extends readonly unknown[]>(query: CompiledQuery): AsyncGenerator<R[]> {
+  private async *rows<R extends readonly unknown[]>(query: CompiledQuery, batch?: number): AsyncGenerator<R[]> {
     if (this.streaming >= this.maxStreams) {
       throw new AppError(503, 'too_many_streams', 'too many range reads are streaming; try again shortly', undefined, {
         'retry-after': '1',
@@ -103,7 +106,7 @@ export class SeriesService {
     }
     this.streaming += 1;
     try {
-      yield* streamRows<R>(this.pool, query);
+      yield* streamRows<R>(this.pool, query, batch);
     } finally {
       this.streaming -= 1;
     }
@@ -230,13 +233,20 @@ export class SeriesService {
     if (q.symbols?.length) await this.knownCodes(q.symbols);
     const codes = q.symbols?.length ? [...q.symbols].sort() : undefined;
     const policy = this.policy({ op: 'cbrHistory', from, to, codes }, { from, to });
+    const perText = codes?.length ?? CBR_CURRENCIES_PER_DAY;
     return {
       ...policy,
       table: {
         columns: CBR_HISTORY_COLUMNS,
         filename: `cbr-history-${from}-${to}`,
-        // the columns go out as stored: Postgres renders each row in the answer's format
-        rendered: (format) => this.rows<[string]>(cbrHistoryQuery(this.db, { from, to, codes }, format)),
+        // the columns go out as stored: Postgres renders the rows in the answer's format, a date's per
+        // text, and a batch holds about as many rows as one of cells would
+        rendered: (format) =>
+          this.rows<[string]>(
+            cbrHistoryQuery(this.db, { from, to, codes }, format),
+            Math.max(1, Math.floor(CURSOR_BATCH_ROWS / perText)),
+          ),
+        perText,
       },
     } satisfies Reply;
   }
