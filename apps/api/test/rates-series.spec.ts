@@ -405,6 +405,15 @@ describe('cbr/history, the export', () => {
       { date: '2025-12-31', code: 'JPY', nominal: 100, value: '55.1235', unit_rate: '0.551235' },
       { date: '2025-12-31', code: 'USD', nominal: 1, value: '78.4001', unit_rate: '78.4001' },
     ]);
+    // NDJSON: the same objects, a line each, across the days Postgres renders as one text each
+    const nd = await text('/api/v1/rates/cbr/history?from=2025-12-30&to=2025-12-31&symbols=JPY,USD&format=ndjson');
+    expect(nd.text.endsWith('}\n')).toBe(true);
+    expect(
+      nd.text
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as unknown),
+    ).toEqual(res.body);
     expect((await get('/api/v1/rates/cbr/history?from=2020-01-01&to=2019-01-01')).status).toBe(422);
   });
 
