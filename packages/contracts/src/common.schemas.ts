@@ -68,6 +68,9 @@ export const paginationQuery = z.object({
 export const TABLE_FORMATS = ['json', 'csv', 'ndjson'] as const;
 export type TableFormat = (typeof TABLE_FORMATS)[number];
 
+/** What ends each row of CSV (RFC 4180's CRLF) and NDJSON, and what stands between the rows of a JSON array. */
+export const TABLE_ROW_SEPARATOR: Record<TableFormat, string> = { csv: '\r\n', ndjson: '\n', json: ',' };
+
 /** `?format=`: overrides Accept (text/csv, application/x-ndjson) on every tabular read. */
 export const formatQuery = z.object({
   format: z

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 
 import type { Request, Response } from 'express';
 
-import type { TableFormat } from '@ratewire/contracts';
+import { TABLE_ROW_SEPARATOR, type TableFormat } from '@ratewire/contracts';
 
 import { matchesEtag } from '../cache/encoded-body.ts';
 
@@ -31,11 +31,9 @@ export interface RowTable extends TableBase {
 
 /**
  * Rows Postgres rendered already (see @ratewire/db renderedRow): each text one or more rows' CSV
- * lines or JSON objects, joined as the format joins rows (CRLF, LF, a comma); `perText` is about
- * how many rows a text holds (it sizes the slices written).
+ * lines or JSON objects, joined by TABLE_ROW_SEPARATOR.
  */
 export interface RenderedTable extends TableBase {
-  perText?: number;
   rendered: (format: TableFormat) => AsyncIterable<readonly (readonly [string])[]>;
 }
 
@@ -83,48 +81,23 @@ export function csvCell(v: Cell): string {
   return NEEDS_QUOTES.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
 
-/** Rows encoded into one string before it is written (about 20–60 KB for the export's rows). */
-const SLICE_ROWS = 500;
-const sliceOf = (table: Table) =>
-  'rendered' in table ? Math.max(1, Math.floor(SLICE_ROWS / (table.perText ?? 1))) : SLICE_ROWS;
+/** Text gathered before it is written: tens of kilobytes stay in V8's young generation, freed at once. */
+const CHUNK_CHARS = 32 * 1024;
 
-/** Writes one batch of rows in `format`; `first` tells whether a JSON array needs a comma before it. */
-type Encoder = (rows: readonly Row[], first: boolean) => string;
-
-/** Joins rows that are their own text already. */
-function joinerFor(format: TableFormat): Encoder {
-  const end = format === 'csv' ? '\r\n' : '\n';
-  if (format !== 'json') {
-    return (rows) => {
-      let out = '';
-      for (const row of rows) out += (row[0] as string) + end;
-      return out;
-    };
-  }
-  return (rows, first) => {
-    let out = '';
-    for (const row of rows) {
-      out += (first ? '' : ',') + (row[0] as string);
-      first = false;
-    }
-    return out;
-  };
-}
-
-function encoderFor(format: TableFormat, columns: readonly string[]): Encoder {
+/** One row's text in `format`, without what separates rows (TABLE_ROW_SEPARATOR). */
+function rowTextFor(table: Table, format: TableFormat): (row: Row) => string {
+  // rendered by Postgres: the text is the row (or a day's rows, already joined)
+  if ('rendered' in table) return (row) => row[0] as string;
+  const { columns } = table;
   if (format === 'csv') {
-    return (rows) => {
-      let out = '';
-      for (const row of rows) {
-        let line = csvCell(row[0]);
-        for (let i = 1; i < columns.length; i++) line += ',' + csvCell(row[i]);
-        out += line + '\r\n';
-      }
-      return out;
+    return (row) => {
+      let line = csvCell(row[0]);
+      for (let i = 1; i < columns.length; i++) line += ',' + csvCell(row[i]);
+      return line;
     };
   }
   const keys = columns.map((c) => JSON.stringify(c) + ':');
-  const object = (row: Row) => {
+  return (row) => {
     let out = '';
     for (let i = 0; i < keys.length; i++) {
       const v = row[i];
@@ -132,21 +105,6 @@ function encoderFor(format: TableFormat, columns: readonly string[]): Encoder {
       out += (out ? ',' : '{') + keys[i] + JSON.stringify(v);
     }
     return out ? out + '}' : '{}';
-  };
-  if (format === 'ndjson') {
-    return (rows) => {
-      let out = '';
-      for (const row of rows) out += object(row) + '\n';
-      return out;
-    };
-  }
-  return (rows, first) => {
-    let out = '';
-    for (const row of rows) {
-      out += (first ? '' : ',') + object(row);
-      first = false;
-    }
-    return out;
   };
 }
 
@@ -236,21 +194,24 @@ export async function sendTable(
       [etag, next] = await Promise.all([answer.etag, source.next()]);
     }
     writeHeaders(200);
-    const encode = 'rendered' in table ? joinerFor(format) : encoderFor(format, table.columns);
-    let head = format === 'csv' ? table.columns.map(csvCell).join(',') + '\r\n' : format === 'json' ? '[' : '';
+    const text = rowTextFor(table, format);
+    // CSV and NDJSON end every row with the separator; a JSON array puts it between rows
+    const separator = TABLE_ROW_SEPARATOR[format];
+    const between = format === 'json';
+    let out = format === 'csv' ? table.columns.map(csvCell).join(',') + separator : between ? '[' : '';
     let first = true;
-    const slice = sliceOf(table);
     while (!next.done) {
       if (gone(res)) return;
-      // a batch goes out in slices: strings of tens of kilobytes stay in V8's young generation,
-      // where they are freed at once, instead of the large-object space, which grows the process
-      const rows = next.value;
       res.cork();
-      for (let i = 0; i < rows.length || head; i += slice) {
-        const chunk = head + encode(rows.slice(i, i + slice), first);
-        head = '';
-        if (rows.length) first = false;
-        if (chunk) res.write(chunk);
+      for (const row of next.value) {
+        if (between) {
+          out += (first ? '' : separator) + text(row);
+          first = false;
+        } else out += text(row) + separator;
+        if (out.length >= CHUNK_CHARS) {
+          res.write(out);
+          out = '';
+        }
       }
       res.uncork();
       // asked after the flush: a drain that already happened within uncork() is not waited for
@@ -258,7 +219,7 @@ export async function sendTable(
       if (gone(res)) return;
       next = await source.next();
     }
-    res.end(head + (format === 'json' ? ']' : ''));
+    res.end(out + (between ? ']' : ''));
   } catch (err) {
     if (!res.headersSent) throw err;
     req.log.warn({ err }, 'a streamed answer failed after its first byte; the connection is cut');

@@ -7,7 +7,6 @@ import type { CompiledQuery } from 'kysely';
 
 import {
   CBR_HISTORY_COLUMNS,
-  CURSOR_BATCH_ROWS,
   binanceOhlcQuery,
   cbrCodeKnown,
   cbrEffectiveOn,
@@ -41,8 +40,8 @@ import {
 } from './series.ts';
 
 export const DEFAULT_RANGE_DAYS = 30;
-/** About how many currencies CBR publishes a day (sizes the export's write slices). */
-const CBR_CURRENCIES_PER_DAY = 40;
+/** Days per cursor batch of the export: with CBR's few dozen currencies a day, about as many rows as a batch of rows. */
+const HISTORY_BATCH_DAYS = 50;
 /**
  * Range reads streaming at once per process: each holds a pooled connection for as long as it
  * streams, so they may take half the pool (at least one) and the other reads keep the rest.
@@ -233,20 +232,14 @@ export class SeriesService {
     if (q.symbols?.length) await this.knownCodes(q.symbols);
     const codes = q.symbols?.length ? [...q.symbols].sort() : undefined;
     const policy = this.policy({ op: 'cbrHistory', from, to, codes }, { from, to });
-    const perText = codes?.length ?? CBR_CURRENCIES_PER_DAY;
     return {
       ...policy,
       table: {
         columns: CBR_HISTORY_COLUMNS,
         filename: `cbr-history-${from}-${to}`,
-        // the columns go out as stored: Postgres renders the rows in the answer's format, a date's per
-        // text, and a batch holds about as many rows as one of cells would
+        // the columns go out as stored: Postgres renders the rows in the answer's format, a date's per text
         rendered: (format) =>
-          this.rows<[string]>(
-            cbrHistoryQuery(this.db, { from, to, codes }, format),
-            Math.max(1, Math.floor(CURSOR_BATCH_ROWS / perText)),
-          ),
-        perText,
+          this.rows<[string]>(cbrHistoryQuery(this.db, { from, to, codes }, format), HISTORY_BATCH_DAYS),
       },
     } satisfies Reply;
   }

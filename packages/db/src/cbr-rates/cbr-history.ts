@@ -3,7 +3,7 @@
 // reads need first (the effective date of a day, a fingerprint of what a range holds).
 import { sql, type CompiledQuery } from 'kysely';
 
-import type { TableFormat } from '@ratewire/contracts';
+import { TABLE_ROW_SEPARATOR, type TableFormat } from '@ratewire/contracts';
 
 import type { Database } from '../pool.ts';
 import { renderedRow, type RenderColumn } from '../render.ts';
@@ -32,7 +32,7 @@ export function cbrHistoryQuery(
   let query = db
     .selectFrom('cbr_rates')
     .select(
-      sql<string>`string_agg(${renderedRow(HISTORY_COLUMNS, format)}, ${ROW_SEPARATOR[format]} order by code)`.as(
+      sql<string>`string_agg(${renderedRow(HISTORY_COLUMNS, format)}, ${TABLE_ROW_SEPARATOR[format]} order by code)`.as(
         'rows',
       ),
     )
@@ -41,9 +41,6 @@ export function cbrHistoryQuery(
   if (range.codes?.length) query = query.where('code', '=', sql<string>`any(${[...range.codes]}::text[])`);
   return query.groupBy('date').orderBy('date').compile();
 }
-
-/** What stands between two rows of a format (the api's writer puts the same after each text). */
-export const ROW_SEPARATOR: Record<TableFormat, string> = { csv: '\r\n', ndjson: '\n', json: ',' };
 
 /**
  * `[date, value, nominal, unit_rate, base_unit_rate]`: one currency's stored rates by effective date,
