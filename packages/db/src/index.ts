@@ -121,9 +121,8 @@ export {
 
 // cbr_rates, cbr_days
 export {
-  cbrCodeKnown,
   cbrRatesOn,
-  cbrSeries,
+  cbrUnknownCodes,
   latestCbrDate,
   listCbrDays,
   rateOn,
@@ -133,7 +132,6 @@ export {
   type CbrRateInput,
   type CbrRateRow,
   type CbrRateValues,
-  type CbrSeriesRow,
   type CbrUnitRate,
   type StoreCbrDayResult,
 } from './cbr-rates/cbr-rates.repository.ts';

@@ -8,12 +8,12 @@ import type { CompiledQuery } from 'kysely';
 import {
   CBR_HISTORY_COLUMNS,
   binanceOhlcQuery,
-  cbrCodeKnown,
   cbrEffectiveOn,
   cbrHistoryQuery,
   cbrRangeFingerprint,
   cbrSeriesQuery,
   cbrUnitRatesQuery,
+  cbrUnknownCodes,
   streamRows,
   type BinanceInterval,
   type BinanceOhlcRow,
@@ -131,10 +131,10 @@ export class SeriesService {
     return { headers: { 'cache-control': CACHE_IMMUTABLE }, fingerprint };
   }
 
+  /** 404 naming the codes (RUB aside: it is 1 without a rate) of which no CBR rate is stored. */
   private async knownCodes(codes: (string | undefined)[]): Promise<void> {
     const named = [...new Set(codes.filter((c): c is string => c !== undefined && c !== 'RUB'))];
-    const known = await Promise.all(named.map((c) => cbrCodeKnown(this.db, c)));
-    const missing = named.filter((_, i) => !known[i]);
+    const missing = await cbrUnknownCodes(this.db, named);
     if (missing.length) throw unknownSymbols('CBR currency', missing);
   }
 

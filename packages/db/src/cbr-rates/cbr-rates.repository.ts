@@ -159,13 +159,6 @@ export interface CbrRateRow {
   unit_rate: string;
 }
 
-export interface CbrSeriesRow {
-  date: string;
-  value: string;
-  nominal: number;
-  unit_rate: string;
-}
-
 /** Every currency's rate stored for the effective date `date`, by code. */
 export async function cbrRatesOn(db: Database, date: string): Promise<CbrRateRow[]> {
   return db
@@ -189,22 +182,15 @@ export async function resolvedCbrDay(db: Database, requested: string): Promise<s
   return published?.date;
 }
 
-/** One currency's stored rates from `from` to `to` (both included), oldest first. */
-export async function cbrSeries(db: Database, code: string, from: string, to: string): Promise<CbrSeriesRow[]> {
-  return db
-    .selectFrom('cbr_rates')
-    .select(['date', 'value', 'nominal', 'unit_rate'])
-    .where('code', '=', code)
-    .where('date', '>=', from)
-    .where('date', '<=', to)
-    .orderBy('date')
-    .execute();
-}
-
-/** Whether any CBR rate of `code` is stored. */
-export async function cbrCodeKnown(db: Database, code: string): Promise<boolean> {
-  const row = await db.selectFrom('cbr_rates').select('code').where('code', '=', code).limit(1).executeTakeFirst();
-  return row !== undefined;
+/** The codes among `codes` of which no CBR rate is stored, in the order given. */
+export async function cbrUnknownCodes(db: Database, codes: readonly string[]): Promise<string[]> {
+  if (!codes.length) return [];
+  const result = await sql<{ code: string }>`
+    select c as code from unnest(${[...codes]}::text[]) with ordinality as t(c, n)
+    where not exists (select 1 from cbr_rates r where r.code = t.c)
+    order by n
+  `.execute(db);
+  return result.rows.map((r) => r.code);
 }
 
 /** Rubles for one unit of a currency, and the effective date of the CBR rate it comes from. */
