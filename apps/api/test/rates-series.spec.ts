@@ -271,7 +271,9 @@ describe('cbr/fluctuation', () => {
       'USD,2026-01-13,2026-02-03,RUB,79,80,1,1.2658,79,80',
       '',
     ]);
-    expect((await get('/api/v1/rates/cbr/fluctuation?symbols=XYZ')).status).toBe(404);
+    const unknown = await get<{ detail: string }>('/api/v1/rates/cbr/fluctuation?symbols=XYZ,USD,QQQ');
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.detail).toBe('unknown CBR currency symbols XYZ, QQQ');
   });
 });
 
@@ -595,5 +597,11 @@ describe('Binance: only what trades, and OHLC history', () => {
     expect((await get(`/api/v1/rates/binance/NOPEUSDT/history?${range}`)).status).toBe(404);
     expect((await get(`/api/v1/rates/binance/ETHUSDT/history?interval=2m`)).status).toBe(422);
     expect((await get(`/api/v1/rates/binance/ETHUSDT/history?from=yesterday`)).status).toBe(422);
+    // an instant needs its zone; a day stands for its 00:00 UTC
+    expect((await get(`/api/v1/rates/binance/ETHUSDT/history?from=2026-01-05T10:00:00`)).status).toBe(422);
+    const days = await get('/api/v1/rates/binance/ETHUSDT/history?from=2026-01-05&to=2026-01-06&interval=1d');
+    expect(binanceHistoryResponse.parse(days.body)).toEqual([
+      { t: '2026-01-05T00:00:00Z', open: '100.5', high: '102', low: '99.75', close: '102', count: 4 },
+    ]);
   });
 });

@@ -127,16 +127,11 @@ export const cbrFluctuationResponse = z
 
 export const BINANCE_HISTORY_INTERVALS = ['1m', '5m', '15m', '1h', '1d'] as const;
 
-const instant = text()
-  .trim()
-  .refine(
-    (v) =>
-      /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(v) &&
-      !Number.isNaN(Date.parse(v)),
-    {
-      message: 'expected a date (YYYY-MM-DD) or an ISO instant with its offset',
-    },
-  )
+/** A day (its 00:00 UTC) or an ISO 8601 date-time with its zone, as a Date. */
+const instant = z
+  .union([isoDate, text().pipe(z.iso.datetime({ offset: true }))], {
+    error: 'expected a date (YYYY-MM-DD) or an ISO 8601 date-time with a zone (…Z or +hh:mm)',
+  })
   .transform((v) => new Date(v.length === 10 ? `${v}T00:00:00Z` : v));
 
 export const binanceHistoryQuery = z.object({
