@@ -21,6 +21,7 @@ export const SUBJECTS = {
   jobsFailed: 'jobs.exchange.failed',
   callbackDelivered: 'jobs.exchange.callback.delivered',
   callbackFailed: 'jobs.exchange.callback.failed',
+  alertsTriggered: 'alerts.triggered',
 } as const;
 
 export const REDIS_NOTIFICATIONS = 'notifications';

@@ -12,3 +12,4 @@ export * from './tasks.schemas.ts';
 export * from './jobs.schemas.ts';
 export * from './webhooks.schemas.ts';
 export * from './api-keys.schemas.ts';
+export * from './alerts.schemas.ts';

@@ -249,6 +249,8 @@ export const apiSettingsSchema = commonSettingsSchema
     METRICS_TOKEN: optionalNonEmpty.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
     /** Requests per minute one API key may make (its token bucket's size; refilled evenly over the minute). */
     API_KEY_RATE_LIMIT: intSetting(1, 1_000_000_000).default(600),
+    /** Active alerts one account may hold; creating (or resuming) one more answers 409 `alert_limit`. */
+    ALERTS_MAX_ACTIVE_PER_USER: intSetting(1, 1_000_000).default(100),
     ...cbrSettings,
     ...binanceSettings,
   })

@@ -12,9 +12,11 @@ import { text } from './text.schemas.ts';
  * `tasks:<task_id>` open to whoever knows the id (outside workers' ids: TASK_ID_FORM).
  */
 export const WS_CHANNEL_RE = exactly(
-  `(?:currencies|rates\\.cbr|rates\\.binance|rates\\.binance:${ID_FORMS.binanceSymbol}|tasks|tasks:${TASK_ID_FORM}|jobs:${ID_FORMS.uuid})`,
+  `(?:currencies|rates\\.cbr|rates\\.binance|rates\\.binance:${ID_FORMS.binanceSymbol}|tasks|tasks:${TASK_ID_FORM}|jobs:${ID_FORMS.uuid}|alerts:${ID_FORMS.uuid})`,
 );
 export const WS_JOB_CHANNEL_RE = /^jobs:([0-9a-f-]{36})$/;
+/** `alerts:<user_id>`: that user's firings, for the user and admins. */
+export const WS_ALERT_CHANNEL_RE = /^alerts:([0-9a-f-]{36})$/;
 /** The answer to a subscribe to `tasks:<id>` whose id is not one (unknown_channel). */
 export const WS_TASK_CHANNEL_MESSAGE = 'a task channel is tasks:<task_id>, the id 1 to 200 of A-Z a-z 0-9 . _ : -';
 /** The longest channel name: `tasks:` and a 200-character task id fit. */
@@ -32,7 +34,7 @@ export const WS_LIMITS = {
 } as const;
 
 export const wsChannel = z.string().max(WS_CHANNEL_MAX).regex(WS_CHANNEL_RE, { message: 'unknown channel' }).meta({
-  description: 'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, tasks:<task_id>, jobs:<job_id>',
+  description: 'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, tasks:<task_id>, jobs:<job_id>, alerts:<user_id>',
 });
 
 const MAX_STREAM_ID_PART = 2n ** 64n - 1n;

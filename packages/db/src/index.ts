@@ -3,6 +3,8 @@ export { connectPostgres, createDb, createPool, ping, type Database, type Pool, 
 export { connectDedicated, type DedicatedClient } from './dedicated.ts';
 export { MIGRATIONS_DIR, assertMigrated, createMigrator, ensureDatabase } from './migrate.ts';
 export type {
+  AlertEventsTable,
+  AlertsTable,
   ApiKeysTable,
   BinancePriceHistoryTable,
   BinancePricesTable,
@@ -223,3 +225,37 @@ export {
   type DueDelivery,
   type NewDelivery,
 } from './exchange-jobs/callback-deliveries.repository.ts';
+
+// alerts and their firings
+export {
+  CONDITION_JSON,
+  activeAlertsQuery,
+  alertsChangedSince,
+  databaseNow,
+  deleteAlert,
+  expireAlerts,
+  findAlert,
+  insertAlertWithinLimit,
+  listAlerts,
+  updateAlert,
+  type AlertChange,
+  type AlertConditionType,
+  type AlertDefinition,
+  type AlertIndexRow,
+  type AlertRow,
+  type AlertStatusValue,
+  type NewAlert,
+} from './alerts/alerts.repository.ts';
+export {
+  claimUnpublishedAlertEvents,
+  commitAlertTick,
+  insertTestFiring,
+  listAlertEvents,
+  markAlertEventsPublished,
+  type AlertEventRow,
+  type AlertFiringRow,
+  type AlertObservationInput,
+  type AlertTick,
+  type AlertTickResult,
+  type StoredDelivery,
+} from './alerts/alert-events.repository.ts';

@@ -60,7 +60,9 @@ export interface ApiKeysTable {
 /** Mail to send, written in the transaction that causes it; sent (with retries) by a worker. */
 export interface MailOutboxTable {
   id: Generated<string>;
-  kind: LinkPurpose;
+  kind: LinkPurpose | 'alert_triggered';
+  /** The firing an 'alert_triggered' mail tells of (null for the other kinds). */
+  alert_event_id: string | null;
   /** null on a password-reset request until the worker resolves the address ('discarded' when no account has it). */
   user_id: string | null;
   to_address: string;
@@ -186,7 +188,10 @@ export interface OutboxTable {
 }
 
 export interface CallbackDeliveriesTable {
-  job_id: string;
+  id: Generated<string>;
+  /** What is delivered: a job's result or an alert's firing (exactly one of the two is set). */
+  job_id: string | null;
+  alert_event_id: string | null;
   url: string;
   webhook_id: string;
   status: Generated<'pending' | 'delivered' | 'failed'>;
@@ -227,4 +232,49 @@ export interface DB {
   link_tokens: LinkTokensTable;
   api_keys: ApiKeysTable;
   mail_outbox: MailOutboxTable;
+  alerts: AlertsTable;
+  alert_events: AlertEventsTable;
+}
+
+export interface AlertsTable {
+  id: Generated<string>;
+  user_id: string;
+  source: 'binance' | 'cbr';
+  symbol: string;
+  condition_type: 'above' | 'below' | 'crosses_above' | 'crosses_below' | 'pct_change';
+  level: Numeric | null;
+  window_seconds: number | null;
+  threshold_pct: Numeric | null;
+  direction: 'up' | 'down' | 'both' | null;
+  frequency: Generated<'once' | 'every_time' | 'once_per_day'>;
+  cooldown_seconds: Generated<number>;
+  rearm_pct: Generated<Numeric>;
+  expires_at: Timestamp | null;
+  channels: string[];
+  callback_url: string | null;
+  status: Generated<'active' | 'triggered' | 'paused' | 'expired'>;
+  armed: Generated<boolean>;
+  waiting: Generated<boolean>;
+  last_fired_at: Timestamp | null;
+  fired_count: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  /** Moved by trigger when the definition or the status changes (what evaluators index). */
+  changed_at: Generated<Date>;
+}
+
+export interface AlertEventsTable {
+  id: Generated<string>;
+  alert_id: string;
+  user_id: string;
+  observation: string;
+  test: Generated<boolean>;
+  observed_value: Numeric;
+  previous_value: Numeric | null;
+  change_pct: Numeric | null;
+  observed_at: Timestamp;
+  condition: unknown;
+  channels: string[];
+  created_at: Generated<Date>;
+  published_at: Timestamp | null;
 }

@@ -1,0 +1,240 @@
+// alerts: what a user asked to be told of, and its evaluation state. The api writes definitions
+// (create, change, delete) and reads them; evaluators read the definitions changed since they last
+// looked (changed_at, kept by trigger) and the expiry sweep ends the alerts whose time passed.
+import { sql, type CompiledQuery, type RawBuilder } from 'kysely';
+
+import type { Database } from '../pool.ts';
+import type { AlertsTable } from '../schema.ts';
+
+export type AlertConditionType = AlertsTable['condition_type'];
+export type AlertStatusValue = 'active' | 'triggered' | 'paused' | 'expired';
+
+export interface AlertRow {
+  id: string;
+  user_id: string;
+  source: 'binance' | 'cbr';
+  symbol: string;
+  condition_type: AlertConditionType;
+  level: string | null;
+  window_seconds: number | null;
+  threshold_pct: string | null;
+  direction: 'up' | 'down' | 'both' | null;
+  frequency: 'once' | 'every_time' | 'once_per_day';
+  cooldown_seconds: number;
+  rearm_pct: string;
+  expires_at: Date | null;
+  channels: string[];
+  callback_url: string | null;
+  status: AlertStatusValue;
+  armed: boolean;
+  waiting: boolean;
+  last_fired_at: Date | null;
+  fired_count: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const ALERT_COLUMNS = [
+  'id',
+  'user_id',
+  'source',
+  'symbol',
+  'condition_type',
+  'level',
+  'window_seconds',
+  'threshold_pct',
+  'direction',
+  'frequency',
+  'cooldown_seconds',
+  'rearm_pct',
+  'expires_at',
+  'channels',
+  'callback_url',
+  'status',
+  'armed',
+  'waiting',
+  'last_fired_at',
+  'fired_count',
+  'created_at',
+  'updated_at',
+] as const;
+
+/** The definition fields a create or a change writes. */
+export interface AlertDefinition {
+  condition_type: AlertConditionType;
+  level: string | null;
+  window_seconds: number | null;
+  threshold_pct: string | null;
+  direction: 'up' | 'down' | 'both' | null;
+  frequency: 'once' | 'every_time' | 'once_per_day';
+  cooldown_seconds: number;
+  rearm_pct: string;
+  expires_at: string | null;
+  channels: string[];
+  callback_url: string | null;
+}
+
+export type NewAlert = AlertDefinition & { user_id: string; source: 'binance' | 'cbr'; symbol: string };
+
+/**
+ * Inserts an alert unless its owner already holds `maxActive` active ones (undefined then). The
+ * owner's row is locked for the count, so two creates at once cannot both pass the limit.
+ */
+export async function insertAlertWithinLimit(
+  db: Database,
+  alert: NewAlert,
+  maxActive: number,
+): Promise<AlertRow | undefined> {
+  return db.transaction().execute(async (trx) => {
+    if ((await activeCountLocked(trx, alert.user_id)) >= maxActive) return undefined;
+    return trx.insertInto('alerts').values(alert).returning(ALERT_COLUMNS).executeTakeFirstOrThrow();
+  });
+}
+
+async function activeCountLocked(trx: Database, userId: string): Promise<number> {
+  await sql`select 1 from users where id = ${userId} for update`.execute(trx);
+  const row = await trx
+    .selectFrom('alerts')
+    .select((eb) => eb.fn.countAll<string>().as('n'))
+    .where('user_id', '=', userId)
+    .where('status', '=', 'active')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+export async function findAlert(db: Database, id: string): Promise<AlertRow | undefined> {
+  return db.selectFrom('alerts').select(ALERT_COLUMNS).where('id', '=', id).executeTakeFirst();
+}
+
+/** One page of alerts, newest first: the owner's, or everyone's (userId null, for an admin). */
+export async function listAlerts(
+  db: Database,
+  q: { userId: string | null; status?: AlertStatusValue | undefined; limit: number; offset: number },
+): Promise<{ items: AlertRow[]; total: number }> {
+  let base = db.selectFrom('alerts');
+  if (q.userId !== null) base = base.where('user_id', '=', q.userId);
+  if (q.status) base = base.where('status', '=', q.status);
+  const [items, count] = await Promise.all([
+    base
+      .select(ALERT_COLUMNS)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(q.limit)
+      .offset(q.offset)
+      .execute(),
+    base.select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow(),
+  ]);
+  return { items, total: Number(count.n) };
+}
+
+export type AlertChange = Partial<AlertDefinition> & { status?: 'active' | 'paused' };
+
+/**
+ * Applies a change. A new condition, frequency or rearm_pct, or a resume, starts the evaluation
+ * state afresh (armed, not waiting). Resuming counts against the active limit: 'limit' when it is
+ * reached. Undefined when the alert is gone.
+ */
+export async function updateAlert(
+  db: Database,
+  id: string,
+  change: AlertChange,
+  maxActive: number,
+): Promise<AlertRow | 'limit' | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const current = await trx
+      .selectFrom('alerts')
+      .select(['user_id', 'status'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!current) return undefined;
+    const resumes = change.status === 'active' && current.status !== 'active';
+    if (resumes && (await activeCountLocked(trx, current.user_id)) >= maxActive) return 'limit';
+    const fresh =
+      resumes ||
+      change.condition_type !== undefined ||
+      change.frequency !== undefined ||
+      change.rearm_pct !== undefined;
+    return trx
+      .updateTable('alerts')
+      .set({
+        ...change,
+        ...(fresh ? { armed: true, waiting: false } : {}),
+        updated_at: sql<Date>`now()`,
+      })
+      .where('id', '=', id)
+      .returning(ALERT_COLUMNS)
+      .executeTakeFirst();
+  });
+}
+
+export async function deleteAlert(db: Database, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('alerts').where('id', '=', id).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+/** Ends the alerts whose expires_at has passed; returns their ids. */
+export async function expireAlerts(db: Database): Promise<string[]> {
+  const rows = await db
+    .updateTable('alerts')
+    .set({ status: 'expired', waiting: false, updated_at: sql<Date>`now()` })
+    .where('status', 'in', ['active', 'paused'])
+    .where('expires_at', '<=', sql<Date>`now()`)
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** What an evaluator indexes of an alert. */
+export interface AlertIndexRow {
+  id: string;
+  source: 'binance' | 'cbr';
+  symbol: string;
+  condition_type: AlertConditionType;
+  level: string | null;
+  window_seconds: number | null;
+  threshold_pct: string | null;
+  direction: 'up' | 'down' | 'both' | null;
+  frequency: 'once' | 'every_time' | 'once_per_day';
+  rearm_pct: string;
+  /** Only 'active' alerts are evaluated; any other status takes the alert out of an index. */
+  status: AlertStatusValue;
+  changed_at: Date;
+}
+
+const INDEX_COLUMNS = [
+  'id',
+  'source',
+  'symbol',
+  'condition_type',
+  'level',
+  'window_seconds',
+  'threshold_pct',
+  'direction',
+  'frequency',
+  'rearm_pct',
+  'status',
+  'changed_at',
+] as const;
+
+/** Every active alert, for an index built from nothing (stream it: there may be millions). */
+export function activeAlertsQuery(db: Database): CompiledQuery<AlertIndexRow> {
+  return db.selectFrom('alerts').select(INDEX_COLUMNS).where('status', '=', 'active').compile();
+}
+
+/** The alerts whose definition or status changed at or after `since` (any status), oldest first. */
+export async function alertsChangedSince(db: Database, since: Date): Promise<AlertIndexRow[]> {
+  return db.selectFrom('alerts').select(INDEX_COLUMNS).where('changed_at', '>=', since).orderBy('changed_at').execute();
+}
+
+/** The database's clock, for an index to know from when it is complete. */
+export async function databaseNow(db: Database): Promise<Date> {
+  const row = await sql<{ now: Date }>`select clock_timestamp() as now`.execute(db);
+  return row.rows[0]!.now;
+}
+
+/** The condition as the contract shows it, built in SQL (for a firing's copy of it). */
+export const CONDITION_JSON: RawBuilder<unknown> = sql`
+  case when a.condition_type = 'pct_change'
+    then jsonb_build_object('type', 'pct_change', 'window', case a.window_seconds when 3600 then '1h' else '24h' end,
+                            'threshold_pct', a.threshold_pct::text, 'direction', a.direction)
+    else jsonb_build_object('type', a.condition_type, 'level', a.level::text) end`;
