@@ -259,3 +259,4 @@ export {
   type AlertTickResult,
   type StoredDelivery,
 } from './alerts/alert-events.repository.ts';
+export { alertCallbackPayload, alertFiringEvent, announceAlertFirings } from './alerts/alert-firing.ts';
