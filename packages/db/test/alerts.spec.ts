@@ -100,6 +100,19 @@ describe('commitAlertTick: conditions at their edges', () => {
     expect(await fires(a, '100.00000001', '100')).toBe(1);
   });
 
+  it('a new above alert is judged at the next observation of its symbol, candidate or not', async () => {
+    const a = await alert({ condition_type: 'above' });
+    expect((await findAlert(db, a.id))?.waiting).toBe(true);
+    const r = await commitAlertTick(db, {
+      source: 'binance',
+      observations: [
+        { symbol: a.symbol, value: '120', previous: '119', reference1h: null, reference24h: null, at: nextAt() },
+      ],
+      candidates: [],
+    });
+    expect(r.fired.map((f) => f.alert_id)).toEqual([a.id]);
+  });
+
   it('above fires on the first observation a symbol has (previous null)', async () => {
     const a = await alert({ condition_type: 'above' });
     expect(await fires(a, '101', null)).toBe(1);

@@ -87,9 +87,20 @@ export async function insertAlertWithinLimit(
 ): Promise<AlertRow | undefined> {
   return db.transaction().execute(async (trx) => {
     if ((await activeCountLocked(trx, alert.user_id)) >= maxActive) return undefined;
-    return trx.insertInto('alerts').values(alert).returning(ALERT_COLUMNS).executeTakeFirstOrThrow();
+    return trx
+      .insertInto('alerts')
+      .values({ ...alert, waiting: lasting(alert.condition_type) })
+      .returning(ALERT_COLUMNS)
+      .executeTakeFirstOrThrow();
   });
 }
+
+/**
+ * A condition that is a state (above, below, pct_change) rather than an event (a crossing): a new or
+ * resumed one starts `waiting`, so the next observation of its symbol judges it whether or not the
+ * rate moved past its level then — it fires if the condition already holds.
+ */
+const lasting = (type: AlertConditionType) => type === 'above' || type === 'below' || type === 'pct_change';
 
 async function activeCountLocked(trx: Database, userId: string): Promise<number> {
   await sql`select 1 from users where id = ${userId} for update`.execute(trx);
@@ -158,7 +169,7 @@ export async function updateAlert(
       .updateTable('alerts')
       .set({
         ...change,
-        ...(fresh ? { armed: true, waiting: false } : {}),
+        ...(fresh ? { armed: true, waiting: lasting(change.condition_type ?? current.condition_type) } : {}),
         updated_at: sql<Date>`now()`,
       })
       .where('id', '=', id)
