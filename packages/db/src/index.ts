@@ -143,6 +143,7 @@ export {
   cbrHistoryQuery,
   cbrRangeFingerprint,
   cbrSeriesQuery,
+  cbrUnitRatesBefore,
   cbrUnitRatesQuery,
   type CbrSeriesStreamRow,
   type CbrUnitRateRow,
@@ -163,6 +164,7 @@ export {
 export {
   BINANCE_INTERVALS,
   binanceOhlcQuery,
+  binancePricesBefore,
   type BinanceInterval,
   type BinanceOhlcRow,
 } from './binance-prices/binance-history.ts';

@@ -154,7 +154,7 @@ export async function updateAlert(
   return db.transaction().execute(async (trx) => {
     const current = await trx
       .selectFrom('alerts')
-      .select(['user_id', 'status'])
+      .select(['user_id', 'status', 'condition_type'])
       .where('id', '=', id)
       .executeTakeFirst();
     if (!current) return undefined;

@@ -39,3 +39,26 @@ export function binanceOhlcQuery(
     order by b.t
   `.compile(db);
 }
+
+/**
+ * For alerts on a % change: each symbol's price as it stood `seconds` before `at` (the last stored
+ * observation at or before then), one index probe per symbol; a symbol whose history does not reach
+ * back that far is absent.
+ */
+export async function binancePricesBefore(
+  db: Database,
+  symbols: readonly string[],
+  at: Date,
+  seconds: number,
+): Promise<Map<string, string>> {
+  if (!symbols.length) return new Map();
+  const result = await sql<{ symbol: string; price: string }>`
+    select s.symbol, h.price
+    from unnest(${symbols}::text[]) as s(symbol)
+    cross join lateral (
+      select price from binance_price_history
+      where symbol = s.symbol and observed_at <= ${at.toISOString()}::timestamptz - make_interval(secs => ${seconds})
+      order by observed_at desc limit 1
+    ) h`.execute(db);
+  return new Map(result.rows.map((r) => [r.symbol, r.price]));
+}

@@ -115,3 +115,19 @@ export async function cbrRangeFingerprint(db: Database, range: { from: string; t
     .executeTakeFirstOrThrow();
   return `${row.n}:${row.newest ?? '-'}`;
 }
+
+/** For alerts on a % change: each code's unit rate in force the day before `date` (absent: none stored). */
+export async function cbrUnitRatesBefore(
+  db: Database,
+  codes: readonly string[],
+  date: string,
+): Promise<Map<string, string>> {
+  if (!codes.length) return new Map();
+  const result = await sql<{ code: string; unit_rate: string }>`
+    select c.code, r.unit_rate
+    from unnest(${codes}::text[]) as c(code)
+    cross join lateral (
+      select unit_rate from cbr_rates where code = c.code and date < ${date}::date order by date desc limit 1
+    ) r`.execute(db);
+  return new Map(result.rows.map((r) => [r.code, r.unit_rate]));
+}
