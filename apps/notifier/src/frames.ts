@@ -2,6 +2,7 @@
 // validated with the contracts, named after its channel. Pure: no I/O here.
 import {
   SUBJECTS,
+  alertTriggeredEvent,
   binanceUpdatedEvent,
   callbackEvent,
   cbrUpdatedEvent,
@@ -38,6 +39,7 @@ export const BRIDGED_SUBJECTS = [
   SUBJECTS.jobsFailed,
   SUBJECTS.callbackDelivered,
   SUBJECTS.callbackFailed,
+  SUBJECTS.alertsTriggered,
 ] as const;
 
 /** Inbound JSON nests no deeper than MAX_JSON_DEPTH, whatever its numbers and its schema. */
@@ -78,6 +80,11 @@ export function framesForSubject(subject: string, text: string): Mapped {
     case SUBJECTS.callbackDelivered:
     case SUBJECTS.callbackFailed:
       return mapped(decode(callbackEvent), (e) => [{ channel: `jobs:${e.job_id}`, event: subject, data: e }]);
+    case SUBJECTS.alertsTriggered:
+      // to the owner's channel, for alerts that name the ws channel; the others are announced on NATS only
+      return mapped(decode(alertTriggeredEvent), (e) =>
+        e.channels.includes('ws') ? [{ channel: `alerts:${e.user_id}`, event: subject, data: e }] : [],
+      );
     default:
       if (subject.startsWith(`${SUBJECTS.tasksRatesRefresh}.`)) {
         return mapped(decode(taskEvent), one('tasks'));

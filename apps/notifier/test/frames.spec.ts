@@ -108,6 +108,33 @@ describe('framesForSubject', () => {
     });
   });
 
+  it("sends alerts.triggered to the owner's alerts:<user_id> only when the alert names the ws channel", () => {
+    const user = '3c2b1a09-8f7e-4d6c-9b5a-4e3d2c1b0a98';
+    const firing = {
+      type: 'alert.triggered',
+      alert_id: job,
+      event_id: task,
+      user_id: user,
+      test: false,
+      source: 'binance',
+      symbol: 'BTCUSDT',
+      condition: { type: 'above', level: '65000' },
+      observed: { value: '65000.5', previous: null, at: '2026-12-05T10:00:00.000Z' },
+      channels: ['ws', 'callback'],
+    };
+    expect(framesForSubject('alerts.triggered', JSON.stringify(firing))).toEqual({
+      ok: true,
+      frames: [{ channel: `alerts:${user}`, event: 'alerts.triggered', data: firing }],
+    });
+    expect(framesForSubject('alerts.triggered', JSON.stringify({ ...firing, channels: ['email'] }))).toEqual({
+      ok: true,
+      frames: [],
+    });
+    expect(framesForSubject('alerts.triggered', JSON.stringify({ ...firing, user_id: 'someone' }))).toMatchObject({
+      ok: false,
+    });
+  });
+
   it('does not bridge other subjects', () => {
     expect(framesForSubject('jobs.exchange.submit', JSON.stringify({ job_id: job }))).toMatchObject({ ok: false });
   });
