@@ -74,6 +74,8 @@ export {
   msUntilNextMail,
   pruneMailOutbox,
   recordMailOutcomes,
+  type DueAlertMail,
+  type DueLinkMail,
   type DueMail,
   type MailKind,
   type MailOutcome,
@@ -224,7 +226,9 @@ export {
   msUntilNextDelivery,
   recordDeliveryOutcomes,
   type DeliveryOutcome,
+  type DueAlertDelivery,
   type DueDelivery,
+  type DueJobDelivery,
   type NewDelivery,
 } from './exchange-jobs/callback-deliveries.repository.ts';
 

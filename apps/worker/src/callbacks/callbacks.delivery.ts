@@ -1,9 +1,12 @@
-// Callback delivery: every worker runs a few delivery loops over the callback_deliveries table.
-// A loop claims due rows (lease + skip locked), PUTs the signed body to each at once, records all
-// outcomes in one statement and schedules retries (Standard Webhooks style, from the settings).
+// Callback delivery: every worker runs a few delivery loops over the callback_deliveries table,
+// which carries both exchange-job results and alert firings. A loop claims due rows of either kind
+// (lease + skip locked), sends the signed body to each at once — a job's result by PUT, as the
+// async exchange service did, a firing by POST — records all outcomes in one statement and
+// schedules retries (Standard Webhooks style, the same settings for both kinds).
 // The signing keys are read per round (callback.keys.ts), so a secret rotated between two attempts
-// signs the next one: the operator's token for EXCHANGE_CALLBACK_URL, the job owner's own webhook
-// secret for a callback_url the owner supplied (callback.signer.ts).
+// signs the next one: the operator's token for EXCHANGE_CALLBACK_URL, the owner's own webhook
+// secret for an address the owner supplied — a job's callback_url, or any alert's (callback.signer.ts).
+// Only job deliveries are announced on NATS (jobs.exchange.callback.delivered|failed).
 // The state lives in Postgres, so a restart or a dead worker loses nothing: a claimed row whose
 // worker died becomes due again when its lease ends.
 import http from 'node:http';
@@ -11,6 +14,8 @@ import https from 'node:https';
 
 import { SUBJECTS, type CallbackEvent } from '@ratewire/contracts';
 import {
+  alertCallbackPayload,
+  alertFiringEvent,
   claimDueDeliveries,
   msUntilNextDelivery,
   recordDeliveryOutcomes,
@@ -22,7 +27,13 @@ import { WakeLoop, errorMessage, nextRetryMs, type Logger, type NatsConnection }
 import got, { type Got } from 'got';
 
 import { loadCallbackKeys, type CallbackTarget } from './callback.keys.ts';
-import { jobCallbackPayload, signCallback, type CallbackKeys, type CallbackLine } from './callback.signer.ts';
+import {
+  jobCallbackPayload,
+  signCallback,
+  type CallbackKeys,
+  type CallbackLine,
+  type CallbackPayload,
+} from './callback.signer.ts';
 import { SsrfRefused, checkCallbackUrl, guardedLookup } from './ssrf.guard.ts';
 
 export interface CallbackDeliveryOptions {
@@ -55,7 +66,7 @@ export class CallbackDelivery {
   private readonly options: CallbackDeliveryOptions;
   /** Operator-configured target: trusted, own connection pool. */
   private readonly trusted: Got;
-  /** Per-job targets: every new connection goes through the SSRF lookup guard; own pool. */
+  /** Addresses users supplied: every new connection goes through the SSRF lookup guard; own pool. */
   private readonly guarded: Got;
   private readonly agents: http.Agent[] = [];
   private readonly loop: WakeLoop;
@@ -121,11 +132,22 @@ export class CallbackDelivery {
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.status === 'pending') continue;
       const d = due[i]!;
+      const made = attempts.get(d.id) ?? d.attempts + 1;
+      if (d.kind === 'alert') {
+        // a firing's delivery state is read with its events (GET /alerts/{id}/events); no job event
+        if (outcome.status === 'failed') {
+          this.log.warn(
+            { alert_id: d.firing.alert_id, event_id: d.firing.event_id, attempts: made, err: outcome.error },
+            'alert callback failed: no attempts left',
+          );
+        }
+        continue;
+      }
       const event: CallbackEvent = {
         job_id: d.job_id,
         request_id: d.request_id,
         webhook_id: d.webhook_id,
-        attempts: attempts.get(d.job_id) ?? d.attempts + 1,
+        attempts: made,
         status_code: outcome.httpStatus,
         ...(outcome.error ? { error: outcome.error } : {}),
       };
@@ -142,15 +164,13 @@ export class CallbackDelivery {
   }
 
   private async attempt(d: DueDelivery, keys: CallbackKeys | undefined): Promise<DeliveryOutcome> {
-    const perJob = d.callback_url !== null;
-    // the owner's account is gone (its jobs go with it): nothing may be sent unsigned
-    if (!keys) return this.failure(d, null, 'no webhook secret for the job owner');
-    const lines = Array.isArray(d.breakdown) ? (d.breakdown as CallbackLine[]) : [];
+    const userAddress = isUserAddress(d);
+    // the owner's account is gone (its jobs and alerts go with it): nothing may be sent unsigned
+    if (!keys) return this.failure(d, null, `no webhook secret for the ${d.kind} owner`);
     try {
-      if (perJob) checkCallbackUrl(d.url, this.options.allowedHosts);
+      if (userAddress) checkCallbackUrl(d.url, this.options.allowedHosts);
       const timestamp = Math.floor(Date.now() / 1000);
-      const payload = jobCallbackPayload(d.request_id, lines);
-      const { body, signature } = signCallback(keys, d.webhook_id, timestamp, payload);
+      const { body, signature } = signCallback(keys, d.webhook_id, timestamp, payloadOf(d));
       const headers: Record<string, string> = {
         'content-type': 'application/json',
         'user-agent': 'ratewire-callback/1',
@@ -158,17 +178,18 @@ export class CallbackDelivery {
         'webhook-timestamp': String(timestamp),
       };
       if (signature) headers['webhook-signature'] = signature;
-      const client = perJob ? this.guarded : this.trusted;
-      const res = await client.put(d.url, { body, headers });
+      const client = userAddress ? this.guarded : this.trusted;
+      // a job's result keeps the async exchange service's PUT; a firing is a new event: POST, as Standard Webhooks
+      const res = await client(d.url, { method: d.kind === 'job' ? 'PUT' : 'POST', body, headers });
       if (res.statusCode >= 200 && res.statusCode < 300) {
-        return { jobId: d.job_id, status: 'delivered', httpStatus: res.statusCode, error: null, retryInMs: null };
+        return { id: d.id, status: 'delivered', httpStatus: res.statusCode, error: null, retryInMs: null };
       }
       return this.failure(d, res.statusCode, `HTTP ${res.statusCode}`);
     } catch (err) {
       if (isRefused(err)) {
-        this.log.warn({ job_id: d.job_id, url: d.url, err: errorMessage(err) }, 'callback refused (SSRF guard)');
+        this.log.warn({ ...subjectOf(d), url: d.url, err: errorMessage(err) }, 'callback refused (SSRF guard)');
         return {
-          jobId: d.job_id,
+          id: d.id,
           status: 'failed',
           httpStatus: null,
           error: `refused: ${errorMessage(err)}`,
@@ -181,14 +202,29 @@ export class CallbackDelivery {
 
   private failure(d: DueDelivery, httpStatus: number | null, error: string): DeliveryOutcome {
     const retryInMs = nextRetryMs(this.options.scheduleMs, d.attempts + 1, this.options.maxAttempts);
-    if (retryInMs === null) return { jobId: d.job_id, status: 'failed', httpStatus, error, retryInMs: null };
-    return { jobId: d.job_id, status: 'pending', httpStatus, error, retryInMs };
+    if (retryInMs === null) return { id: d.id, status: 'failed', httpStatus, error, retryInMs: null };
+    return { id: d.id, status: 'pending', httpStatus, error, retryInMs };
   }
 }
 
-/** A job naming its own callback_url is a user's address; otherwise it is the operator's. */
+/**
+ * A user's address: a job naming its own callback_url, and every alert (its callback_url is its
+ * owner's); only a job without one goes to the operator's EXCHANGE_CALLBACK_URL.
+ */
+const isUserAddress = (d: DueDelivery): boolean => d.kind === 'alert' || d.callback_url !== null;
+
 const targetOf = (d: DueDelivery): CallbackTarget =>
-  d.callback_url !== null ? { kind: 'user', userId: d.user_id } : { kind: 'operator' };
+  isUserAddress(d) ? { kind: 'user', userId: d.user_id } : { kind: 'operator' };
+
+/** The body, built when it is sent: the job's result, or the firing as alerts.triggered tells it. */
+function payloadOf(d: DueDelivery): CallbackPayload {
+  if (d.kind === 'alert') return alertCallbackPayload(alertFiringEvent(d.firing));
+  const lines = Array.isArray(d.breakdown) ? (d.breakdown as CallbackLine[]) : [];
+  return jobCallbackPayload(d.request_id, lines);
+}
+
+const subjectOf = (d: DueDelivery) =>
+  d.kind === 'job' ? { job_id: d.job_id } : { alert_id: d.firing.alert_id, event_id: d.firing.event_id };
 
 function isRefused(err: unknown): boolean {
   for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {

@@ -1,25 +1,28 @@
 // Mail delivery: every worker with SMTP_URL runs a couple of loops over mail_outbox. A loop claims
 // due rows (lease + skip locked, so replicas share the rows and none is sent twice), and for each
-// one issues a new link token (voiding the earlier ones of that purpose), renders the mail and
-// sends it through one pooled SMTP transport; then it records every outcome of the round in one
-// statement: sent (with its Message-ID), retry later (MAIL_RETRY_SCHEDULE_MS), or failed once
-// MAIL_MAX_ATTEMPTS are spent. The token lives only in the mail: it is never stored or logged.
+// account mail issues a new link token (voiding the earlier ones of that purpose) — an alert's mail
+// needs none: the claim brings its firing — renders the mail and sends it through one pooled SMTP
+// transport; then it records every outcome of the round in one statement: sent (with its
+// Message-ID), retry later (MAIL_RETRY_SCHEDULE_MS), or failed once MAIL_MAX_ATTEMPTS are spent. The token lives only in the mail: it is never stored or logged.
 // The state is in Postgres, so a restart or a dead worker loses nothing: a claimed row whose worker
 // died becomes due again when its lease ends.
 import {
   LINK_TOKEN_TTL_SECONDS,
+  alertFiringEvent,
   claimDueMail,
   issueLinkToken,
   msUntilNextMail,
   recordMailOutcomes,
   type Database,
+  type DueAlertMail,
+  type DueLinkMail,
   type DueMail,
   type MailOutcome,
 } from '@ratewire/db';
 import { WakeLoop, errorMessage, nextRetryMs, type Logger } from '@ratewire/runtime';
 import { createTransport } from 'nodemailer';
 
-import { MAIL_TEMPLATES, linkFor } from './mail.templates.ts';
+import { MAIL_TEMPLATES, alertTriggeredMail, homeLink, linkFor, type MailContent } from './mail.templates.ts';
 
 export interface MailDeliveryOptions {
   /** SMTP_URL: smtp:// or smtps://, credentials in the URL. */
@@ -141,19 +144,9 @@ export class MailDelivery {
   }
 
   private async attempt(mail: DueMail): Promise<MailOutcome> {
-    const { from, publicBaseUrl } = this.options;
+    const { from } = this.options;
     try {
-      const { token, expiresAt } = await issueLinkToken(this.db, {
-        userId: mail.user_id,
-        purpose: mail.kind,
-        email: mail.to_address,
-      });
-      const content = MAIL_TEMPLATES[mail.kind]({
-        to: mail.to_address,
-        link: linkFor(publicBaseUrl, mail.kind, token),
-        expiresAt,
-        ttlSeconds: LINK_TOKEN_TTL_SECONDS[mail.kind],
-      });
+      const content = mail.kind === 'alert_triggered' ? this.alertMail(mail) : await this.linkMail(mail);
       const info = await withDeadline(
         this.transport.sendMail({
           from: from.name ? { name: from.name, address: from.address } : from.address,
@@ -169,6 +162,30 @@ export class MailDelivery {
     } catch (err) {
       return this.failure(mail, errorMessage(err).slice(0, MAX_ERROR));
     }
+  }
+
+  /** An account mail: a new link token for it (the earlier ones of that purpose are voided). */
+  private async linkMail(mail: DueLinkMail): Promise<MailContent> {
+    const { token, expiresAt } = await issueLinkToken(this.db, {
+      userId: mail.user_id,
+      purpose: mail.kind,
+      email: mail.to_address,
+    });
+    return MAIL_TEMPLATES[mail.kind]({
+      to: mail.to_address,
+      link: linkFor(this.options.publicBaseUrl, mail.kind, token),
+      expiresAt,
+      ttlSeconds: LINK_TOKEN_TTL_SECONDS[mail.kind],
+    });
+  }
+
+  /** An alert's firing, told from the row the claim read: no token, nothing else to look up. */
+  private alertMail(mail: DueAlertMail): MailContent {
+    return alertTriggeredMail({
+      to: mail.to_address,
+      event: alertFiringEvent(mail.firing),
+      link: homeLink(this.options.publicBaseUrl),
+    });
   }
 
   private failure(mail: DueMail, error: string): MailOutcome {

@@ -1,17 +1,29 @@
 // mail_outbox: mail to send, written in the transaction that causes it and sent by a worker with
-// retries. A row names what to send (its kind) and to whom; the link it carries is issued when it
-// is sent (link-tokens.repository.ts), so no raw token is ever stored.
+// retries. A row names what to send (its kind) and to whom; the link an account mail carries is
+// issued when it is sent (link-tokens.repository.ts), so no raw token is ever stored. An alert's
+// mail is queued with its firing (alert-events.repository.ts) and tells of that firing.
 import { sql } from 'kysely';
 
+import type { AlertFiringRow } from '../alerts/alert-events.repository.ts';
+import {
+  PREFIXED_FIRING_COLUMNS,
+  PREFIXED_FIRING_NAMES,
+  firingFromColumns,
+  type PrefixedFiringColumns,
+} from '../alerts/alert-firing-columns.ts';
 import type { Database } from '../pool.ts';
 import type { LinkPurpose } from '../schema.ts';
 import type { UserRow } from '../users/users.repository.ts';
 import { USER_COLUMNS_SQL } from '../users/users.repository.ts';
 
-export type MailKind = LinkPurpose;
+/** An account mail carrying a link (its kind is the link's purpose), or an alert's firing. */
+export type MailKind = LinkPurpose | 'alert_triggered';
 
-/** Queues one mail of `kind` to the account's address. */
-export async function enqueueMail(db: Database, mail: { kind: MailKind; userId: string; to: string }): Promise<void> {
+/** Queues one account mail of `kind` to the account's address. */
+export async function enqueueMail(
+  db: Database,
+  mail: { kind: LinkPurpose; userId: string; to: string },
+): Promise<void> {
   await db.insertInto('mail_outbox').values({ kind: mail.kind, user_id: mail.userId, to_address: mail.to }).execute();
 }
 
@@ -52,9 +64,8 @@ export async function enqueuePasswordReset(db: Database, email: string): Promise
 
 // --- the worker's side: claim due mail under a lease, record what each attempt did, prune.
 
-export interface DueMail {
+interface DueMailCommon {
   id: string;
-  kind: MailKind;
   user_id: string;
   to_address: string;
   /** Attempts made before this one. */
@@ -63,17 +74,33 @@ export interface DueMail {
   lease_until: Date;
 }
 
+/** An account mail: its link is issued when it is sent. */
+export interface DueLinkMail extends DueMailCommon {
+  kind: LinkPurpose;
+}
+
+/** An alert's firing, as stored. */
+export interface DueAlertMail extends DueMailCommon {
+  kind: 'alert_triggered';
+  firing: AlertFiringRow;
+}
+
+export type DueMail = DueLinkMail | DueAlertMail;
+
+type ClaimedMail = DueMailCommon & { kind: MailKind; status: string } & PrefixedFiringColumns;
+
 /**
  * Claims up to `limit` due mails: their next attempt moves `leaseMs` ahead (to the millisecond, so
  * the claim reads back exactly), so no other worker takes them meanwhile, and a worker that dies
- * mid-send leaves them due again once the lease ends.
+ * mid-send leaves them due again once the lease ends. An alert's mail comes with its firing (and
+ * the alert's source and symbol), read in the same statement.
  *
  * A password-reset request arrives with only the address it was asked for: the claim resolves it
  * to its account, and one no account has is marked 'discarded', its address cleared, in the same
  * statement — it is never returned, never sent.
  */
 export async function claimDueMail(db: Database, limit: number, leaseMs: number): Promise<DueMail[]> {
-  const result = await sql<DueMail & { status: string }>`
+  const result = await sql<ClaimedMail>`
     with due as (
       select id from mail_outbox
       where status = 'pending' and next_attempt_at <= now()
@@ -81,10 +108,13 @@ export async function claimDueMail(db: Database, limit: number, leaseMs: number)
       limit ${limit}
       for update skip locked
     ), resolved as (
-      select due.id, coalesce(m.user_id, u.id) as user_id, coalesce(u.email, m.to_address) as to_address
+      select due.id, coalesce(m.user_id, u.id) as user_id, coalesce(u.email, m.to_address) as to_address,
+             ${PREFIXED_FIRING_COLUMNS}
       from due
       join mail_outbox m on m.id = due.id
       left join users u on m.user_id is null and lower(u.email) = m.to_address
+      left join alert_events e on e.id = m.alert_event_id
+      left join alerts a on a.id = e.alert_id
     )
     update mail_outbox m
     set user_id = r.user_id,
@@ -94,10 +124,26 @@ export async function claimDueMail(db: Database, limit: number, leaseMs: number)
           else date_trunc('milliseconds', now() + make_interval(secs => ${leaseMs / 1000})) end
     from resolved r
     where m.id = r.id
-    returning m.id, m.kind, m.user_id, m.to_address, m.attempts, m.status, m.next_attempt_at as lease_until`.execute(
+    returning m.id, m.kind, m.user_id, m.to_address, m.attempts, m.status, m.next_attempt_at as lease_until, ${PREFIXED_FIRING_NAMES}`.execute(
     db,
   );
-  return result.rows.filter((r) => r.status === 'pending').map(({ status: _status, ...mail }) => mail);
+  return result.rows.filter((r) => r.status === 'pending').map(toDueMail);
+}
+
+function toDueMail(r: ClaimedMail): DueMail {
+  const common = {
+    id: r.id,
+    user_id: r.user_id,
+    to_address: r.to_address,
+    attempts: r.attempts,
+    lease_until: r.lease_until,
+  };
+  if (r.kind !== 'alert_triggered') return { ...common, kind: r.kind };
+  return {
+    ...common,
+    kind: r.kind,
+    firing: firingFromColumns(r),
+  };
 }
 
 /** What one attempt did: sent (with the server's Message-ID), try again later, or given up. */
