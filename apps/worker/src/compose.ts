@@ -5,11 +5,13 @@
 //
 // Feeds (CBR and Binance pollers, the Binance stream when BINANCE_STREAM is auto or on, history
 // retention, the rates-refresh task) run on the leader only; every replica serves past-day CBR
-// fetches, consumes exchange jobs, delivers callbacks and, with SMTP_URL, sends the queued mail.
+// fetches, consumes exchange jobs, judges alerts on each rate change (the ticks are shared, one at a
+// time), delivers callbacks and, with SMTP_URL, sends the queued mail.
 import { binanceOriginsAgree, type WorkerSettings } from '@ratewire/contracts';
 import { recordFeedMode, type Database } from '@ratewire/db';
 import { Shutdown, errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
 
+import { AlertsConsumer } from './alerts/alerts.consumer.ts';
 import { BinanceClient } from './binance/binance.client.ts';
 import { BinanceService } from './binance/binance.service.ts';
 import { BinanceStream, type BinanceStreamStatus } from './binance/binance.stream.ts';
@@ -37,6 +39,8 @@ export interface WorkerApp {
   elector: LeaderElector;
   consumer: JobsConsumer;
   delivery: CallbackDelivery;
+  /** Judges alerts on every rate change (any replica: the ticks are shared) and sweeps their firings. */
+  alerts: AlertsConsumer;
   /** Sends the mail_outbox rows; null without SMTP_URL (the mail stays queued). */
   mail: MailDelivery | null;
   /** How this replica feeds Binance prices, for the health port's /readyz. */
@@ -62,10 +66,15 @@ export type BinanceStreamTuning = Partial<
   >
 >;
 
+/** Tuning of alert evaluation that settings do not carry (tests shorten the waits). */
+export type AlertsTuning = Partial<
+  Pick<ConstructorParameters<typeof AlertsConsumer>[0], 'sweepMs' | 'announceAfterMs' | 'onTick'>
+>;
+
 export function composeWorker(
   deps: WorkerDeps,
   shutdown: Shutdown = new Shutdown(deps.log),
-  tuning: { binanceStream?: BinanceStreamTuning } = {},
+  tuning: { binanceStream?: BinanceStreamTuning; alerts?: AlertsTuning } = {},
 ): WorkerApp {
   const { settings, log, db, nats, redis } = deps;
 
@@ -171,6 +180,16 @@ export function composeWorker(
   consumer.start();
   delivery.start();
 
+  // alerts: every replica takes ticks from the shared consumer, one tick at a time over all of them
+  const alerts = new AlertsConsumer({
+    db,
+    nats,
+    log: log.child({ part: 'alerts' }),
+    ackWaitMs: settings.ALERTS_ACK_WAIT_MS,
+    ...tuning.alerts,
+  });
+  alerts.start();
+
   // mail: every replica may send (skip locked shares the rows); without SMTP_URL it waits queued
   let mail: MailDelivery | null = null;
   if (settings.SMTP_URL) {
@@ -202,6 +221,7 @@ export function composeWorker(
     await elector.stop();
   });
   shutdown.add('in-flight', 'callbacks', () => delivery.close());
+  shutdown.add('in-flight', 'alerts', () => alerts.close());
   if (mail) shutdown.add('in-flight', 'mail', () => mail.close());
   shutdown.add('in-flight', 'jobs', () => consumer.close());
 
@@ -213,5 +233,14 @@ export function composeWorker(
     return { ...binanceStream.status, leader, setting };
   };
 
-  return { elector, consumer, delivery, mail, binanceStatus, binanceStream, close: () => shutdown.run('close') };
+  return {
+    elector,
+    consumer,
+    delivery,
+    alerts,
+    mail,
+    binanceStatus,
+    binanceStream,
+    close: () => shutdown.run('close'),
+  };
 }

@@ -305,6 +305,8 @@ export const workerSettingsSchema = commonSettingsSchema.superRefine(binanceStre
   CALLBACK_TIMEOUT_MS: intSetting(100, 120_000).default(15_000),
   /** JetStream ack wait of the job consumer: a job whose worker died is redelivered after this. */
   JOBS_ACK_WAIT_MS: intSetting(1000, 600_000).default(30_000),
+  /** Ack wait of the shared alert-evaluation consumer: a tick whose worker died is judged again after this. */
+  ALERTS_ACK_WAIT_MS: intSetting(1000, 600_000).default(30_000),
   ...mailSettings,
 });
 

@@ -235,7 +235,8 @@ export {
 // alerts and their firings
 export {
   CONDITION_JSON,
-  activeAlertsQuery,
+  activeAlertsPage,
+  alertSubject,
   alertsChangedSince,
   databaseNow,
   deleteAlert,
@@ -250,6 +251,7 @@ export {
   type AlertIndexRow,
   type AlertRow,
   type AlertStatusValue,
+  type AlertSubject,
   type NewAlert,
 } from './alerts/alerts.repository.ts';
 export {

@@ -1,7 +1,7 @@
 // alerts: what a user asked to be told of, and its evaluation state. The api writes definitions
 // (create, change, delete) and reads them; evaluators read the definitions changed since they last
 // looked (changed_at, kept by trigger) and the expiry sweep ends the alerts whose time passed.
-import { sql, type CompiledQuery, type RawBuilder } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 
 import type { Database } from '../pool.ts';
 import type { AlertsTable } from '../schema.ts';
@@ -227,9 +227,11 @@ const INDEX_COLUMNS = [
   'changed_at',
 ] as const;
 
-/** Every active alert, for an index built from nothing (stream it: there may be millions). */
-export function activeAlertsQuery(db: Database): CompiledQuery<AlertIndexRow> {
-  return db.selectFrom('alerts').select(INDEX_COLUMNS).where('status', '=', 'active').compile();
+/** Active alerts in id order after `afterId` (null: from the first), a page at a time: an index built from nothing. */
+export async function activeAlertsPage(db: Database, afterId: string | null, limit: number): Promise<AlertIndexRow[]> {
+  let q = db.selectFrom('alerts').select(INDEX_COLUMNS).where('status', '=', 'active');
+  if (afterId !== null) q = q.where('id', '>', afterId);
+  return q.orderBy('id').limit(limit).execute();
 }
 
 /** The alerts whose definition or status changed at or after `since` (any status), oldest first. */
@@ -249,3 +251,51 @@ export const CONDITION_JSON: RawBuilder<unknown> = sql`
     then jsonb_build_object('type', 'pct_change', 'window', case a.window_seconds when 3600 then '1h' else '24h' end,
                             'threshold_pct', a.threshold_pct::text, 'direction', a.direction)
     else jsonb_build_object('type', a.condition_type, 'level', a.level::text) end`;
+
+/** What an alert on a symbol is judged against: whether it may be followed, and its latest stored observation. */
+export interface AlertSubject {
+  /** A Binance symbol's status in the symbol list (null: not listed); 'PUBLISHED' for a CBR code with a stored rate, else null. */
+  status: string | null;
+  /**
+   * The latest stored value (a Binance price; a CBR unit rate in rubles), when it was observed, and
+   * the last stored values at or before 1 h and 24 h earlier (pct_change's references; null when
+   * history does not reach back that far).
+   */
+  latest: { value: string; at: Date; reference1h: string | null; reference24h: string | null } | null;
+}
+
+/**
+ * A Binance symbol's status and its latest price (binance_prices.updated_at is when it was observed,
+ * the references from its history); a CBR code's newest unit rate, observed at its effective date
+ * 00:00 UTC, the references from the dates before it.
+ */
+export async function alertSubject(db: Database, source: 'binance' | 'cbr', symbol: string): Promise<AlertSubject> {
+  type Row = { status: string; value: string | null; at: Date | null; r1h: string | null; r24h: string | null };
+  const reference = (window: string) =>
+    sql`(select h.price::text from binance_price_history h
+         where h.symbol = s.symbol and h.observed_at <= p.updated_at - ${window}::interval
+         order by h.observed_at desc limit 1)`;
+  const result =
+    source === 'binance'
+      ? await sql<Row>`
+          select s.status, p.price::text as value, p.updated_at as at,
+                 ${reference('1 hour')} as r1h, ${reference('24 hours')} as r24h
+          from binance_symbols s left join binance_prices p on p.symbol = s.symbol
+          where s.symbol = ${symbol}`.execute(db)
+      : await sql<Row>`
+          with latest as (select date, unit_rate from cbr_rates where code = ${symbol} order by date desc limit 1),
+               before as (select r.unit_rate from cbr_rates r, latest l
+                          where r.code = ${symbol} and r.date < l.date order by r.date desc limit 1)
+          select 'PUBLISHED' as status, l.unit_rate::text as value, l.date::timestamp at time zone 'UTC' as at,
+                 (select unit_rate::text from before) as r1h, (select unit_rate::text from before) as r24h
+          from latest l`.execute(db);
+  const row = result.rows[0];
+  if (!row) return { status: null, latest: null };
+  return {
+    status: row.status,
+    latest:
+      row.value !== null && row.at !== null
+        ? { value: row.value, at: row.at, reference1h: row.r1h, reference24h: row.r24h }
+        : null,
+  };
+}
