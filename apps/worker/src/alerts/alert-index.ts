@@ -79,18 +79,7 @@ class SortedEntries {
   }
 }
 
-const LISTS = [
-  'above',
-  'below',
-  'crossUp',
-  'crossDown',
-  'rearmUp',
-  'rearmDown',
-  'pctUp',
-  'pctDown',
-  'pctBoth',
-] as const;
-type ListName = (typeof LISTS)[number];
+type ListName = 'above' | 'below' | 'crossUp' | 'crossDown' | 'rearmUp' | 'rearmDown' | 'pctUp' | 'pctDown' | 'pctBoth';
 
 interface Book {
   lists: Partial<Record<ListName, SortedEntries>>;
