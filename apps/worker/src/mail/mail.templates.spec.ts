@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
 
-import { MAIL_TEMPLATES, confirmEmailMail, escapeHtml, inWords, linkFor, passwordResetMail } from './mail.templates.ts';
+import type { AlertTriggeredEvent } from '@ratewire/contracts';
+
+import {
+  MAIL_TEMPLATES,
+  alertHeadline,
+  alertTriggeredMail,
+  confirmEmailMail,
+  escapeHtml,
+  homeLink,
+  inWords,
+  linkFor,
+  passwordResetMail,
+} from './mail.templates.ts';
 
 const TOKEN = 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-AbCd';
 const at = new Date('2026-12-03T14:30:59.000Z');
@@ -98,5 +110,90 @@ describe('mail templates', () => {
 
   it('escapeHtml escapes the five characters that matter in text and attributes', () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  });
+});
+
+describe('alert mail', () => {
+  const event = (over: Partial<AlertTriggeredEvent> = {}): AlertTriggeredEvent => ({
+    type: 'alert.triggered',
+    alert_id: '11111111-1111-4111-8111-111111111111',
+    event_id: '22222222-2222-4222-8222-222222222222',
+    user_id: '33333333-3333-4333-8333-333333333333',
+    test: false,
+    source: 'binance',
+    symbol: 'BTCUSDT',
+    condition: { type: 'crosses_above', level: '65000' },
+    observed: { value: '65010.12345678', previous: '64999.9', at: '2026-12-03T14:30:59.123Z' },
+    channels: ['email'],
+    ...over,
+  });
+  const mailOf = (e: AlertTriggeredEvent) =>
+    alertTriggeredMail({ to: 'ana@example.test', event: e, link: homeLink('https://ratewire.example/') });
+
+  it.each([
+    [{ type: 'above', level: '1.5' }, 'BTCUSDT is above 1.5'],
+    [{ type: 'below', level: '0.00000001' }, 'BTCUSDT is below 0.00000001'],
+    [{ type: 'crosses_above', level: '65000' }, 'BTCUSDT crossed above 65000'],
+    [{ type: 'crosses_below', level: '64000.5' }, 'BTCUSDT crossed below 64000.5'],
+  ] as const)('says what a %o firing means: %s', (condition, headline) => {
+    expect(alertHeadline(event({ condition }))).toBe(headline);
+  });
+
+  it('a pct_change firing says which way it moved, by how much (as stored) and over which window', () => {
+    const pct = { type: 'pct_change', window: '1h', threshold_pct: '5', direction: 'both' } as const;
+    const up = event({
+      condition: pct,
+      observed: { value: '105.3', previous: '100', at: '2026-12-03T14:30:00.000Z', change_pct: '5.3000' },
+    });
+    const down = event({
+      condition: { ...pct, window: '24h' },
+      observed: { value: '90', previous: '100', at: '2026-12-03T14:30:00.000Z', change_pct: '-10.0000' },
+    });
+    expect(alertHeadline(up)).toBe('BTCUSDT rose 5.3% in 1h');
+    expect(alertHeadline(down)).toBe('BTCUSDT fell 10% in 24h');
+    const mail = mailOf(up);
+    expect(mail.text).toContain('Observed: 105.3 at 2026-12-03 14:30:00 UTC (100 1h before).');
+    expect(mail.text).toContain('The alert fires on a move of 5% or more in 1h (direction: both).');
+  });
+
+  it('subject, both parts: the headline, the value and the previous one exactly, the alert, a link to PUBLIC_BASE_URL and no token', () => {
+    const mail = mailOf(event());
+    expect(mail.subject).toBe('BTCUSDT crossed above 65000');
+    for (const part of [mail.text, mail.html]) {
+      expect(part).toContain('Your Ratewire alert on BTCUSDT on Binance fired: BTCUSDT crossed above 65000.');
+      expect(part).toContain('Observed: 65010.12345678 at 2026-12-03 14:30:59 UTC (previous: 64999.9).');
+      expect(part).toContain('11111111-1111-4111-8111-111111111111');
+      expect(part).not.toContain('token');
+    }
+    expect(mail.text).toContain('Open Ratewire:\nhttps://ratewire.example\n');
+    expect(mail.html).toContain('href="https://ratewire.example"');
+    expect(mail.html).not.toMatch(/<img|<script|<link|<iframe|<object|src=|url\(|@import/i);
+  });
+
+  it('a test firing says so in the subject and the text', () => {
+    const mail = mailOf(event({ test: true }));
+    expect(mail.subject).toBe('[test] BTCUSDT crossed above 65000');
+    expect(mail.text).toContain('This is a test of your Ratewire alert on BTCUSDT on Binance');
+    expect(mail.text).not.toContain(' fired: ');
+  });
+
+  it('a CBR firing names the rate by its day; a first observation has no previous value', () => {
+    const mail = mailOf(
+      event({
+        source: 'cbr',
+        symbol: 'USD',
+        condition: { type: 'above', level: '100' },
+        observed: { value: '100.5', previous: null, at: '2026-12-03T00:00:00.000Z' },
+      }),
+    );
+    expect(mail.subject).toBe('USD is above 100');
+    expect(mail.text).toContain('Your Ratewire alert on USD on CBR fired: USD is above 100.');
+    expect(mail.text).toContain('Observed: 100.5, the CBR rate for 2026-12-03.');
+  });
+
+  it('escapes what it shows in the HTML', () => {
+    const mail = mailOf(event({ symbol: '<b>X</b>' }));
+    expect(mail.html).not.toContain('<b>X</b>');
+    expect(mail.html).toContain('&lt;b&gt;X&lt;/b&gt; crossed above 65000');
   });
 });
