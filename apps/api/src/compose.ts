@@ -11,6 +11,8 @@ import { OutboxRelay } from '@ratewire/jobs';
 import { Shutdown } from '@ratewire/runtime';
 
 import { accountPages } from './account/account.pages.ts';
+import { alertsRoutes } from './alerts/alerts.routes.ts';
+import { AlertsService } from './alerts/alerts.service.ts';
 import { ApiKeyAuth } from './api-keys/api-keys.auth.ts';
 import { ApiKeyCache } from './api-keys/api-keys.cache.ts';
 import { KeyRateLimiter } from './api-keys/api-keys.limiter.ts';
@@ -133,6 +135,11 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   tasksRoutes(router, routes, tasks);
   webhooksRoutes(router, routes, webhooks);
   apiKeysRoutes(router, routes, new ApiKeysService({ db }));
+  alertsRoutes(
+    router,
+    routes,
+    new AlertsService({ db, nats, log, maxActivePerUser: settings.ALERTS_MAX_ACTIVE_PER_USER }),
+  );
   compatRoutes(router, routes, { currencies, exchange, rates, tasks });
   healthRoutes(router, routes, deps, feedsReadiness(deps));
 

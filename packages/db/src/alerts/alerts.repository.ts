@@ -3,6 +3,8 @@
 // looked (changed_at, kept by trigger) and the expiry sweep ends the alerts whose time passed.
 import { sql, type RawBuilder } from 'kysely';
 
+import { binancePricesBefore } from '../binance-prices/binance-history.ts';
+import { cbrUnitRatesBefore } from '../cbr-rates/cbr-history.ts';
 import type { Database } from '../pool.ts';
 import type { AlertsTable } from '../schema.ts';
 
@@ -265,37 +267,41 @@ export interface AlertSubject {
 }
 
 /**
- * A Binance symbol's status and its latest price (binance_prices.updated_at is when it was observed,
- * the references from its history); a CBR code's newest unit rate, observed at its effective date
- * 00:00 UTC, the references from the dates before it.
+ * A Binance symbol's status and its latest price (binance_prices.updated_at is when it was observed);
+ * a CBR code's newest unit rate, observed at its effective date 00:00 UTC. The references are read as
+ * the evaluators read them (binancePricesBefore, cbrUnitRatesBefore).
  */
 export async function alertSubject(db: Database, source: 'binance' | 'cbr', symbol: string): Promise<AlertSubject> {
-  type Row = { status: string; value: string | null; at: Date | null; r1h: string | null; r24h: string | null };
-  const reference = (window: string) =>
-    sql`(select h.price::text from binance_price_history h
-         where h.symbol = s.symbol and h.observed_at <= p.updated_at - ${window}::interval
-         order by h.observed_at desc limit 1)`;
-  const result =
-    source === 'binance'
-      ? await sql<Row>`
-          select s.status, p.price::text as value, p.updated_at as at,
-                 ${reference('1 hour')} as r1h, ${reference('24 hours')} as r24h
-          from binance_symbols s left join binance_prices p on p.symbol = s.symbol
-          where s.symbol = ${symbol}`.execute(db)
-      : await sql<Row>`
-          with latest as (select date, unit_rate from cbr_rates where code = ${symbol} order by date desc limit 1),
-               before as (select r.unit_rate from cbr_rates r, latest l
-                          where r.code = ${symbol} and r.date < l.date order by r.date desc limit 1)
-          select 'PUBLISHED' as status, l.unit_rate::text as value, l.date::timestamp at time zone 'UTC' as at,
-                 (select unit_rate::text from before) as r1h, (select unit_rate::text from before) as r24h
-          from latest l`.execute(db);
-  const row = result.rows[0];
+  if (source === 'binance') {
+    const row = await db
+      .selectFrom('binance_symbols as s')
+      .leftJoin('binance_prices as p', 'p.symbol', 's.symbol')
+      .select(['s.status', sql<string | null>`p.price::text`.as('value'), 'p.updated_at as at'])
+      .where('s.symbol', '=', symbol)
+      .executeTakeFirst();
+    if (!row) return { status: null, latest: null };
+    if (row.value === null || row.at === null) return { status: row.status, latest: null };
+    const at = row.at;
+    const [hour, day] = await Promise.all([
+      binancePricesBefore(db, [symbol], at, 3600),
+      binancePricesBefore(db, [symbol], at, 86_400),
+    ]);
+    return {
+      status: row.status,
+      latest: { value: row.value, at, reference1h: hour.get(symbol) ?? null, reference24h: day.get(symbol) ?? null },
+    };
+  }
+  const row = await db
+    .selectFrom('cbr_rates')
+    .select([sql<string>`unit_rate::text`.as('value'), sql<string>`date::text`.as('date')])
+    .where('code', '=', symbol)
+    .orderBy('date', 'desc')
+    .limit(1)
+    .executeTakeFirst();
   if (!row) return { status: null, latest: null };
+  const before = (await cbrUnitRatesBefore(db, [symbol], row.date)).get(symbol) ?? null;
   return {
-    status: row.status,
-    latest:
-      row.value !== null && row.at !== null
-        ? { value: row.value, at: row.at, reference1h: row.r1h, reference24h: row.r24h }
-        : null,
+    status: 'PUBLISHED',
+    latest: { value: row.value, at: new Date(`${row.date}T00:00:00Z`), reference1h: before, reference24h: before },
   };
 }
