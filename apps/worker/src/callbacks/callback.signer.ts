@@ -1,4 +1,4 @@
-// The one signing rule for every callback Ratewire sends (exchange jobs now, alerts later), in
+// The one signing rule for every callback Ratewire sends (exchange-job results and alert firings), in
 // Standard Webhooks form: `webhook-signature: v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`.
 // Who named the address decides the key and the body:
 // - the deployment's own EXCHANGE_CALLBACK_URL keeps the first-stage shape: the body carries
