@@ -127,14 +127,31 @@ async function crossingAlert(userId: string, callbackUrl: string) {
 
 let clock = Date.parse('2026-12-05T10:00:00.000Z');
 
-/** One observation that crosses the level, committed as the evaluator commits a tick. */
+/**
+ * One observation that crosses the level, stored as the Binance feed stores prices (after the one
+ * before it), and committed as the evaluator commits a tick; the tick and the stored prices agree.
+ */
 async function fire(alert: { id: string; symbol: string }): Promise<AlertFiringRow> {
+  const before = new Date((clock += 60_000));
   const at = new Date((clock += 60_000));
+  await db
+    .insertInto('binance_price_history')
+    .values([
+      { symbol: alert.symbol, price: '64990.00', observed_at: before },
+      { symbol: alert.symbol, price: '65010.50', observed_at: at },
+    ])
+    .execute();
+  const observation = {
+    symbol: alert.symbol,
+    value: '65010.50',
+    previous: '64990.00',
+    reference1h: null,
+    reference24h: null,
+    at,
+  };
   const { fired } = await commitAlertTick(db, {
     source: 'binance',
-    observations: [
-      { symbol: alert.symbol, value: '65010.50', previous: '64990.00', reference1h: null, reference24h: null, at },
-    ],
+    observations: [observation],
     candidates: [alert.id],
   });
   expect(fired).toHaveLength(1);
