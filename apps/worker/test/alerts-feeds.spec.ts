@@ -133,6 +133,18 @@ describe('alerts on the feeds', () => {
     });
   });
 
+  it('a change message no feed wrote fires nothing: alerts are judged on the stored rates', async () => {
+    const level = await alert({ symbol: 'ETHUSDT', condition_type: 'crosses_above', level: '5000' });
+    const taken = worker.alerts.handled;
+    const forged = { ts: new Date().toISOString(), changed: [{ symbol: 'ETHUSDT', price: '9000', previous: '1' }] };
+    nats.publish(SUBJECTS.ratesBinanceUpdated, JSON.stringify(forged));
+    nats.publish(SUBJECTS.ratesBinanceUpdated, '{"ts": "soon", "changed": "everything"}');
+    const before = announced.length;
+    await waitFor(() => worker.alerts.handled >= taken + 2, { what: 'both messages taken' });
+    expect(await eventsOf(level.id)).toHaveLength(0);
+    expect(announced.length).toBe(before);
+  });
+
   it('a CBR alert is judged when a new effective date is published, on the unit rate', async () => {
     // 2024-03-28 is stored by the first CBR poll (USD 92.5919); the next one publishes 2024-11-09 (97.8335)
     await waitFor(

@@ -83,6 +83,12 @@ describe('alert evaluation with a worker killed mid-tick', () => {
         ts: new Date(base + t * 10_000).toISOString(),
         changed: symbols.map((symbol) => ({ symbol, price, previous })),
       };
+      // as a poll does: the prices stored first, then the change announced
+      await sql`
+        insert into binance_price_history (symbol, price, observed_at)
+        select s, ${price}::numeric, ${event.ts}::timestamptz from unnest(${symbols}::text[]) as s`.execute(
+        database.db,
+      );
       nc.publish(SUBJECTS.ratesBinanceUpdated, JSON.stringify(event));
     }
     await nc.flush();

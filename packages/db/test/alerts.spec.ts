@@ -72,6 +72,23 @@ async function alert(shape: Shape, userId?: string) {
 let clock = Date.parse('2026-12-01T10:00:00Z');
 const nextAt = (stepMs = 1000) => new Date((clock += stepMs));
 
+/**
+ * Stores `value` as the symbol's price at `at` (and `previous` just before it, when given), as a
+ * poll would, and names that observation: the tick statement judges stored rates only.
+ */
+async function stored(
+  symbol: string,
+  value: string,
+  previous: string | null,
+  extra: Partial<AlertObservationInput> = {},
+): Promise<AlertObservationInput> {
+  const at = extra.at ?? nextAt();
+  const rows = [{ symbol, price: value, observed_at: at }];
+  if (previous !== null) rows.unshift({ symbol, price: previous, observed_at: new Date(at.getTime() - 1) });
+  await db.insertInto('binance_price_history').values(rows).execute();
+  return { symbol, reference1h: null, reference24h: null, ...extra, at };
+}
+
 /** One observation of the alert's symbol; the alert is the tick's only candidate. */
 async function observe(
   a: { id: string; symbol: string },
@@ -79,15 +96,7 @@ async function observe(
   previous: string | null,
   extra: Partial<AlertObservationInput> = {},
 ) {
-  const obs: AlertObservationInput = {
-    symbol: a.symbol,
-    value,
-    previous,
-    reference1h: null,
-    reference24h: null,
-    at: nextAt(),
-    ...extra,
-  };
+  const obs = await stored(a.symbol, value, previous, extra);
   return commitAlertTick(db, { source: 'binance', observations: [obs], candidates: [a.id] });
 }
 
@@ -105,9 +114,7 @@ describe('commitAlertTick: conditions at their edges', () => {
     expect((await findAlert(db, a.id))?.waiting).toBe(true);
     const r = await commitAlertTick(db, {
       source: 'binance',
-      observations: [
-        { symbol: a.symbol, value: '120', previous: '119', reference1h: null, reference24h: null, at: nextAt() },
-      ],
+      observations: [await stored(a.symbol, '120', '119')],
       candidates: [],
     });
     expect(r.fired.map((f) => f.alert_id)).toEqual([a.id]);
@@ -237,16 +244,7 @@ describe('commitAlertTick: frequencies, hysteresis, cooldown, expiry', () => {
     // the waiting alert is a candidate by itself once the cooldown is over
     const later = await commitAlertTick(db, {
       source: 'binance',
-      observations: [
-        {
-          symbol: a.symbol,
-          value: '101.5',
-          previous: '101',
-          reference1h: null,
-          reference24h: null,
-          at: nextAt(61_000),
-        },
-      ],
+      observations: [await stored(a.symbol, '101.5', '101', { at: nextAt(61_000) })],
       candidates: [],
     });
     expect(later.fired).toHaveLength(1);
@@ -262,9 +260,7 @@ describe('commitAlertTick: frequencies, hysteresis, cooldown, expiry', () => {
     // 00:00:30 the next UTC day: fires again, with no candidate list (it waits since the first)
     const next = await commitAlertTick(db, {
       source: 'binance',
-      observations: [
-        { symbol: a.symbol, value: '103', previous: '102', reference1h: null, reference24h: null, at: at(150_000) },
-      ],
+      observations: [await stored(a.symbol, '103', '102', { at: at(150_000) })],
       candidates: [],
     });
     expect(next.fired).toHaveLength(1);
@@ -287,10 +283,22 @@ describe('commitAlertTick: frequencies, hysteresis, cooldown, expiry', () => {
   });
 });
 
+describe('commitAlertTick: stored rates only', () => {
+  it('an observation no feed stored fires nothing, whatever a message claimed', async () => {
+    const a = await alert({ condition_type: 'above' });
+    const r = await commitAlertTick(db, {
+      source: 'binance',
+      observations: [{ symbol: a.symbol, reference1h: null, reference24h: null, at: nextAt() }],
+      candidates: [a.id],
+    });
+    expect(r).toMatchObject({ fired: [], judged: 0 });
+  });
+});
+
 describe('commitAlertTick: once per (alert, observation)', () => {
   it('the same tick decided twice, one after the other, fires once', async () => {
     const a = await alert({ condition_type: 'crosses_above', frequency: 'every_time' });
-    const obs = { symbol: a.symbol, value: '101', previous: '99', reference1h: null, reference24h: null, at: nextAt() };
+    const obs = await stored(a.symbol, '101', '99');
     const first = await commitAlertTick(db, { source: 'binance', observations: [obs], candidates: [a.id] });
     const again = await commitAlertTick(db, { source: 'binance', observations: [obs], candidates: [a.id] });
     expect(first.fired).toHaveLength(1);
@@ -305,14 +313,7 @@ describe('commitAlertTick: once per (alert, observation)', () => {
     const at = nextAt();
     const tick = {
       source: 'binance' as const,
-      observations: alerts.map((a) => ({
-        symbol: a.symbol,
-        value: '150',
-        previous: '50',
-        reference1h: null,
-        reference24h: null,
-        at,
-      })),
+      observations: await Promise.all(alerts.map((a) => stored(a.symbol, '150', '50', { at }))),
       candidates: alerts.map((a) => a.id),
     };
     const [x, y] = await Promise.all([commitAlertTick(db, tick), commitAlertTick(db, tick)]);
@@ -325,25 +326,10 @@ describe('commitAlertTick: once per (alert, observation)', () => {
     const a = await alert({ condition_type: 'crosses_above', frequency: 'every_time' });
     const late = nextAt();
     const early = new Date(late.getTime() - 5000);
-    const obs = (at: Date) => ({
-      symbol: a.symbol,
-      value: '101',
-      previous: '99',
-      reference1h: null,
-      reference24h: null,
-      at,
-    });
-    expect(
-      (await commitAlertTick(db, { source: 'binance', observations: [obs(late)], candidates: [a.id] })).fired,
-    ).toHaveLength(1);
-    await commitAlertTick(db, {
-      source: 'binance',
-      observations: [{ ...obs(nextAt()), value: '98', previous: '101' }],
-      candidates: [a.id],
-    });
-    expect(
-      (await commitAlertTick(db, { source: 'binance', observations: [obs(early)], candidates: [a.id] })).fired,
-    ).toHaveLength(0);
+    expect(await fires(a, '101', '99', { at: late })).toBe(1);
+    expect(await fires(a, '98', '101')).toBe(0);
+    // an observation from before the firing, judged late (say, a redelivered tick): no second firing
+    expect(await fires(a, '101', '99', { at: early })).toBe(0);
   });
 });
 

@@ -89,6 +89,8 @@ export class AlertsConsumer {
   private running: Promise<void> | null = null;
   private stopped = false;
   private readonly sweeps: WakeLoop;
+  /** Messages taken off the stream so far (judged, or refused as invalid). */
+  handled = 0;
 
   constructor(deps: AlertsConsumerDeps) {
     this.deps = deps;
@@ -142,6 +144,14 @@ export class AlertsConsumer {
   }
 
   private async handle(m: JsMsg): Promise<void> {
+    try {
+      await this.judge(m);
+    } finally {
+      this.handled++;
+    }
+  }
+
+  private async judge(m: JsMsg): Promise<void> {
     const input = tickOf(m.subject, m.data);
     if ('error' in input) {
       // nothing an outsider publishes on the rates subjects can stop evaluation

@@ -1,6 +1,7 @@
 // One tick of alert evaluation: the rates a change event names → the alerts they may concern (the
-// in-memory index) → one statement that judges those candidates exactly and commits the firings
-// with the state they advance (commitAlertTick) → the firings announced after the commit.
+// in-memory index, from the event's values) → one statement that judges those candidates exactly, on
+// the rates as stored, and commits the firings with the state they advance (commitAlertTick) → the
+// firings announced after the commit.
 //
 // The index is brought up to date at the start of every tick from `alerts.changed_at` (with an
 // overlap, so a definition committed a little after its timestamp is still seen), and built from
@@ -105,8 +106,6 @@ export class AlertEvaluator {
       this.index.candidates(source, { ...change, ...(refs ? { references: refs } : {}) }, candidates);
       observations.push({
         symbol: change.symbol,
-        value: change.value,
-        previous: change.previous,
         reference1h: refs?.get(3600) ?? null,
         reference24h: refs?.get(86_400) ?? null,
         at,

@@ -14,12 +14,12 @@ import { sql, type RawBuilder } from 'kysely';
 import type { Database } from '../pool.ts';
 import { CONDITION_JSON } from './alerts.repository.ts';
 
-/** One symbol's observation in a tick. */
+/**
+ * One symbol's observation in a tick: which stored observation to judge (the statement reads its
+ * value and the one before it from the stored rates), and the pct_change references.
+ */
 export interface AlertObservationInput {
   symbol: string;
-  value: string;
-  /** The observation before this one (null: the first a symbol has; no crossing then). */
-  previous: string | null;
   /** pct_change: the value 1 h and 24 h before `at` (null: history does not reach back that far). */
   reference1h: string | null;
   reference24h: string | null;
@@ -58,6 +58,25 @@ export interface AlertTickResult {
   judged: number;
 }
 
+/**
+ * The stored observation a tick names, and the one before it: an alert is judged on the rates as
+ * stored, whatever a change message says, so a message no feed wrote (or a stale one) fires nothing
+ * the stored history does not call for. (Binance: the price recorded at that instant; CBR: the unit
+ * rate of that effective date, against the date before.) SQL over alias g.
+ */
+const STORED: Record<AlertTick['source'], RawBuilder<unknown>> = {
+  binance: sql`
+    select h.price as value,
+           (select p.price from binance_price_history p
+            where p.symbol = g.symbol and p.observed_at < g.at order by p.observed_at desc limit 1) as previous
+    from binance_price_history h where h.symbol = g.symbol and h.observed_at = g.at limit 1`,
+  cbr: sql`
+    select r.unit_rate as value,
+           (select p.unit_rate from cbr_rates p
+            where p.code = g.symbol and p.date < r.date order by p.date desc limit 1) as previous
+    from cbr_rates r where r.code = g.symbol and r.date = (g.at at time zone 'UTC')::date`,
+};
+
 /** The move of pct_change, by direction, against the reference `r` (SQL over alias j). */
 const MOVE = sql`(case j.direction when 'up' then j.value - j.reference when 'down' then j.reference - j.value
                    else abs(j.value - j.reference) end)`;
@@ -85,11 +104,13 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
   const o = tick.observations;
   const symbols = o.map((x) => x.symbol);
   const result = await sql<AlertFiringRow & { kind: 'fired' | 'ended' | 'judged'; n: number }>`
-    with obs as (
-      select * from unnest(${symbols}::text[], ${o.map((x) => x.value)}::numeric[],
-                           ${o.map((x) => x.previous)}::numeric[], ${o.map((x) => x.reference1h)}::numeric[],
+    with given as (
+      select * from unnest(${symbols}::text[], ${o.map((x) => x.reference1h)}::numeric[],
                            ${o.map((x) => x.reference24h)}::numeric[], ${o.map((x) => x.at.toISOString())}::timestamptz[])
-        as o(symbol, value, previous, reference1h, reference24h, at)
+        as g(symbol, reference1h, reference24h, at)
+    ), obs as (
+      select g.symbol, s.value, s.previous, g.reference1h, g.reference24h, g.at
+      from given g cross join lateral (${STORED[tick.source]}) s
     ), cand as (
       select c.id from unnest(${tick.candidates}::uuid[]) as c(id)
       union
