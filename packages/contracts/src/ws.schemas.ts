@@ -9,7 +9,8 @@ import { text } from './text.schemas.ts';
 
 /**
  * Channels a socket may subscribe to; `jobs:<id>` is private to the job's owner and admins,
- * `tasks:<task_id>` open to whoever knows the id (outside workers' ids: TASK_ID_FORM).
+ * `alerts:<user_id>` to that account and admins, `tasks:<task_id>` open to whoever knows the id
+ * (outside workers' ids: TASK_ID_FORM).
  */
 export const WS_CHANNEL_RE = exactly(
   `(?:currencies|rates\\.cbr|rates\\.binance|rates\\.binance:${ID_FORMS.binanceSymbol}|tasks|tasks:${TASK_ID_FORM}|jobs:${ID_FORMS.uuid}|alerts:${ID_FORMS.uuid})`,
@@ -34,7 +35,8 @@ export const WS_LIMITS = {
 } as const;
 
 export const wsChannel = z.string().max(WS_CHANNEL_MAX).regex(WS_CHANNEL_RE, { message: 'unknown channel' }).meta({
-  description: 'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, tasks:<task_id>, jobs:<job_id>, alerts:<user_id>',
+  description:
+    'currencies, rates.cbr, rates.binance, rates.binance:<SYMBOL>, tasks, tasks:<task_id>, jobs:<job_id>, alerts:<user_id>',
 });
 
 const MAX_STREAM_ID_PART = 2n ** 64n - 1n;

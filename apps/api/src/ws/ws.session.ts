@@ -3,6 +3,7 @@
 import {
   WS_CHANNEL_RE,
   WS_DEFAULT_CHANNELS,
+  WS_ALERT_CHANNEL_RE,
   WS_JOB_CHANNEL_RE,
   WS_LIMITS,
   WS_TASK_CHANNEL_MESSAGE,
@@ -100,7 +101,7 @@ export class WsSession {
   readonly ws: WebSocket;
   private readonly ctx: GatewayContext;
   user: AuthUser | null = null;
-  /** The token the socket authenticated with: checked again (its session, the role now) before each job channel. */
+  /** The token the socket authenticated with: checked again (its session, the role now) before each private channel. */
   private token: string | null = null;
   /** Answered the last heartbeat ping. */
   alive = true;
@@ -222,6 +223,10 @@ export class WsSession {
     if (job && !(await this.mayFollowJob(job[1]!))) {
       return this.error('forbidden', `${channel} is open to the job's owner and admins only`);
     }
+    const alerts = WS_ALERT_CHANNEL_RE.exec(channel);
+    if (alerts && !(await this.mayFollowAlertsOf(alerts[1]!))) {
+      return this.error('forbidden', `${channel} is open to that account and admins only`);
+    }
     if (this.closed) return;
     const sub = new Subscription(this, channel);
     this.subs.set(channel, sub);
@@ -292,6 +297,17 @@ export class WsSession {
     const [owner, user] = await Promise.all([this.ctx.jobOwner(jobId), this.ctx.verifyToken(this.token)]);
     if (owner === null || user === null) return false;
     return owner === user.id || user.role === 'admin';
+  }
+
+  /**
+   * alerts:<user_id> is open to that account and to admins (the role now), while the session the
+   * socket authenticated with is live.
+   */
+  private async mayFollowAlertsOf(userId: string): Promise<boolean> {
+    if (!this.user || !this.token) return false;
+    const user = await this.ctx.verifyToken(this.token);
+    if (user === null) return false;
+    return user.id === userId || user.role === 'admin';
   }
 
   private dropImplicit(): void {
