@@ -4,7 +4,9 @@ import { SUBJECTS, type AlertDto, type AlertEventDto, type AlertTriggeredEvent }
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { TestUser } from './harness.ts';
-import { insertCbrDay, listen, startRestApi, upsertBinancePrices, type RestEnv } from './rest-support.ts';
+import { persistBinanceSnapshot, upsertBinanceSymbols } from '@ratewire/db';
+
+import { insertCbrDay, listen, startRestApi, type RestEnv } from './rest-support.ts';
 
 let t: RestEnv;
 const PRICE_AT = new Date('2026-12-05T10:00:00.000Z');
@@ -13,10 +15,22 @@ type Problem = { code: string; errors?: { path: string; message: string }[] };
 
 beforeAll(async () => {
   t = await startRestApi({ ALERTS_MAX_ACTIVE_PER_USER: '3', API_KEY_RATE_LIMIT: '100000' });
-  await upsertBinancePrices(t.database.db, { BTCUSDT: '65000.5', ETHUSDT: '3000', HALTUSDT: '1.5' }, PRICE_AT, {
-    HALTUSDT: 'HALT',
+  // as the feed writes them: the symbol list, then a snapshot (the latest prices and their history)
+  await upsertBinanceSymbols(
+    t.database.db,
+    ['BTCUSDT', 'ETHUSDT', 'HALTUSDT', 'NEWUSDT'].map((symbol) => ({
+      symbol,
+      baseAsset: symbol.slice(0, -4),
+      quoteAsset: 'USDT',
+      status: symbol === 'HALTUSDT' ? 'HALT' : 'TRADING',
+    })),
+  );
+  await persistBinanceSnapshot(t.database.db, {
+    symbols: ['BTCUSDT', 'ETHUSDT', 'HALTUSDT'],
+    prices: ['65000.5', '3000', '1.5'],
+    observedAt: PRICE_AT,
   });
-  // ETHUSDT's history reaches back a day (2800 then: +7.14% since); BTCUSDT's holds nothing
+  // ETHUSDT's history reaches back a day (2800 then: +7.14% since); BTCUSDT's only to PRICE_AT
   await t.database.db
     .insertInto('binance_price_history')
     .values({ symbol: 'ETHUSDT', price: '2800', observed_at: new Date(PRICE_AT.getTime() - 86_400_000) })
@@ -524,8 +538,7 @@ describe('POST /api/v1/alerts/{id}/test and GET /api/v1/alerts/{id}/events', () 
 
   it('tests a paused alert at its level when no price is stored, and refuses a pct_change alert then', async () => {
     const user = await t.user();
-    await upsertBinancePrices(t.database.db, { NEWUSDT: '2' });
-    await t.database.db.deleteFrom('binance_prices').where('symbol', '=', 'NEWUSDT').execute();
+    // NEWUSDT is listed, with no price stored yet
     const level = await create(user, { symbol: 'NEWUSDT', condition: above('5.25') });
     await t.request('PATCH', `/api/v1/alerts/${level.id}`, { headers: user.auth, body: { status: 'paused' } });
     const res = await t.request<{ event_id: string }>('POST', `/api/v1/alerts/${level.id}/test`, {

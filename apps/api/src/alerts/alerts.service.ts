@@ -302,27 +302,19 @@ export class AlertsService {
   }
 
   /**
-   * Judges an active above/below/pct_change alert once against the latest stored observation (with
-   * its references a window before; no previous one, so a crossing never fires here), announces what
-   * fired, and answers the alert as it is after.
+   * Judges an active above/below/pct_change alert once against the latest stored observation (and
+   * its references a window before), announces what fired, and answers the alert as it is after. A
+   * crossing is an event, not a state: it waits for the next rate change.
    */
   private async evaluateNow(row: AlertRow, known?: AlertSubject): Promise<AlertRow> {
     if (row.status !== 'active' || !LASTING.has(row.condition_type)) return row;
     const { latest } = known ?? (await alertSubject(this.db, row.source, row.symbol));
     if (!latest) return row;
+    // pct_change's references serve this alert and the symbol's waiting ones, which the tick adds
+    const observation = { symbol: row.symbol, ...latest, previous: null };
     const result = await commitAlertTick(this.db, {
       source: row.source,
-      // pct_change's references, for this alert and the symbol's waiting ones the tick adds
-      observations: [
-        {
-          symbol: row.symbol,
-          value: latest.value,
-          previous: null,
-          reference1h: latest.reference1h,
-          reference24h: latest.reference24h,
-          at: latest.at,
-        },
-      ],
+      observations: [observation],
       candidates: [row.id],
     });
     await this.announce(result.fired);
