@@ -180,16 +180,6 @@ export function composeWorker(
   consumer.start();
   delivery.start();
 
-  // alerts: every replica takes ticks from the shared consumer, one tick at a time over all of them
-  const alerts = new AlertsConsumer({
-    db,
-    nats,
-    log: log.child({ part: 'alerts' }),
-    ackWaitMs: settings.ALERTS_ACK_WAIT_MS,
-    ...tuning.alerts,
-  });
-  alerts.start();
-
   // mail: every replica may send (skip locked shares the rows); without SMTP_URL it waits queued
   let mail: MailDelivery | null = null;
   if (settings.SMTP_URL) {
@@ -205,8 +195,23 @@ export function composeWorker(
     });
     mail.start();
   } else {
-    log.warn('SMTP_URL is not set: mail (address confirmations, password resets) stays queued until it is');
+    log.warn('SMTP_URL is not set: mail (address confirmations, password resets, alerts) stays queued until it is');
   }
+
+  // alerts: every replica takes ticks from the shared consumer, one tick at a time over all of them;
+  // a tick's firings queue callbacks and mail, so their loops look at once
+  const alerts = new AlertsConsumer({
+    db,
+    nats,
+    log: log.child({ part: 'alerts' }),
+    ackWaitMs: settings.ALERTS_ACK_WAIT_MS,
+    onFirings: () => {
+      delivery.notify();
+      mail?.notify();
+    },
+    ...tuning.alerts,
+  });
+  alerts.start();
 
   // a phase's steps run last-added first: the consumer stops, then the delivery loops, then the feeds
   shutdown.add('in-flight', 'feeds', async () => {

@@ -53,6 +53,8 @@ export interface AlertsConsumerDeps extends AlertsConsumerOptions {
   log: Logger;
   /** Told of each tick evaluated (tests, metrics). */
   onTick?: (report: TickReport, input: TickInput) => void;
+  /** Told when a tick committed firings (their callbacks and mail are queued: wake the deliveries). */
+  onFirings?: () => void;
 }
 
 /** A change event as a tick, or why it is not one. */
@@ -164,6 +166,7 @@ export class AlertsConsumer {
     try {
       const report = await this.evaluator.tick(input);
       m.ack();
+      if (report.fired) this.deps.onFirings?.();
       this.deps.onTick?.(report, input);
       if (report.fired) {
         this.deps.log.info({ source: input.source, at: input.at.toISOString(), ...report }, 'alerts fired');

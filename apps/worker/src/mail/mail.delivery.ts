@@ -116,6 +116,11 @@ export class MailDelivery {
   }
 
   /** Stops the loops once their round is over (its mails sent and recorded), then the SMTP pool. */
+  /** New mail is queued: look now. */
+  notify(): void {
+    this.loop.notify();
+  }
+
   async close(): Promise<void> {
     await this.loop.close();
     this.transport.close();
