@@ -310,11 +310,12 @@ export class AlertsService {
     if (row.status !== 'active' || !LASTING.has(row.condition_type)) return row;
     const { latest } = known ?? (await alertSubject(this.db, row.source, row.symbol));
     if (!latest) return row;
-    // pct_change's references serve this alert and the symbol's waiting ones, which the tick adds
-    const observation = { symbol: row.symbol, ...latest, previous: null };
+    // the tick reads the value at `at` (and the one before) from the stored rates; pct_change's
+    // references serve this alert and the symbol's waiting ones, which the tick adds
+    const { at, reference1h, reference24h } = latest;
     const result = await commitAlertTick(this.db, {
       source: row.source,
-      observations: [observation],
+      observations: [{ symbol: row.symbol, at, reference1h, reference24h }],
       candidates: [row.id],
     });
     await this.announce(result.fired);
