@@ -14,7 +14,13 @@ let t: TestApi;
 let strict: TestApi;
 let user: TestUser;
 let admin: TestUser;
-const keys: Record<'read' | 'jobs' | 'all' | 'admin', string> = { read: '', jobs: '', all: '', admin: '' };
+const keys: Record<'read' | 'jobs' | 'alerts' | 'all' | 'admin', string> = {
+  read: '',
+  jobs: '',
+  alerts: '',
+  all: '',
+  admin: '',
+};
 
 /** The codes with which the route layer refuses a caller before the handler runs. */
 const GATE_CODES = new Set([
@@ -39,6 +45,7 @@ beforeAll(async () => {
   };
   keys.read = await create(user, ['read']);
   keys.jobs = await create(user, ['jobs']);
+  keys.alerts = await create(user, ['alerts']);
   keys.all = await create(user, ['read', 'jobs', 'alerts']);
   keys.admin = await create(admin, ['read', 'jobs', 'alerts']);
 });
@@ -81,8 +88,23 @@ describe('the authorization matrix', () => {
       'post /api/v1/api-keys',
       'delete /api/v1/api-keys/{id}',
       'post /api/v1/auth/password-reset',
+      'post /api/v1/alerts',
+      'get /api/v1/alerts',
+      'get /api/v1/alerts/{id}',
+      'patch /api/v1/alerts/{id}',
+      'delete /api/v1/alerts/{id}',
+      'post /api/v1/alerts/{id}/test',
+      'get /api/v1/alerts/{id}/events',
     ]) {
       expect(paths).toContain(path);
+    }
+    // an alert is reached with the alerts scope alone, reads included (not the default read scope)
+    for (const route of routes().filter((r) => r.path.startsWith('/api/v1/alerts'))) {
+      expect({ path: `${route.method} ${route.path}`, need: keyAccessOf(route), auth: route.auth }).toEqual({
+        path: `${route.method} ${route.path}`,
+        need: 'alerts',
+        auth: 'user',
+      });
     }
   });
 
@@ -118,6 +140,7 @@ describe('the authorization matrix', () => {
     const scopesOf = {
       read: ['read'],
       jobs: ['jobs'],
+      alerts: ['alerts'],
       all: ['read', 'jobs', 'alerts'],
       admin: ['read', 'jobs', 'alerts'],
     };
