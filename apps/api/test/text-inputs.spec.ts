@@ -298,15 +298,37 @@ describe('text in /ws frames', () => {
 describe('every string field of every route contract', () => {
   type Json = Record<string, unknown>;
 
-  /** Paths (as segments, `0` for array items) of every string-accepting leaf of a JSON schema. */
-  function stringLeaves(node: Json, defs: Record<string, Json>, at: string[] = []): string[][] {
-    if (typeof node.$ref === 'string') return stringLeaves(defs[node.$ref.replace('#/$defs/', '')]!, defs, at);
+  /** A string-accepting leaf: its path (segments, `0` for array items), and the discriminators that reach it. */
+  interface Leaf {
+    path: string[];
+    /** Within a union, the alternative's required const or enum fields (their first value), so the leaf is parsed. */
+    fill: { path: string[]; value: unknown }[];
+  }
+
+  const resolve = (node: Json, defs: Record<string, Json>): Json =>
+    typeof node.$ref === 'string' ? resolve(defs[node.$ref.replace('#/$defs/', '')]!, defs) : node;
+
+  /** Every string-accepting leaf of a JSON schema. */
+  function stringLeaves(node: Json, defs: Record<string, Json>, at: string[] = []): Leaf[] {
+    node = resolve(node, defs);
     const alternatives = [...((node.anyOf ?? []) as Json[]), ...((node.oneOf ?? []) as Json[])];
     if (alternatives.length) {
-      const found = alternatives.flatMap((alt) => stringLeaves(alt, defs, at));
-      return found.filter((p, i) => found.findIndex((q) => q.join('.') === p.join('.')) === i);
+      const found = alternatives.flatMap((alt) => {
+        const option = resolve(alt, defs);
+        const required = new Set((option.required ?? []) as string[]);
+        const tags = Object.entries((option.properties ?? {}) as Record<string, Json>).flatMap(([k, v]) => {
+          const p = resolve(v, defs);
+          const value = 'const' in p ? p.const : Array.isArray(p.enum) ? (p.enum as unknown[])[0] : undefined;
+          return required.has(k) && value !== undefined ? [{ path: [...at, k], value }] : [];
+        });
+        return stringLeaves(option, defs, at).map((leaf) => ({
+          path: leaf.path,
+          fill: [...tags.filter((tag) => tag.path.join('.') !== leaf.path.join('.')), ...leaf.fill],
+        }));
+      });
+      return found.filter((l, i) => found.findIndex((m) => m.path.join('.') === l.path.join('.')) === i);
     }
-    if (node.type === 'string') return [at];
+    if (node.type === 'string') return [{ path: at, fill: [] }];
     if (node.type === 'object' && node.properties) {
       return Object.entries(node.properties as Record<string, Json>).flatMap(([k, v]) =>
         stringLeaves(v, defs, [...at, k]),
@@ -316,10 +338,19 @@ describe('every string field of every route contract', () => {
     return [];
   }
 
-  function withValue(path: string[], value: string): unknown {
+  function withValue(path: string[], value: string, into?: unknown): unknown {
     if (!path.length) return value;
     const [head, ...rest] = path;
-    return head === '0' ? [withValue(rest, value)] : { [head!]: withValue(rest, value) };
+    if (head === '0') return [withValue(rest, value, Array.isArray(into) ? into[0] : undefined)];
+    const base = (into && typeof into === 'object' ? into : {}) as Json;
+    return { ...base, [head!]: withValue(rest, value, base[head!]) };
+  }
+
+  /** The leaf's value, with the discriminators that lead to it. */
+  function bodyFor(leaf: Leaf, value: string): unknown {
+    let body: unknown = undefined;
+    for (const tag of leaf.fill) body = withValue(tag.path, tag.value as string, body);
+    return withValue(leaf.path, value, body);
   }
 
   it('refuses NUL and unpaired surrogates at the field itself, in params, queries and bodies', () => {
@@ -331,11 +362,11 @@ describe('every string field of every route contract', () => {
         if (!schema) continue;
         const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Json;
         for (const leaf of stringLeaves(json, (json.$defs ?? {}) as Record<string, Json>)) {
+          const at = leaf.path.join('.');
           for (const [, bad] of BAD_TEXT) {
-            const result = schema.safeParse(withValue(leaf, bad));
-            const name = `${route.method.toUpperCase()} ${route.path} ${part}.${leaf.join('.')}`;
-            const refused =
-              !result.success && result.error.issues.some((i) => i.path.map(String).join('.') === leaf.join('.'));
+            const result = schema.safeParse(bodyFor(leaf, bad));
+            const name = `${route.method.toUpperCase()} ${route.path} ${part}.${at}`;
+            const refused = !result.success && result.error.issues.some((i) => i.path.map(String).join('.') === at);
             if (!refused) missed.push(`${name} accepts ${JSON.stringify(bad)}`);
             checked.push(name);
           }
@@ -353,6 +384,9 @@ describe('every string field of every route contract', () => {
       'POST /api/v1/currencies body.name',
       'PATCH /api/v1/currencies/{id} body.name',
       'GET /api/v1/convert query.from',
+      'POST /api/v1/alerts body.condition.level',
+      'POST /api/v1/alerts body.condition.window',
+      'PATCH /api/v1/alerts/{id} body.condition.threshold_pct',
     ]) {
       expect(checked).toContain(name);
     }
