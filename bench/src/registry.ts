@@ -1,4 +1,5 @@
 import type { Benchmark } from './harness.ts';
+import { alertsBench } from './alerts/alerts.bench.ts';
 import { exportBench } from './export/export.bench.ts';
 import { httpBench } from './http/http.bench.ts';
 import { ingestBench } from './ingest/ingest.bench.ts';
@@ -6,4 +7,4 @@ import { jobsBench } from './jobs/jobs.bench.ts';
 import { wsBench } from './ws/ws.bench.ts';
 
 /** Every benchmark `pnpm bench` knows, in the order they run. */
-export const benchmarks: Benchmark[] = [ingestBench, jobsBench, httpBench, wsBench, exportBench];
+export const benchmarks: Benchmark[] = [ingestBench, jobsBench, httpBench, wsBench, exportBench, alertsBench];
