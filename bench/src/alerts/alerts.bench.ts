@@ -26,10 +26,9 @@
 //              growth of this process's RSS and of the heap V8 counts live (a full GC before each
 //              reading) across it. RSS is not all given back between sizes, so a later size's RSS
 //              growth is a lower bound; the heap growth is the index.
-//   ticks    — a warm-up tick, then BENCH_ALERTS_ROUNDS (5) measured ones, started
-//              BENCH_ALERTS_PACE_MS (10,000) apart as the poller's are: the index sync re-reads the
-//              alerts changed within an overlap of 10 s, so back-to-back ticks would each re-read the
-//              firings of several ticks before. Each tick moves 756 symbols (30 %, a fresh random
+//   ticks    — BENCH_ALERTS_WARMUP (2) warm-up ticks, then BENCH_ALERTS_ROUNDS (5) measured ones, back to
+//              back (BENCH_ALERTS_PACE_MS apart, default 0, as the stream's ticks come each second).
+//              Each tick moves 756 symbols (30 %, a fresh random
 //              choice) by ±0.05 % … ±1 % from their current price (previous = the current price;
 //              prices carry over, so the ticks are one random walk; `at` advances 10 s a tick). For
 //              each tick the baseline and ours run one after the other, alternating which goes first
@@ -74,7 +73,9 @@ const SIZES = (process.env.BENCH_ALERTS_SIZES ?? '10000,100000,1000000')
   .sort((a, b) => a - b);
 const ROUNDS = Number(process.env.BENCH_ALERTS_ROUNDS ?? 5);
 /** Ticks start this far apart in time, as the poller's do (0: back to back). */
-const PACE_MS = Number(process.env.BENCH_ALERTS_PACE_MS ?? 10_000);
+const PACE_MS = Number(process.env.BENCH_ALERTS_PACE_MS ?? 0);
+/** Ticks judged before the measured ones (a running worker's steady state). */
+const WARMUP = Number(process.env.BENCH_ALERTS_WARMUP ?? 2);
 const SYMBOLS = 2519;
 const MOVED = Math.round(SYMBOLS * 0.3);
 const POLL_MS = 10_000;
@@ -359,10 +360,13 @@ async function runSize(n: number, log: ReturnType<typeof createLogger>): Promise
       if (stored.length !== changes.length) throw new Error(`${stored.length} of ${changes.length} moves stored`);
       return changes;
     };
-    await runTick(database, evaluator, await tick(new Date(start)), new Date(start), true, `${sizeName(n)} warm-up`);
+    for (let w = 0; w < WARMUP; w++) {
+      const at = new Date(start + w * TICK_STEP_MS);
+      await runTick(database, evaluator, await tick(at), at, true, `${sizeName(n)} warm-up ${w + 1}`);
+    }
     const rounds: Round[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      const at = new Date(start + (round + 1) * TICK_STEP_MS);
+      const at = new Date(start + (WARMUP + round) * TICK_STEP_MS);
       const what = `${sizeName(n)} round ${round + 1}`;
       rounds.push(await runTick(database, evaluator, await tick(at), at, round % 2 === 0, what));
     }

@@ -13,7 +13,6 @@
 import type { AlertIndexRow } from '@ratewire/db';
 
 const SCALE_PLACES = 30;
-const SCALE = 10n ** BigInt(SCALE_PLACES);
 /** rearm_pct and threshold_pct have at most 4 places: percentages as integers of 10^-4 %, over 100 %. */
 const PCT_UNIT = 1_000_000n;
 
@@ -24,7 +23,8 @@ export function decimalKey(value: string): bigint {
   const dot = text.indexOf('.');
   const int = dot < 0 ? text : text.slice(0, dot);
   const frac = dot < 0 ? '' : text.slice(dot + 1, dot + 1 + SCALE_PLACES);
-  const key = BigInt(int || '0') * SCALE + BigInt(frac.padEnd(SCALE_PLACES, '0') || '0');
+  // one parse of the digits, the fraction padded to the scale
+  const key = BigInt((int || '0') + frac.padEnd(SCALE_PLACES, '0'));
   return negative ? -key : key;
 }
 

@@ -86,8 +86,7 @@ export class AlertEvaluator {
   /** Applies the definitions changed since the last look. */
   async sync(): Promise<number> {
     if (!this.syncedAt) return this.load();
-    const now = await databaseNow(this.deps.db);
-    const rows = await alertsChangedSince(this.deps.db, new Date(this.syncedAt.getTime() - SYNC_OVERLAP_MS));
+    const { now, rows } = await alertsChangedSince(this.deps.db, new Date(this.syncedAt.getTime() - SYNC_OVERLAP_MS));
     for (const row of rows) this.index.apply(row);
     this.syncedAt = now;
     return rows.length;

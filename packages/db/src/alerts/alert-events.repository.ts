@@ -52,7 +52,10 @@ export interface AlertFiringRow {
 
 export interface AlertTickResult {
   fired: AlertFiringRow[];
-  /** Alerts that stopped being active (a `once` firing): out of the indexes. */
+  /**
+   * Candidates that are not (or no longer) active — a `once` alert this tick triggered, or one
+   * paused, expired, triggered on another evaluator or deleted since it was indexed: out of the index.
+   */
   ended: string[];
   /** Candidate rows that were locked and judged. */
   judged: number;
@@ -103,14 +106,11 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
   if (!tick.observations.length) return { fired: [], ended: [], judged: 0 };
   const o = tick.observations;
   const symbols = o.map((x) => x.symbol);
-  const result = await sql<AlertFiringRow & { kind: 'fired' | 'ended' | 'judged'; n: number }>`
+  const result = await sql<AlertFiringRow & { kind: 'fired' | 'ended' | 'stale' | 'judged'; n: number }>`
     with given as (
       select * from unnest(${symbols}::text[], ${o.map((x) => x.reference1h)}::numeric[],
                            ${o.map((x) => x.reference24h)}::numeric[], ${o.map((x) => x.at.toISOString())}::timestamptz[])
         as g(symbol, reference1h, reference24h, at)
-    ), obs as (
-      select g.symbol, s.value, s.previous, g.reference1h, g.reference24h, g.at
-      from given g cross join lateral (${STORED[tick.source]}) s
     ), cand as (
       select c.id from unnest(${tick.candidates}::uuid[]) as c(id)
       union
@@ -119,12 +119,18 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
     ), locked as (
       select a.id, a.user_id, a.source, a.symbol, a.condition_type, a.level, a.threshold_pct, a.direction,
              a.frequency, a.cooldown_seconds, a.rearm_pct, a.expires_at, a.channels, a.armed, a.last_fired_at,
-             a.window_seconds, a.waiting as was_waiting, ${CONDITION_JSON} as condition,
-             o.value, o.previous, o.at,
-             case a.window_seconds when 3600 then o.reference1h when 86400 then o.reference24h end as reference
-      from alerts a join cand on cand.id = a.id join obs o on o.symbol = a.symbol
+             a.window_seconds, a.waiting as was_waiting, ${CONDITION_JSON} as condition, g.at,
+             case a.window_seconds when 3600 then g.reference1h when 86400 then g.reference24h end as reference
+      from alerts a join cand on cand.id = a.id join given g on g.symbol = a.symbol
       where a.source = ${tick.source} and a.status = 'active'
       for update of a
+    ), obs as (
+      -- the stored observations, of the symbols that have a candidate only
+      select g.symbol, s.value, s.previous
+      from given g cross join lateral (${STORED[tick.source]}) s
+      where g.symbol in (select symbol from locked)
+    ), observed as (
+      select l.*, o.value, o.previous from locked l join obs o on o.symbol = l.symbol
     ), judged as (
       select j.*,
         coalesce(case j.condition_type
@@ -145,7 +151,7 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
                                  or (j.last_fired_at at time zone 'UTC')::date < (j.at at time zone 'UTC')::date
           else true end as timely,
         j.condition_type in ('above', 'below', 'pct_change') as lasting
-      from locked j
+      from observed j
     ), ins as (
       insert into alert_events (alert_id, user_id, observation, observed_value, previous_value, change_pct,
                                 observed_at, condition, channels)
@@ -187,6 +193,9 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
     select 'ended', 0, null, upd.id, null, null, null, null, null, null, null, null, null, null, null
     from upd where upd.status <> 'active'
     union all
+    select 'stale', 0, null, c.id, null, null, null, null, null, null, null, null, null, null, null
+    from cand c where not exists (select 1 from locked l where l.id = c.id)
+    union all
     select 'judged', (select count(*) from judged)::int, null, null, null, null, null, null, null, null, null, null,
            null, null, null`.execute(db);
   const fired: AlertFiringRow[] = [];
@@ -194,7 +203,7 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
   let judged = 0;
   for (const { kind, n, ...row } of result.rows) {
     if (kind === 'fired') fired.push(row);
-    else if (kind === 'ended') ended.push(row.alert_id);
+    else if (kind === 'ended' || kind === 'stale') ended.push(row.alert_id);
     else judged = n;
   }
   return { fired, ended, judged };

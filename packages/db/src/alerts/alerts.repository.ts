@@ -236,9 +236,19 @@ export async function activeAlertsPage(db: Database, afterId: string | null, lim
   return q.orderBy('id').limit(limit).execute();
 }
 
-/** The alerts whose definition or status changed at or after `since` (any status), oldest first. */
-export async function alertsChangedSince(db: Database, since: Date): Promise<AlertIndexRow[]> {
-  return db.selectFrom('alerts').select(INDEX_COLUMNS).where('changed_at', '>=', since).orderBy('changed_at').execute();
+/**
+ * The alerts whose definition or status changed at or after `since` (any status), and the
+ * database's clock when they were read (from then on the caller's picture is complete): one round trip.
+ */
+export async function alertsChangedSince(db: Database, since: Date): Promise<{ now: Date; rows: AlertIndexRow[] }> {
+  const result = await sql<AlertIndexRow & { now: Date; id: string | null }>`
+    select n.now, ${sql.join(INDEX_COLUMNS.map((c) => sql.ref(`a.${c}`)))}
+    from (select clock_timestamp() as now) n
+    left join alerts a on a.changed_at >= ${since}
+    order by a.changed_at`.execute(db);
+  const now = result.rows[0]!.now;
+  const rows = result.rows.filter((r) => r.id !== null).map(({ now: _now, ...row }) => row as AlertIndexRow);
+  return { now, rows };
 }
 
 /** The database's clock, for an index to know from when it is complete. */

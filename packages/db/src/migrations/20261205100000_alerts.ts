@@ -5,8 +5,9 @@ import { sql, type Kysely } from 'kysely';
 // that same statement, in the tables that already carry job callbacks and account mail.
 //
 // `changed_at` moves (by trigger) whenever what an evaluator indexes changes — the definition or the
-// status — and not when only the evaluation state (armed, waiting, last firing) does: the workers'
-// in-memory indexes read the alerts changed since they last looked, by that column.
+// status (but a firing's active → triggered) — and not when only the evaluation state (armed,
+// waiting, last firing) does: the workers' in-memory indexes read the alerts changed since they last
+// looked, by that column.
 export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('alerts')
@@ -64,18 +65,24 @@ export async function up(db: Kysely<any>): Promise<void> {
             else level is not null and window_seconds is null and threshold_pct is null and direction is null end`,
     )
     .execute();
+  // an update that only moves the evaluation state (an every_time firing, a re-arm) stays on its page
+  // and adds no index entries (HOT): room on each page, and no index on the columns it changes
+  await sql`alter table alerts set (fillfactor = 80)`.execute(db);
   await sql`create index alerts_user_created_idx on alerts (user_id, created_at desc, id)`.execute(db);
-  await sql`create index alerts_user_active_idx on alerts (user_id) where status = 'active'`.execute(db);
   await sql`create index alerts_changed_idx on alerts (changed_at)`.execute(db);
-  await sql`create index alerts_waiting_idx on alerts (source, symbol) where waiting and status = 'active'`.execute(db);
-  await sql`create index alerts_expiring_idx on alerts (expires_at) where status in ('active', 'paused')`.execute(db);
+  await sql`create index alerts_waiting_idx on alerts (source, symbol) where waiting`.execute(db);
+  await sql`create index alerts_expiring_idx on alerts (expires_at) where expires_at is not null`.execute(db);
   await sql`
     create function alerts_touch_changed() returns trigger language plpgsql as $$
     begin
-      if tg_op = 'INSERT' or (new.status, new.condition_type, new.level, new.window_seconds, new.threshold_pct,
-          new.direction, new.frequency, new.rearm_pct, new.symbol, new.source)
-        is distinct from (old.status, old.condition_type, old.level, old.window_seconds, old.threshold_pct,
-          old.direction, old.frequency, old.rearm_pct, old.symbol, old.source) then
+      -- a firing that ends a once alert (active → triggered) does not move it: the evaluator that
+      -- committed it drops the alert from its index, and another evaluator drops it when it next
+      -- finds it a candidate and the tick's statement does not (so ticks re-read no firings)
+      if tg_op = 'INSERT' or (new.condition_type, new.level, new.window_seconds, new.threshold_pct, new.direction,
+          new.frequency, new.rearm_pct, new.symbol, new.source)
+        is distinct from (old.condition_type, old.level, old.window_seconds, old.threshold_pct, old.direction,
+          old.frequency, old.rearm_pct, old.symbol, old.source)
+        or (new.status is distinct from old.status and not (old.status = 'active' and new.status = 'triggered')) then
         new.changed_at := clock_timestamp();
       end if;
       return new;
@@ -87,7 +94,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable('alert_events')
     .addColumn('id', 'uuid', (c) => c.primaryKey().defaultTo(sql`gen_random_uuid()`))
-    .addColumn('alert_id', 'uuid', (c) => c.notNull().references('alerts.id').onDelete('cascade'))
+    // no foreign key (its check would cost every firing a lookup of the alert it already holds locked):
+    // an alert's deletion deletes its firings by trigger
+    .addColumn('alert_id', 'uuid', (c) => c.notNull())
     .addColumn('user_id', 'uuid', (c) => c.notNull())
     // `<source>:<symbol>@<observed time>` (a CBR rate: its effective date); `test:<uuid>` for a test
     .addColumn('observation', 'text', (c) => c.notNull())
@@ -102,12 +111,21 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     // alerts.triggered published (NATS, and so the WS channel): null until then
     .addColumn('published_at', 'timestamptz')
+    // also an alert's firings, newest first (a few per alert: sorted as read)
     .addUniqueConstraint('alert_events_alert_observation_key', ['alert_id', 'observation'])
     .execute();
-  await sql`create index alert_events_alert_created_idx on alert_events (alert_id, created_at desc, id)`.execute(db);
   await sql`create index alert_events_unpublished_idx on alert_events (created_at) where published_at is null`.execute(
     db,
   );
+  await sql`
+    create function alerts_delete_events() returns trigger language plpgsql as $$
+    begin
+      delete from alert_events e using old_rows o where e.alert_id = o.id;
+      return null;
+    end $$`.execute(db);
+  await sql`
+    create trigger alerts_delete_events after delete on alerts
+    referencing old table as old_rows for each statement execute function alerts_delete_events()`.execute(db);
 
   // callbacks: a delivery is a job's result or an alert's firing, each at most once
   await sql`alter table callback_deliveries add column id bigint generated always as identity`.execute(db);
@@ -156,5 +174,6 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`alter table callback_deliveries add primary key (job_id)`.execute(db);
   await db.schema.dropTable('alert_events').execute();
   await db.schema.dropTable('alerts').execute();
+  await sql`drop function alerts_delete_events()`.execute(db);
   await sql`drop function alerts_touch_changed()`.execute(db);
 }
