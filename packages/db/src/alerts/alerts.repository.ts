@@ -247,7 +247,7 @@ export async function alertsChangedSince(db: Database, since: Date): Promise<{ n
     left join alerts a on a.changed_at >= ${since}
     order by a.changed_at`.execute(db);
   const now = result.rows[0]!.now;
-  const rows = result.rows.filter((r) => r.id !== null).map(({ now: _now, ...row }) => row as AlertIndexRow);
+  const rows = result.rows.filter((r) => r.id !== null).map(({ now: _now, ...row }) => row);
   return { now, rows };
 }
 
