@@ -1,5 +1,14 @@
 // @ratewire/db: the connections, the migrations, and all the SQL, one module per table family.
-export { connectPostgres, createDb, createPool, ping, type Database, type Pool, type PoolOptions } from './pool.ts';
+export {
+  connectPostgres,
+  createDb,
+  createPool,
+  ping,
+  preparedAs,
+  type Database,
+  type Pool,
+  type PoolOptions,
+} from './pool.ts';
 export { connectDedicated, type DedicatedClient } from './dedicated.ts';
 export { MIGRATIONS_DIR, assertMigrated, createMigrator, ensureDatabase } from './migrate.ts';
 export type {

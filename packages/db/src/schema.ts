@@ -267,6 +267,8 @@ export interface AlertEventsTable {
   id: Generated<string>;
   alert_id: string;
   user_id: string;
+  source: 'binance' | 'cbr';
+  symbol: string;
   observation: string;
   test: Generated<boolean>;
   observed_value: Numeric;

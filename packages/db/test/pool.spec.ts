@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commonSettingsSchema } from '@ratewire/contracts';
 import { parseSettings } from '@ratewire/runtime';
 
-import { createDb, createPool, type Database } from '../src/index.ts';
+import { createDb, createPool, preparedAs, type Database } from '../src/index.ts';
 
 const url = parseSettings(commonSettingsSchema, process.env).DATABASE_URL;
 let db: Database;
@@ -52,5 +52,26 @@ describe('createPool', () => {
     } finally {
       process.off('uncaughtException', record);
     }
+  });
+});
+
+describe('preparedAs', () => {
+  it('sends a marked statement as a named one, prepared once per connection, with the same answers', async () => {
+    const one = createDb(createPool(url, { max: 1 }));
+    try {
+      const run = (n: number) =>
+        sql<{ n: number }>`${preparedAs('pool_test_double')} select ${n}::int * 2 as n`.execute(one);
+      expect((await run(2)).rows).toEqual([{ n: 4 }]);
+      expect((await run(21)).rows).toEqual([{ n: 42 }]);
+      const { rows } = await sql<{ name: string; calls: string }>`
+        select name, generic_plans + custom_plans as calls from pg_prepared_statements`.execute(one);
+      expect(rows).toEqual([{ name: 'pool_test_double', calls: '2' }]);
+    } finally {
+      await one.destroy();
+    }
+  });
+
+  it('refuses a name that is not a plain word', () => {
+    expect(() => preparedAs('x */ drop table users; /*')).toThrow(TypeError);
   });
 });

@@ -109,6 +109,8 @@ export interface IndexObservation {
 export class AlertIndex {
   private readonly books = new Map<string, Book>();
   private readonly placed = new Map<string, Placement>();
+  /** Each symbol's latest value and its key: the next observation's `previous` is parsed once. */
+  private readonly latest = new Map<string, { text: string; key: bigint }>();
 
   get size(): number {
     return this.placed.size;
@@ -148,6 +150,7 @@ export class AlertIndex {
   clear(): void {
     this.books.clear();
     this.placed.clear();
+    this.latest.clear();
   }
 
   /** Whether any alert on this symbol was indexed (its observations are worth judging). */
@@ -166,10 +169,13 @@ export class AlertIndex {
    * and the pct_change alerts whose move it reaches.
    */
   candidates(source: string, obs: IndexObservation, out: string[] = []): string[] {
-    const book = this.books.get(`${source}:${obs.symbol}`);
+    const name = `${source}:${obs.symbol}`;
+    const book = this.books.get(name);
     if (!book) return out;
+    const last = this.latest.get(name);
     const c = decimalKey(obs.value);
-    const p = obs.previous === null ? null : decimalKey(obs.previous);
+    const p = obs.previous === null ? null : last && last.text === obs.previous ? last.key : decimalKey(obs.previous);
+    this.latest.set(name, { text: obs.value, key: c });
     const l = book.lists;
     if (p === null) {
       l.above?.collect(out, null, false, c, true); // level < c

@@ -11,7 +11,7 @@
 // not yet marked published are announced again by a sweep, so a crash in between loses none.
 import { sql, type RawBuilder } from 'kysely';
 
-import type { Database } from '../pool.ts';
+import { preparedAs, type Database } from '../pool.ts';
 import { CONDITION_JSON } from './alerts.repository.ts';
 
 /**
@@ -105,32 +105,37 @@ const QUEUE_DELIVERIES: RawBuilder<unknown> = sql`
 export async function commitAlertTick(db: Database, tick: AlertTick): Promise<AlertTickResult> {
   if (!tick.observations.length) return { fired: [], ended: [], judged: 0 };
   const o = tick.observations;
+  const at = o[0]!.at;
+  if (o.some((x) => x.at.getTime() !== at.getTime())) throw new TypeError('one tick, one observation time');
   const symbols = o.map((x) => x.symbol);
+  // pct_change references by symbol, {"<symbol>": {"h": <1 h before>, "d": <24 h before>}}: looked up per row
+  const references: Record<string, { h?: string; d?: string }> = {};
+  for (const x of o) {
+    if (x.reference1h === null && x.reference24h === null) continue;
+    references[x.symbol] = {
+      ...(x.reference1h !== null ? { h: x.reference1h } : {}),
+      ...(x.reference24h !== null ? { d: x.reference24h } : {}),
+    };
+  }
+  const refs = sql`${JSON.stringify(references)}::jsonb`;
   const result = await sql<AlertFiringRow & { kind: 'fired' | 'ended' | 'stale' | 'judged'; n: number }>`
-    with given as (
-      select * from unnest(${symbols}::text[], ${o.map((x) => x.reference1h)}::numeric[],
-                           ${o.map((x) => x.reference24h)}::numeric[], ${o.map((x) => x.at.toISOString())}::timestamptz[])
-        as g(symbol, reference1h, reference24h, at)
-    ), cand as (
-      select c.id from unnest(${tick.candidates}::uuid[]) as c(id)
-      union
-      select w.id from alerts w
-      where w.waiting and w.status = 'active' and w.source = ${tick.source} and w.symbol = any(${symbols}::text[])
-    ), locked as (
+    ${preparedAs(`alert_tick_${tick.source}`)}with locked as (
+      -- the candidates and the alerts waiting on the tick's symbols, by index (the id list, the
+      -- waiting index); no join, so the plan holds whatever the lists' lengths (it is prepared)
       select a.id, a.user_id, a.source, a.symbol, a.condition_type, a.level, a.threshold_pct, a.direction,
              a.frequency, a.cooldown_seconds, a.rearm_pct, a.expires_at, a.channels, a.armed, a.last_fired_at,
-             a.window_seconds, a.waiting as was_waiting, ${CONDITION_JSON} as condition, g.at,
-             case a.window_seconds when 3600 then g.reference1h when 86400 then g.reference24h end as reference
-      from alerts a join cand on cand.id = a.id join given g on g.symbol = a.symbol
-      where a.source = ${tick.source} and a.status = 'active'
+             a.window_seconds, a.waiting as was_waiting, ${CONDITION_JSON} as condition,
+             ${at.toISOString()}::timestamptz as at,
+             (case a.window_seconds when 3600 then ${refs} -> a.symbol ->> 'h'
+                                    when 86400 then ${refs} -> a.symbol ->> 'd' end)::numeric as reference
+      from alerts a
+      where (a.id = any(${tick.candidates}::uuid[]) or (a.waiting and a.symbol = any(${symbols}::text[])))
+        and a.source = ${tick.source} and a.status = 'active'
       for update of a
-    ), obs as (
-      -- the stored observations, of the symbols that have a candidate only
-      select g.symbol, s.value, s.previous
-      from given g cross join lateral (${STORED[tick.source]}) s
-      where g.symbol in (select symbol from locked)
     ), observed as (
-      select l.*, o.value, o.previous from locked l join obs o on o.symbol = l.symbol
+      -- each candidate with the stored observation of its symbol (a lateral per row: no join
+      -- between the statement's own parts, whose sizes the planner cannot know)
+      select g.*, s.value, s.previous from locked g cross join lateral (${STORED[tick.source]}) s
     ), judged as (
       select j.*,
         coalesce(case j.condition_type
@@ -153,9 +158,9 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
         j.condition_type in ('above', 'below', 'pct_change') as lasting
       from observed j
     ), ins as (
-      insert into alert_events (alert_id, user_id, observation, observed_value, previous_value, change_pct,
-                                observed_at, condition, channels)
-      select j.id, j.user_id, j.source || ':' || j.symbol || '@' ||
+      insert into alert_events (alert_id, user_id, source, symbol, observation, observed_value, previous_value,
+                                change_pct, observed_at, condition, channels)
+      select j.id, j.user_id, j.source, j.symbol, j.source || ':' || j.symbol || '@' ||
                case j.source when 'cbr' then to_char(j.at at time zone 'UTC', 'YYYY-MM-DD')
                else to_char(j.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') end,
              j.value, case when j.condition_type = 'pct_change' then j.reference else j.previous end,
@@ -164,37 +169,38 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
       from judged j
       where j.holds and j.armed and j.current and j.timely
       on conflict (alert_id, observation) do nothing
-      returning id, alert_id, user_id, observation, observed_value, previous_value, change_pct, observed_at,
-                condition, channels
+      returning id, alert_id, user_id, source, symbol, observation, observed_value, previous_value, change_pct,
+                observed_at, condition, channels
     ), upd as (
       update alerts a set
-        status = case when f.id is not null and j.frequency = 'once' then 'triggered' else a.status end,
+        status = case when j.fired and j.frequency = 'once' then 'triggered' else a.status end,
         armed = case
-          when f.id is not null then j.frequency <> 'every_time'
+          when j.fired then j.frequency <> 'every_time'
           when not j.armed and j.frequency = 'every_time' and j.rearms then true
           else a.armed end,
         waiting = j.lasting and j.holds and case
-          when f.id is not null then j.frequency = 'once_per_day'
+          when j.fired then j.frequency = 'once_per_day'
           else j.armed and not j.timely end,
-        last_fired_at = case when f.id is not null then j.at else a.last_fired_at end,
-        fired_count = a.fired_count + case when f.id is not null then 1 else 0 end,
-        updated_at = case when f.id is not null then now() else a.updated_at end
-      from judged j left join ins f on f.alert_id = j.id
+        last_fired_at = case when j.fired then j.at else a.last_fired_at end,
+        fired_count = a.fired_count + case when j.fired then 1 else 0 end,
+        updated_at = case when j.fired then now() else a.updated_at end
+      -- fired: its firing was written now (a hashed look-up, not a join)
+      from (select j.*, j.id in (select alert_id from ins) as fired from judged j) j
       where a.id = j.id and j.current
-        and (f.id is not null or (not j.armed and j.frequency = 'every_time' and j.rearms)
+        and (j.fired or (not j.armed and j.frequency = 'every_time' and j.rearms)
              or j.was_waiting <> (j.lasting and j.holds and j.armed and not j.timely))
       returning a.id, a.status
     ), ${QUEUE_DELIVERIES}
-    select 'fired' as kind, 0 as n, ins.id as event_id, ins.alert_id, ins.user_id, false as test, j.source, j.symbol,
-           ins.observation, ins.observed_value::text, ins.previous_value::text, ins.change_pct::text,
+    select 'fired' as kind, 0 as n, ins.id as event_id, ins.alert_id, ins.user_id, false as test, ins.source,
+           ins.symbol, ins.observation, ins.observed_value::text, ins.previous_value::text, ins.change_pct::text,
            ins.observed_at, ins.condition, ins.channels
-    from ins join judged j on j.id = ins.alert_id
+    from ins
     union all
     select 'ended', 0, null, upd.id, null, null, null, null, null, null, null, null, null, null, null
     from upd where upd.status <> 'active'
     union all
     select 'stale', 0, null, c.id, null, null, null, null, null, null, null, null, null, null, null
-    from cand c where not exists (select 1 from locked l where l.id = c.id)
+    from unnest(${tick.candidates}::uuid[]) as c(id) where c.id not in (select id from locked)
     union all
     select 'judged', (select count(*) from judged)::int, null, null, null, null, null, null, null, null, null, null,
            null, null, null`.execute(db);
@@ -220,9 +226,9 @@ export async function insertTestFiring(
 ): Promise<AlertFiringRow | undefined> {
   const result = await sql<AlertFiringRow>`
     with ins as (
-      insert into alert_events (alert_id, user_id, observation, test, observed_value, previous_value, observed_at,
-                                condition, channels)
-      select a.id, a.user_id, 'test:' || gen_random_uuid(), true, ${observed.value}::numeric,
+      insert into alert_events (alert_id, user_id, source, symbol, observation, test, observed_value, previous_value,
+                                observed_at, condition, channels)
+      select a.id, a.user_id, a.source, a.symbol, 'test:' || gen_random_uuid(), true, ${observed.value}::numeric,
              ${observed.previous}::numeric, now(), ${CONDITION_JSON}, a.channels
       from alerts a where a.id = ${alertId}
       returning id, alert_id, user_id, observation, observed_value, previous_value, change_pct, observed_at,

@@ -98,6 +98,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     // an alert's deletion deletes its firings by trigger
     .addColumn('alert_id', 'uuid', (c) => c.notNull())
     .addColumn('user_id', 'uuid', (c) => c.notNull())
+    .addColumn('source', 'text', (c) => c.notNull())
+    .addColumn('symbol', 'text', (c) => c.notNull())
     // `<source>:<symbol>@<observed time>` (a CBR rate: its effective date); `test:<uuid>` for a test
     .addColumn('observation', 'text', (c) => c.notNull())
     .addColumn('test', 'boolean', (c) => c.notNull().defaultTo(false))
