@@ -101,6 +101,14 @@ const QUEUE_DELIVERIES: RawBuilder<unknown> = sql`
     on conflict do nothing
   )`;
 
+/** A firing's columns as AlertFiringRow names them, over an alert_events row aliased `alias`. */
+function firingColumns(alias: 'e' | 'ins' | 'm'): RawBuilder<unknown> {
+  const e = sql.raw(alias);
+  return sql`${e}.id as event_id, ${e}.alert_id, ${e}.user_id, ${e}.test, ${e}.source, ${e}.symbol,
+             ${e}.observation, ${e}.observed_value::text, ${e}.previous_value::text, ${e}.change_pct::text,
+             ${e}.observed_at, ${e}.condition, ${e}.channels`;
+}
+
 /** Decides one tick and commits its firings (see the top of this file). */
 export async function commitAlertTick(db: Database, tick: AlertTick): Promise<AlertTickResult> {
   if (!tick.observations.length) return { fired: [], ended: [], judged: 0 };
@@ -169,8 +177,7 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
       from judged j
       where j.holds and j.armed and j.current and j.timely
       on conflict (alert_id, observation) do nothing
-      returning id, alert_id, user_id, source, symbol, observation, observed_value, previous_value, change_pct,
-                observed_at, condition, channels
+      returning *
     ), upd as (
       update alerts a set
         status = case when j.fired and j.frequency = 'once' then 'triggered' else a.status end,
@@ -191,9 +198,7 @@ export async function commitAlertTick(db: Database, tick: AlertTick): Promise<Al
              or j.was_waiting <> (j.lasting and j.holds and j.armed and not j.timely))
       returning a.id, a.status
     ), ${QUEUE_DELIVERIES}
-    select 'fired' as kind, 0 as n, ins.id as event_id, ins.alert_id, ins.user_id, false as test, ins.source,
-           ins.symbol, ins.observation, ins.observed_value::text, ins.previous_value::text, ins.change_pct::text,
-           ins.observed_at, ins.condition, ins.channels
+    select 'fired' as kind, 0 as n, ${firingColumns('ins')}
     from ins
     union all
     select 'ended', 0, null, upd.id, null, null, null, null, null, null, null, null, null, null, null
@@ -231,13 +236,9 @@ export async function insertTestFiring(
       select a.id, a.user_id, a.source, a.symbol, 'test:' || gen_random_uuid(), true, ${observed.value}::numeric,
              ${observed.previous}::numeric, now(), ${CONDITION_JSON}, a.channels
       from alerts a where a.id = ${alertId}
-      returning id, alert_id, user_id, observation, observed_value, previous_value, change_pct, observed_at,
-                condition, channels
+      returning *
     ), ${QUEUE_DELIVERIES}
-    select ins.id as event_id, ins.alert_id, ins.user_id, true as test, a.source, a.symbol, ins.observation,
-           ins.observed_value::text, ins.previous_value::text, ins.change_pct::text, ins.observed_at,
-           ins.condition, ins.channels
-    from ins join alerts a on a.id = ins.alert_id`.execute(db);
+    select ${firingColumns('ins')} from ins`.execute(db);
   return result.rows[0];
 }
 
@@ -267,9 +268,7 @@ export async function claimUnpublishedAlertEvents(
       update alert_events e set published_at = now() from due where e.id = due.id
       returning e.*
     )
-    select m.id as event_id, m.alert_id, m.user_id, m.test, a.source, a.symbol, m.observation,
-           m.observed_value::text, m.previous_value::text, m.change_pct::text, m.observed_at, m.condition, m.channels
-    from marked m join alerts a on a.id = m.alert_id`.execute(db);
+    select ${firingColumns('m')} from marked m`.execute(db);
   return result.rows;
 }
 
@@ -295,15 +294,12 @@ export async function listAlertEvents(
   q: { alertId: string; limit: number; offset: number },
 ): Promise<AlertEventRow[]> {
   const result = await sql<AlertEventRow>`
-    select e.id as event_id, e.alert_id, e.user_id, e.test, a.source, a.symbol, e.observation,
-           e.observed_value::text, e.previous_value::text, e.change_pct::text, e.observed_at, e.condition,
-           e.channels, e.created_at, e.published_at,
+    select ${firingColumns('e')}, e.created_at, e.published_at,
            case when d.id is not null then jsonb_build_object('status', d.status, 'attempts', d.attempts,
              'last_status', d.last_status, 'last_error', d.last_error, 'at', d.delivered_at) end as callback,
            case when m.id is not null then jsonb_build_object('status', m.status, 'attempts', m.attempts,
              'last_status', null, 'last_error', m.last_error, 'at', m.sent_at) end as email
     from alert_events e
-    join alerts a on a.id = e.alert_id
     left join callback_deliveries d on d.alert_event_id = e.id
     left join mail_outbox m on m.alert_event_id = e.id
     where e.alert_id = ${q.alertId}
