@@ -11,6 +11,7 @@ import { commitAlertTick, insertTestFiring, readWebhookSecret, type AlertFiringR
 import { startMailbox, type Mailbox } from '@ratewire/mailbox';
 import { createNats, parseSettings, type NatsConnection } from '@ratewire/runtime';
 import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
+import { insertAlert } from '@ratewire/testkit/alerts';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 import { verifyWebhook, webhookSecretKey } from '@ratewire/webhooks';
@@ -105,25 +106,8 @@ async function confirmedUser(): Promise<{ id: string; email: string }> {
 }
 
 /** A `crosses_above 65000` alert on a symbol of its own, by callback and by mail. */
-async function crossingAlert(userId: string, callbackUrl: string) {
-  return db
-    .insertInto('alerts')
-    .values({
-      user_id: userId,
-      source: 'binance',
-      symbol: `T${randomUUID().replaceAll('-', '').slice(0, 10).toUpperCase()}USDT`,
-      condition_type: 'crosses_above',
-      level: '65000',
-      window_seconds: null,
-      threshold_pct: null,
-      direction: null,
-      expires_at: null,
-      channels: ['callback', 'email'],
-      callback_url: callbackUrl,
-    })
-    .returning(['id', 'symbol'])
-    .executeTakeFirstOrThrow();
-}
+const crossingAlert = (userId: string, callbackUrl: string) =>
+  insertAlert(db, userId, { level: '65000', channels: ['callback', 'email'], callback_url: callbackUrl });
 
 let clock = Date.parse('2026-12-05T10:00:00.000Z');
 

@@ -5,9 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS, workerSettingsSchema, type AlertTriggeredEvent } from '@ratewire/contracts';
-import { insertAlertWithinLimit, type NewAlert } from '@ratewire/db';
+import type { NewAlert } from '@ratewire/db';
 import { createNats, createRedis, parseSettings, type NatsConnection, type Redis } from '@ratewire/runtime';
 import { createTestDatabase, serviceUrls, waitFor, type TestDatabase } from '@ratewire/testkit';
+import { insertAlert } from '@ratewire/testkit/alerts';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 import { startReplayServer, type ReplayServer } from '@ratewire/testkit/replay/replay-server';
 
@@ -60,28 +61,8 @@ afterAll(async () => {
   await Promise.all([natsServer?.close(), replay?.close(), database?.drop()]);
 });
 
-const alert = async (over: Partial<NewAlert>) =>
-  (await insertAlertWithinLimit(
-    database.db,
-    {
-      user_id: owner,
-      source: 'binance',
-      symbol: 'BTCUSDT',
-      condition_type: 'crosses_above',
-      level: '65000',
-      window_seconds: null,
-      threshold_pct: null,
-      direction: null,
-      frequency: 'once',
-      cooldown_seconds: 0,
-      rearm_pct: '0',
-      expires_at: null,
-      channels: ['ws'],
-      callback_url: null,
-      ...over,
-    },
-    100,
-  ))!;
+const alert = (over: Partial<NewAlert>) =>
+  insertAlert(database.db, owner, { symbol: 'BTCUSDT', level: '65000', ...over });
 
 const eventsOf = (alertId: string) =>
   database.db.selectFrom('alert_events').selectAll().where('alert_id', '=', alertId).execute();
