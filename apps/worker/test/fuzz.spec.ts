@@ -1,7 +1,9 @@
 // Property-based fuzz of everything the worker consumes: the JetStream jobs subject (submit
 // messages of the contract's shape, mutated and hostile, naming queued, finished and unknown jobs,
 // some queued jobs holding hostile stored requests), `rates.cbr.fetch-day` requests, and
-// `tasks.rates-refresh.requested`. The worker runs as a real process over a database and a NATS of
+// `tasks.rates-refresh.requested`, and the rate changes alert evaluation takes off JetStream
+// (`rates.binance.updated`, `rates.cbr.updated`: none may fire an alert the stored rates do not call
+// for, nor write anything). The worker runs as a real process over a database and a NATS of
 // this file's own, its feeds pointed at the replay server. A message the contract refuses, or one
 // naming no queued job, is dropped without a write; a queued job gets exactly one result; every
 // fetch-day request gets a reply of the contract, and a refusal writes nothing; afterwards the
@@ -35,15 +37,18 @@ import {
   mutated,
   runs,
 } from '@ratewire/testkit/fuzz';
+import { insertAlert } from '@ratewire/testkit/alerts';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 import { watchWrites, type RowWrite, type WriteWatch } from '@ratewire/testkit/write-watch';
 import type { JetStreamClient, JetStreamManager } from 'nats';
 
+import { ALERT_EVALUATORS, ALERT_TICKS_STREAM } from '../src/alerts/alerts.consumer.ts';
 import { EXAMPLE_REQUEST, seedJobs, seedUser } from './jobs-support.ts';
 
 const JOB_RUNS = runs(500);
 const FETCH_RUNS = runs(250);
 const TASK_RUNS = runs(200);
+const TICK_RUNS = runs(200);
 
 const log = createLogger('worker-fuzz', 'silent');
 let database: TestDatabase;
@@ -216,6 +221,63 @@ async function checkJob(payload: string | Buffer): Promise<void> {
   }
 }
 
+// ---- rate changes, as alert evaluation takes them ---------------------------------------------
+
+/** Alerts any stored observation of their symbols would fire: a message must never make one fire. */
+let eager: string[] = [];
+
+const symbolOrCode = fc.oneof(fc.constantFrom('BTCUSDT', 'ETHUSDT', 'USD', 'EUR'), hostileString);
+const decimalText = fc.oneof(
+  fc.constantFrom('1', '0.00000001', '65000.5', '1e308', '-1', `${'9'.repeat(40)}`),
+  hostileNumber,
+  hostileString,
+);
+const rateChange = (): fc.Arbitrary<{ subject: string; payload: string | Buffer }> =>
+  fc.oneof(
+    fc
+      .oneof(
+        mutated(
+          fc.record({
+            ts: fc.oneof(
+              fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+              hostileString,
+            ),
+            changed: fc.array(
+              fc.record({
+                symbol: symbolOrCode,
+                price: decimalText,
+                previous: fc.oneof(decimalText, fc.constant(null)),
+              }),
+              { maxLength: 5 },
+            ),
+          }),
+        ).map(jsonText),
+        hostileJsonValue.map(jsonText),
+        brokenJsonText,
+      )
+      .map((payload) => ({ subject: SUBJECTS.ratesBinanceUpdated, payload })),
+    fc
+      .oneof(
+        mutated(
+          fc.record({
+            date: fc.oneof(day, hostileString),
+            changed: fc.array(
+              fc.record({
+                code: symbolOrCode,
+                value: decimalText,
+                nominal: fc.oneof(fc.constant(1), hostileNumber),
+                unit_rate: decimalText,
+                previous: fc.constant(null),
+              }),
+              { maxLength: 5 },
+            ),
+          }),
+        ).map(jsonText),
+        hostileJsonValue.map(jsonText),
+      )
+      .map((payload) => ({ subject: SUBJECTS.ratesCbrUpdated, payload })),
+  );
+
 // ---- rates.cbr.fetch-day ---------------------------------------------------------------------
 
 const day = fc
@@ -324,6 +386,61 @@ describe('worker fuzz: every subject it consumes', () => {
     expect(taskWrites.map((w) => w.op)).toEqual(['INSERT', 'UPDATE', 'UPDATE']);
   }, 300_000);
 
+  it('rates.binance|cbr.updated: alert evaluation fires nothing the stored rates do not call for, writes nothing', async () => {
+    // the start-up polls' changes are judged first (no alert existed then); then alerts that any
+    // stored observation of their symbols fires (above a level no rate is under, judged at the next
+    // observation of their symbol as new alerts are)
+    await waitFor(
+      async () => {
+        const info = await jsm.consumers.info(ALERT_TICKS_STREAM, ALERT_EVALUATORS);
+        return info.num_pending === 0 && info.num_ack_pending === 0;
+      },
+      { timeoutMs: 30_000, what: 'the start-up rate changes judged' },
+    );
+    const owner = await seedUser(database.db);
+    eager = [];
+    for (const [source, symbol] of [
+      ['binance', 'BTCUSDT'],
+      ['binance', 'ETHUSDT'],
+      ['cbr', 'USD'],
+    ] as const) {
+      eager.push(
+        (await insertAlert(database.db, owner, { source, symbol, condition_type: 'above', level: '0.00000001' })).id,
+      );
+    }
+    const mark = await writes.mark();
+    expect(
+      await fuzz(
+        'worker rate changes',
+        rateChange(),
+        async ({ subject, payload }) => {
+          alive();
+          nc.publish(subject, typeof payload === 'string' ? payload : new Uint8Array(payload));
+          await nc.flush();
+        },
+        TICK_RUNS,
+      ),
+    ).toBe(TICK_RUNS);
+    // ticks are judged in order: once a real change published after them has fired, so were they
+    const at = new Date();
+    await database.db
+      .insertInto('binance_price_history')
+      .values({ symbol: 'ETHUSDT', price: '2', observed_at: at })
+      .execute();
+    nc.publish(
+      SUBJECTS.ratesBinanceUpdated,
+      JSON.stringify({ ts: at.toISOString(), changed: [{ symbol: 'ETHUSDT', price: '2', previous: '1' }] }),
+    );
+    const firings = () => database.db.selectFrom('alert_events').select(['alert_id', 'observed_at']).execute();
+    await waitFor(async () => (await firings()).length > 0, { timeoutMs: 30_000, what: 'the real change judged' });
+    expect((await firings()).map((f) => [f.alert_id, f.observed_at.toISOString()])).toEqual([
+      [eager[1], at.toISOString()],
+    ]);
+    // nothing but our own history row and that one firing (and its alert's new state) was written
+    const written = [...new Set((await writes.since(mark)).map((w) => w.table))].sort();
+    expect(written).toEqual(['alert_events', 'alerts', 'binance_price_history']);
+  }, 300_000);
+
   it('the worker is alive, ready and working afterwards, with no error logged', async () => {
     alive();
     expect((await fetch(`${healthUrl}/readyz`)).status).toBe(200);
@@ -332,6 +449,6 @@ describe('worker fuzz: every subject it consumes', () => {
     await js.publish(SUBJECTS.jobsSubmit, JSON.stringify({ job_id: id }));
     await waitFor(async () => (await statusOf(id!)) === 'done', { what: 'a job after the fuzz' });
     expect(worker.output.filter((l) => /"level":"(error|fatal)"|Uncaught|node:internal/.test(l))).toEqual([]);
-    expect(fuzzCases()).toBe(JOB_RUNS + FETCH_RUNS + TASK_RUNS);
+    expect(fuzzCases()).toBe(JOB_RUNS + FETCH_RUNS + TASK_RUNS + TICK_RUNS);
   });
 });
