@@ -57,13 +57,22 @@ export interface AlertsConsumerDeps extends AlertsConsumerOptions {
   onFirings?: () => void;
 }
 
+/** Observation times a tick may name: from 1990 to a day ahead of this clock (a feed's, give or take). */
+const EARLIEST_TICK = Date.UTC(1990, 0, 1);
+const TICK_AHEAD_MS = 86_400_000;
+
 /** A change event as a tick, or why it is not one. */
-export function tickOf(subject: string, data: Uint8Array): TickInput | { error: string } {
+export function tickOf(subject: string, data: Uint8Array, now = Date.now()): TickInput | { error: string } {
+  const when = (at: Date, text: string): string | null =>
+    Number.isNaN(at.getTime()) || at.getTime() < EARLIEST_TICK || at.getTime() > now + TICK_AHEAD_MS
+      ? `${text} is not a time a rate was observed`
+      : null;
   if (subject === SUBJECTS.ratesBinanceUpdated) {
     const m = decodeMessage(binanceUpdatedEvent, data, INBOUND);
     if (!m.ok) return { error: m.reason };
     const at = new Date(m.value.ts);
-    if (Number.isNaN(at.getTime())) return { error: `ts ${m.value.ts} is not a time` };
+    const wrong = when(at, `ts ${m.value.ts}`);
+    if (wrong) return { error: wrong };
     return {
       source: 'binance',
       at,
@@ -72,9 +81,12 @@ export function tickOf(subject: string, data: Uint8Array): TickInput | { error: 
   }
   const m = decodeMessage(cbrUpdatedEvent, data, INBOUND);
   if (!m.ok) return { error: m.reason };
+  const at = new Date(`${m.value.date}T00:00:00Z`);
+  const wrong = when(at, `date ${m.value.date}`);
+  if (wrong) return { error: wrong };
   return {
     source: 'cbr',
-    at: new Date(`${m.value.date}T00:00:00Z`),
+    at,
     changes: m.value.changed.map((c) => ({
       symbol: c.code,
       value: normalize(c.unit_rate),
@@ -172,8 +184,18 @@ export class AlertsConsumer {
         this.deps.log.info({ source: input.source, at: input.at.toISOString(), ...report }, 'alerts fired');
       }
     } catch (err) {
-      this.deps.log.warn({ err: errorMessage(err), source: input.source }, 'alert tick failed; it will be retried');
-      m.nak(1000);
+      if (refusedByPostgres(err)) {
+        // a message Postgres refuses (a data or statement error) would fail every worker, every time,
+        // and hold back every tick after it: it is dropped, loudly
+        this.deps.log.error(
+          { err: errorMessage(err), source: input.source, at: input.at.toISOString() },
+          'alert tick refused by Postgres; dropped',
+        );
+        m.term();
+      } else {
+        this.deps.log.warn({ err: errorMessage(err), source: input.source }, 'alert tick failed; it will be retried');
+        m.nak(1000);
+      }
     } finally {
       clearInterval(keepAlive);
     }
@@ -188,6 +210,12 @@ export class AlertsConsumer {
     for (const row of unannounced) nats.publish(SUBJECTS.alertsTriggered, JSON.stringify(alertFiringEvent(row)));
     log.info({ firings: unannounced.length }, 'announced firings an evaluator left unannounced');
   }
+}
+
+/** SQLSTATE class 22 (data exception) or 42 (syntax or access rule): retrying changes nothing. */
+function refusedByPostgres(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|42)[0-9A-Z]{3}$/.test(code);
 }
 
 /** The stream and the shared consumer; either may already exist (another worker made it). */
