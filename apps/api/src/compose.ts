@@ -83,8 +83,9 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   // API keys: checked from a cache on the same feed, rate-limited through Redis leases, last uses batched
   const keyLimiter = new KeyRateLimiter({ redis, prefix, limit: settings.API_KEY_RATE_LIMIT, log });
   const keyUses = new ApiKeyUses({ db, log });
+  const keyCache = new ApiKeyCache({ db, changes });
   const apiKeys = new ApiKeyAuth({
-    cache: new ApiKeyCache({ db, changes }),
+    cache: keyCache,
     limiter: keyLimiter,
     uses: keyUses,
     accounts,
@@ -134,7 +135,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   exchangeRoutes(router, routes, exchange);
   tasksRoutes(router, routes, tasks);
   webhooksRoutes(router, routes, webhooks);
-  apiKeysRoutes(router, routes, new ApiKeysService({ db }));
+  apiKeysRoutes(router, routes, new ApiKeysService({ db, cache: keyCache }));
   alertsRoutes(
     router,
     routes,

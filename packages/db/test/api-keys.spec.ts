@@ -89,7 +89,7 @@ describe('api_keys repository', () => {
     const results = await Promise.all(Array.from({ length: 6 }, () => create(id, 3)));
     expect(results.filter((r) => r.row === 'limit_reached')).toHaveLength(3);
     const first = results.find((r) => r.row !== 'limit_reached')!.row as ApiKeyRow;
-    expect(await revokeApiKey(db, first.id, id)).toBe(true);
+    expect(await revokeApiKey(db, first.id, id)).toBe(first.lookup);
     expect(typeof (await create(id, 3)).row).toBe('object');
     await sql`update api_keys set expires_at = now() - interval '1 second' where id = ${first.id}`.execute(db);
     expect((await create(id, 3)).row).toBe('limit_reached');
@@ -106,12 +106,12 @@ describe('api_keys repository', () => {
     const owner = await user();
     const other = await user();
     const row = (await create(owner)).row as ApiKeyRow;
-    expect(await revokeApiKey(db, row.id, other)).toBe(false);
-    expect(await revokeApiKey(db, randomUUID(), owner)).toBe(false);
-    expect(await revokeApiKey(db, row.id, owner)).toBe(true);
+    expect(await revokeApiKey(db, row.id, other)).toBeNull();
+    expect(await revokeApiKey(db, randomUUID(), owner)).toBeNull();
+    expect(await revokeApiKey(db, row.id, owner)).toBe(row.lookup);
     const first = (await findApiKeyByLookup(db, row.lookup))!.revoked_at;
     expect(first).toBeInstanceOf(Date);
-    expect(await revokeApiKey(db, row.id, owner)).toBe(true);
+    expect(await revokeApiKey(db, row.id, owner)).toBe(row.lookup);
     expect((await findApiKeyByLookup(db, row.lookup))!.revoked_at).toEqual(first);
   });
 

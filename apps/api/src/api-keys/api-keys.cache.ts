@@ -74,6 +74,11 @@ export class ApiKeyCache {
     return this.cache.peek(lookup);
   }
 
+  /** Drops a key this process changed itself (a revoke), so its next check reads it anew. */
+  forget(lookup: string): void {
+    this.cache.forget(lookup);
+  }
+
   /** The key as it is now (from the cache while it holds it), or null when no key has this lookup. */
   async get(lookup: string): Promise<CachedApiKey | null> {
     return (await this.cache.get(lookup)) ?? null;

@@ -13,6 +13,7 @@ import {
 } from '@ratewire/db';
 
 import { AppError, notFound } from '../http/app-error.ts';
+import type { ApiKeyCache } from './api-keys.cache.ts';
 
 export function toApiKeyDto(row: ApiKeyRow): ApiKeyDto {
   return {
@@ -29,6 +30,8 @@ export function toApiKeyDto(row: ApiKeyRow): ApiKeyDto {
 
 export interface ApiKeysServiceDeps {
   db: Database;
+  /** This process's key cache: a key revoked here is refused here at once, not when the NOTIFY returns. */
+  cache?: Pick<ApiKeyCache, 'forget'>;
   /** Live keys per account (default MAX_LIVE_API_KEYS). */
   maxLive?: number;
 }
@@ -36,9 +39,11 @@ export interface ApiKeysServiceDeps {
 export class ApiKeysService {
   private readonly db: Database;
   private readonly maxLive: number;
+  private readonly cache: Pick<ApiKeyCache, 'forget'> | undefined;
 
   constructor(deps: ApiKeysServiceDeps) {
     this.db = deps.db;
+    this.cache = deps.cache;
     this.maxLive = deps.maxLive ?? MAX_LIVE_API_KEYS;
   }
 
@@ -73,6 +78,8 @@ export class ApiKeysService {
   }
 
   async revoke(userId: string, id: string): Promise<void> {
-    if (!(await revokeApiKey(this.db, id, userId))) throw notFound('API key');
+    const lookup = await revokeApiKey(this.db, id, userId);
+    if (lookup === null) throw notFound('API key');
+    this.cache?.forget(lookup);
   }
 }

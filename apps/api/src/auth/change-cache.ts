@@ -102,6 +102,11 @@ export class ChangeCache<T> {
     return pending;
   }
 
+  /** Drops one entry now (a change this process made itself, before its notification comes back). */
+  forget(key: string): void {
+    this.drop(key);
+  }
+
   private drop(key: string): void {
     this.generation++;
     this.entries.delete(key);

@@ -181,14 +181,15 @@ export async function findApiKeyByLookup(db: Database, lookup: string): Promise<
  * Revokes key `id` of `userId` (a key already revoked keeps its first revocation time); false when
  * that account has no such key.
  */
-export async function revokeApiKey(db: Database, id: string, userId: string): Promise<boolean> {
-  const result = await db
+export async function revokeApiKey(db: Database, id: string, userId: string): Promise<string | null> {
+  const row = await db
     .updateTable('api_keys')
     .set({ revoked_at: sql`coalesce(revoked_at, now())` })
     .where('id', '=', id)
     .where('user_id', '=', userId)
+    .returning('lookup')
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  return row?.lookup ?? null;
 }
 
 /** Records when keys were last used, in one statement; a time never moves back. */
