@@ -15,6 +15,7 @@ import {
   cbrUnitRatesBefore,
   commitAlertTick,
   databaseNow,
+  type AlertIndexRow,
   type AlertObservationInput,
   type Database,
 } from '@ratewire/db';
@@ -83,33 +84,55 @@ export class AlertEvaluator {
     return this.index.size;
   }
 
-  /** Applies the definitions changed since the last look. */
-  async sync(): Promise<number> {
-    if (!this.syncedAt) return this.load();
+  /** Applies the definitions changed since the last look; answers them. */
+  async sync(): Promise<AlertIndexRow[]> {
+    if (!this.syncedAt) {
+      await this.load();
+      return [];
+    }
     const { now, rows } = await alertsChangedSince(this.deps.db, new Date(this.syncedAt.getTime() - SYNC_OVERLAP_MS));
     for (const row of rows) this.index.apply(row);
     this.syncedAt = now;
-    return rows.length;
+    return rows;
   }
 
   async tick(input: TickInput): Promise<TickReport> {
     const started = performance.now();
-    await this.sync();
+    if (!this.syncedAt) await this.load();
     const { source, at } = input;
+    // the definitions changed since the last look are read while this tick's candidates are found in
+    // the index as it stands; the changed alerts on the tick's symbols then join the candidates (the
+    // statement judges every candidate exactly: one too many is never wrong, one too few would be)
+    const syncing = this.sync();
     const watched = input.changes.filter((c) => this.index.hasSymbol(source, c.symbol));
     const references = await this.references(source, at, watched);
-    const observations: AlertObservationInput[] = [];
     const candidates: string[] = [];
+    const observed = new Set<string>();
     for (const change of watched) {
       const refs = references.get(change.symbol);
       this.index.candidates(source, { ...change, ...(refs ? { references: refs } : {}) }, candidates);
-      observations.push({
-        symbol: change.symbol,
-        reference1h: refs?.get(3600) ?? null,
-        reference24h: refs?.get(86_400) ?? null,
-        at,
-      });
+      observed.add(change.symbol);
     }
+    const changed = (await syncing).filter((row) => row.status === 'active' && row.source === source);
+    if (changed.length) {
+      const bySymbol = new Map(input.changes.map((c) => [c.symbol, c]));
+      const unreferenced = new Set<RateChange>();
+      for (const row of changed) {
+        const change = bySymbol.get(row.symbol);
+        if (!change) continue;
+        candidates.push(row.id);
+        observed.add(row.symbol);
+        if (row.window_seconds !== null && !references.get(row.symbol)?.has(row.window_seconds)) {
+          unreferenced.add(change);
+        }
+      }
+      // a pct_change alert new to the index since the look before: its symbol's references now
+      for (const [symbol, refs] of await this.references(source, at, [...unreferenced])) references.set(symbol, refs);
+    }
+    const observations: AlertObservationInput[] = [...observed].map((symbol) => {
+      const refs = references.get(symbol);
+      return { symbol, reference1h: refs?.get(3600) ?? null, reference24h: refs?.get(86_400) ?? null, at };
+    });
     const decided = performance.now();
     const result = await commitAlertTick(this.deps.db, { source, observations, candidates });
     const committed = performance.now();
