@@ -10,7 +10,7 @@
 // Besides, every worker sweeps: firings committed but never announced (their evaluator died in
 // between) are announced, and alerts past expires_at are marked expired.
 import { SUBJECTS, binanceUpdatedEvent, cbrUpdatedEvent } from '@ratewire/contracts';
-import { alertFiringEvent, claimUnpublishedAlertEvents, expireAlerts, type Database } from '@ratewire/db';
+import { announceAlertFirings, claimUnpublishedAlertEvents, expireAlerts, type Database } from '@ratewire/db';
 import { normalize } from '@ratewire/money';
 import {
   MAX_JSON_DEPTH,
@@ -207,7 +207,7 @@ export class AlertsConsumer {
     if (expired.length) log.info({ alerts: expired.length }, 'alerts expired');
     const unannounced = await claimUnpublishedAlertEvents(db, this.deps.announceAfterMs ?? 10_000, 500);
     if (!unannounced.length) return;
-    for (const row of unannounced) nats.publish(SUBJECTS.alertsTriggered, JSON.stringify(alertFiringEvent(row)));
+    await announceAlertFirings({ db, log, publish: (subject, data) => nats.publish(subject, data) }, unannounced);
     log.info({ firings: unannounced.length }, 'announced firings an evaluator left unannounced');
   }
 }

@@ -12,6 +12,7 @@
 import { sql, type RawBuilder } from 'kysely';
 
 import { preparedAs, type Database } from '../pool.ts';
+import { firingColumns } from './alert-firing-columns.ts';
 import { CONDITION_JSON } from './alerts.repository.ts';
 
 /**
@@ -100,14 +101,6 @@ const QUEUE_DELIVERIES: RawBuilder<unknown> = sql`
     where 'email' = any(ins.channels) and u.email_confirmed_at is not null
     on conflict do nothing
   )`;
-
-/** A firing's columns as AlertFiringRow names them, over an alert_events row aliased `alias`. */
-function firingColumns(alias: 'e' | 'ins' | 'm'): RawBuilder<unknown> {
-  const e = sql.raw(alias);
-  return sql`${e}.id as event_id, ${e}.alert_id, ${e}.user_id, ${e}.test, ${e}.source, ${e}.symbol,
-             ${e}.observation, ${e}.observed_value::text, ${e}.previous_value::text, ${e}.change_pct::text,
-             ${e}.observed_at, ${e}.condition, ${e}.channels`;
-}
 
 /** Decides one tick and commits its firings (see the top of this file). */
 export async function commitAlertTick(db: Database, tick: AlertTick): Promise<AlertTickResult> {

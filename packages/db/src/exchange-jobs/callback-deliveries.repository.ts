@@ -93,8 +93,7 @@ export async function claimDueDeliveries(db: Database, limit: number, leaseMs: n
            ${PREFIXED_FIRING_COLUMNS}
     from claimed c
     left join exchange_jobs j on j.id = c.job_id
-    left join alert_events e on e.id = c.alert_event_id
-    left join alerts a on a.id = e.alert_id`.execute(db);
+    left join alert_events e on e.id = c.alert_event_id`.execute(db);
   return result.rows.map(toDue);
 }
 

@@ -114,7 +114,6 @@ export async function claimDueMail(db: Database, limit: number, leaseMs: number)
       join mail_outbox m on m.id = due.id
       left join users u on m.user_id is null and lower(u.email) = m.to_address
       left join alert_events e on e.id = m.alert_event_id
-      left join alerts a on a.id = e.alert_id
     )
     update mail_outbox m
     set user_id = r.user_id,
