@@ -1,0 +1,210 @@
+// One WebSocket session to the service's /ws that survives the connection: it reconnects with
+// growing delays, authenticates again, and resubscribes every channel with `since` = the last frame
+// id it delivered there, so frames missed while away are replayed and none is delivered twice.
+import { wsServerFrame, type WsEventFrame } from '@ratewire/contracts/ws.schemas';
+
+import { CliError, EXIT } from '../core/exit-codes.ts';
+
+export type LiveState = 'connecting' | 'live' | 'reconnecting';
+
+export interface LiveHandlers {
+  /** Each event frame, once, in order per channel. */
+  event(frame: WsEventFrame): void;
+  /** The server confirmed the channel (after every connect); good moment to read current state. */
+  subscribed?(channel: string, resumed: boolean): void;
+  state?(state: LiveState, detail: string): void;
+  /** The channel's history no longer reaches back to where we were: frames were lost. */
+  reset?(channel: string): void;
+}
+
+export interface LiveOptions {
+  /** The service's HTTP origin; /ws is derived from it. */
+  baseUrl: string;
+  token?: string | undefined;
+  channels: readonly string[];
+  /** Resume points given by the user (`watch --since`). */
+  since?: ReadonlyMap<string, string>;
+  signal: AbortSignal;
+  handlers: LiveHandlers;
+}
+
+const PING_EVERY_MS = 15_000;
+/** No frame (not even a pong) for this long: the connection is dead even if TCP has not noticed. */
+const SILENCE_MS = 40_000;
+const MAX_DELAY_MS = 5_000;
+
+/** Stream ids `<ms>-<seq>`, compared as numbers. */
+export function idAfter(a: string, b: string): boolean {
+  const [am = 0n, as = 0n] = a.split('-').map((p) => BigInt(p));
+  const [bm = 0n, bs = 0n] = b.split('-').map((p) => BigInt(p));
+  return am > bm || (am === bm && as > bs);
+}
+
+export class LiveSession {
+  readonly #opts: LiveOptions;
+  readonly #channels = new Set<string>();
+  /** The last delivered frame id per channel: where a reconnect resumes. */
+  readonly #last = new Map<string, string>();
+  /** For a channel that has delivered nothing yet: when it was first subscribed (this clock, as an id). */
+  readonly #start = new Map<string, string>();
+  #ws: WebSocket | undefined;
+  #closed = false;
+  #failure: CliError | undefined;
+  #wake: (() => void) | undefined;
+  readonly done: Promise<void>;
+
+  constructor(opts: LiveOptions) {
+    this.#opts = opts;
+    for (const c of opts.channels) this.#channels.add(c);
+    for (const [c, id] of opts.since ?? []) this.#last.set(c, id);
+    opts.signal.addEventListener('abort', () => this.close(), { once: true });
+    this.done = this.#loop();
+  }
+
+  /** Where each channel would resume now. */
+  get positions(): ReadonlyMap<string, string> {
+    return this.#last;
+  }
+
+  subscribe(channel: string): void {
+    if (this.#channels.has(channel)) return;
+    this.#channels.add(channel);
+    this.#send({ op: 'subscribe', channel, ...this.#sinceOf(channel) });
+  }
+
+  unsubscribe(channel: string): void {
+    if (!this.#channels.delete(channel)) return;
+    this.#send({ op: 'unsubscribe', channel });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#ws?.close(1000);
+    this.#wake?.();
+  }
+
+  /** Ends the session with an error `done` rejects with. */
+  fail(error: CliError): void {
+    this.#failure ??= error;
+    this.close();
+  }
+
+  #sinceOf(channel: string): { since?: string } {
+    const since = this.#last.get(channel) ?? this.#start.get(channel);
+    return since ? { since } : {};
+  }
+
+  #send(op: unknown): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(JSON.stringify(op));
+  }
+
+  async #loop(): Promise<void> {
+    const wsUrl = `${this.#opts.baseUrl.replace(/^http/, 'ws')}/ws`;
+    let attempt = 0;
+    while (!this.#closed) {
+      this.#opts.handlers.state?.(attempt === 0 ? 'connecting' : 'reconnecting', wsUrl);
+      const reason = await this.#connectOnce(wsUrl, () => {
+        attempt = 0;
+      });
+      if (this.#closed) break;
+      attempt++;
+      const delay = Math.min(MAX_DELAY_MS, 200 * 2 ** Math.min(attempt - 1, 5)) * (0.75 + Math.random() * 0.5);
+      this.#opts.handlers.state?.('reconnecting', `${reason}; again in ${(delay / 1000).toFixed(1)} s`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    if (this.#failure) throw this.#failure;
+  }
+
+  /** One connection, from open to close; answers why it ended. */
+  #connectOnce(wsUrl: string, opened: () => void): Promise<string> {
+    return new Promise<string>((resolve) => {
+      const ws = new WebSocket(wsUrl);
+      this.#ws = ws;
+      let lastFrameAt = Date.now();
+      let authed = !this.#opts.token;
+      const pending = new Set<string>();
+      const timer = setInterval(() => {
+        if (Date.now() - lastFrameAt > SILENCE_MS) ws.close(4000, 'silent');
+        else this.#send({ op: 'ping' });
+      }, PING_EVERY_MS);
+      const subscribeAll = () => {
+        for (const channel of this.#channels) {
+          pending.add(channel);
+          this.#send({ op: 'subscribe', channel, ...this.#sinceOf(channel) });
+        }
+      };
+      ws.addEventListener('open', () => {
+        if (this.#opts.token) this.#send({ op: 'auth', token: this.#opts.token });
+        else subscribeAll();
+      });
+      ws.addEventListener('message', (msg: MessageEvent) => {
+        lastFrameAt = Date.now();
+        let json: unknown;
+        try {
+          json = JSON.parse(String(msg.data));
+        } catch {
+          return this.fail(new CliError('the service sent a frame that is not JSON'));
+        }
+        const parsed = wsServerFrame.safeParse(json);
+        if (!parsed.success) return; // a frame kind this client does not know: skip it
+        const frame = parsed.data;
+        switch (frame.type) {
+          case 'authenticated':
+            if (!authed) {
+              authed = true;
+              subscribeAll();
+            }
+            return;
+          case 'subscribed': {
+            const resumed = this.#last.has(frame.channel) || this.#start.has(frame.channel);
+            if (pending.delete(frame.channel) && pending.size === 0) {
+              opened();
+              this.#opts.handlers.state?.('live', wsUrl);
+            }
+            // a channel with no frame yet resumes from the moment it was first subscribed (only the
+            // resume point: a live frame stamped a little earlier is still delivered)
+            if (!resumed) this.#start.set(frame.channel, `${Date.now() - 1000}-0`);
+            this.#opts.handlers.subscribed?.(frame.channel, resumed);
+            return;
+          }
+          case 'event': {
+            if (!this.#channels.has(frame.channel)) return;
+            const last = this.#last.get(frame.channel);
+            if (last && !idAfter(frame.id, last)) return; // already delivered
+            this.#last.set(frame.channel, frame.id);
+            this.#opts.handlers.event(frame);
+            return;
+          }
+          case 'reset':
+            this.#opts.handlers.reset?.(frame.channel);
+            return;
+          case 'error': {
+            const code =
+              frame.code === 'unauthorized' ? EXIT.auth : frame.code === 'bad_request' ? EXIT.usage : EXIT.error;
+            const hint = frame.code === 'unauthorized' ? 'run `ratewire login` (or set RATEWIRE_TOKEN)' : undefined;
+            return this.fail(new CliError(`${frame.message} (${frame.code})`, code, hint));
+          }
+          default:
+            return;
+        }
+      });
+      ws.addEventListener('close', (ev: CloseEvent) => {
+        clearInterval(timer);
+        resolve(
+          ev.code === 1012
+            ? 'the server restarted'
+            : `connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`,
+        );
+      });
+      ws.addEventListener('error', () => {
+        // 'close' follows and says it
+      });
+    });
+  }
+}
