@@ -201,6 +201,9 @@ async function main(): Promise<void> {
     );
     // The browser tests need Chromium (Debian's package; nothing is downloaded by a test tool).
     if (command === 'test' && !process.env['CHROMIUM_PATH'] && !which('chromium')) aptInstall('chromium', log);
+    // The CLI's terminal tests drive a real terminal (tmux) and check the zsh completion script in zsh.
+    if (command === 'test' && !which('tmux')) aptInstall('tmux', log);
+    if (command === 'test' && !which('zsh')) aptInstall('zsh', log);
     // bench/http drives every target with the same load tool: wrk (Debian's package).
     if (command === 'bench' && !which('wrk')) aptInstall('wrk', log);
     if (command === 'start') {
