@@ -199,6 +199,8 @@ async function main(): Promise<void> {
       [pnpm, 'install', '--frozen-lockfile', '--prefer-offline', '--reporter=append-only'],
       'pnpm install',
     );
+    // the ratewire CLI runs from its bundle (apps/cli/dist): build it, as it is quick, every time
+    runSync(process.execPath, [join(ROOT, 'apps', 'cli', 'build.ts')], 'building the ratewire CLI (apps/cli/build.ts)');
     // The browser tests need Chromium (Debian's package; nothing is downloaded by a test tool).
     if (command === 'test' && !process.env['CHROMIUM_PATH'] && !which('chromium')) aptInstall('chromium', log);
     // The CLI's terminal tests drive a real terminal (tmux) and check the zsh completion script in zsh.
@@ -276,6 +278,9 @@ async function main(): Promise<void> {
       log(`  docs     http://127.0.0.1:${port}/docs`);
       log(`  ws       ws://127.0.0.1:${port}/ws`);
       log(`  health   http://127.0.0.1:${port}/readyz`);
+      log(
+        `  cli      pnpm ratewire --help   (or node apps/cli/bin/ratewire.js; RATEWIRE_URL=http://127.0.0.1:${port})`,
+      );
       if (mail?.dir) log(`  ${mailLine(mail.dir)}`);
       for (const [k, v] of Object.entries(serviceEnv)) log(`  ${k}=${v}`);
       log('Ctrl-C stops everything');
