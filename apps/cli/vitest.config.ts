@@ -1,3 +1,5 @@
+import { mergeConfig } from 'vitest/config';
+
 import { project } from '../../vitest.shared.ts';
 
-export default project('cli');
+export default mergeConfig(project('cli'), { test: { globalSetup: ['./test/build-once.ts'] } });

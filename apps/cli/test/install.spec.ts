@@ -12,8 +12,6 @@ const prefix = mkdtempSync(join(tmpdir(), 'rw-cli-install-'));
 const bin = join(prefix, 'bin', 'ratewire');
 
 beforeAll(() => {
-  const build = spawnSync(process.execPath, [join(REPO_ROOT, 'apps', 'cli', 'build.ts')], { encoding: 'utf8' });
-  expect(build.status, build.stderr).toBe(0);
   const npm = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--no-audit', '--no-fund', './apps/cli'], {
     cwd: REPO_ROOT,
     encoding: 'utf8',
