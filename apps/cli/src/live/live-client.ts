@@ -5,11 +5,15 @@ import { wsServerFrame, type WsEventFrame } from '@ratewire/contracts/ws.schemas
 
 import { CliError, EXIT } from '../core/exit-codes.ts';
 
+/**
+ * `connecting`: each attempt (detail: the URL); `live`: every channel subscribed; `reconnecting`: the
+ * connection ended or could not be made (detail: why, and the delay before the next attempt).
+ */
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 
 export interface LiveHandlers {
-  /** Each event frame, once, in order per channel. */
-  event(frame: WsEventFrame): void;
+  /** Each event frame, once, in order per channel; `raw` is its text as the server sent it. */
+  event(frame: WsEventFrame, raw: string): void;
   /** The server confirmed the channel (after every connect); good moment to read current state. */
   subscribed?(channel: string, resumed: boolean): void;
   state?(state: LiveState, detail: string): void;
@@ -102,7 +106,7 @@ export class LiveSession {
     const wsUrl = `${this.#opts.baseUrl.replace(/^http/, 'ws')}/ws`;
     let attempt = 0;
     while (!this.#closed) {
-      this.#opts.handlers.state?.(attempt === 0 ? 'connecting' : 'reconnecting', wsUrl);
+      this.#opts.handlers.state?.('connecting', wsUrl);
       const reason = await this.#connectOnce(wsUrl, () => {
         attempt = 0;
       });
@@ -145,9 +149,10 @@ export class LiveSession {
       });
       ws.addEventListener('message', (msg: MessageEvent) => {
         lastFrameAt = Date.now();
+        const raw = String(msg.data);
         let json: unknown;
         try {
-          json = JSON.parse(String(msg.data));
+          json = JSON.parse(raw);
         } catch {
           return this.fail(new CliError('the service sent a frame that is not JSON'));
         }
@@ -178,7 +183,7 @@ export class LiveSession {
             const last = this.#last.get(frame.channel);
             if (last && !idAfter(frame.id, last)) return; // already delivered
             this.#last.set(frame.channel, frame.id);
-            this.#opts.handlers.event(frame);
+            this.#opts.handlers.event(frame, raw);
             return;
           }
           case 'reset':

@@ -1,0 +1,146 @@
+// The live commands against the whole stack: `watch` over the WebSocket (across an api restart)
+// and `tail` over NATS, both run in-process while the test publishes on the stack's NATS.
+import { startStack, type Stack } from '@ratewire/testkit/stack';
+import { connect, type NatsConnection } from 'nats';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { cliRunner, type CliRunner } from './cli-harness.ts';
+
+let stack: Stack;
+let nc: NatsConnection;
+let cli: CliRunner;
+
+beforeAll(async () => {
+  stack = await startStack();
+  nc = await connect({ servers: stack.nats.url });
+  cli = cliRunner({ RATEWIRE_URL: stack.url, NATS_URL: stack.nats.url });
+}, 120_000);
+
+afterAll(async () => {
+  await nc?.drain();
+  await stack?.close();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** rates.binance.updated with one changed symbol whose price carries the sequence number. */
+function publishPrice(symbol: string, n: number, previous: string | null = null): void {
+  nc.publish(
+    'rates.binance.updated',
+    JSON.stringify({ ts: new Date().toISOString(), changed: [{ symbol, price: `${n}.5`, previous }] }),
+  );
+}
+
+interface Frame {
+  type: string;
+  channel: string;
+  id: string;
+  event: string;
+  data: { changed: { symbol: string; price: string }[] };
+  ts: string;
+}
+
+const framesOf = (stdout: string): Frame[] =>
+  stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Frame);
+
+describe('watch', () => {
+  it('loses and repeats nothing across an api restart: the NDJSON frames are the published sequence, in order', async () => {
+    const symbol = 'SEQRESTART';
+    const w = cli.start(['watch', 'rates.binance', '--json']);
+    await w.waitFor((t) => t.includes('watching rates.binance'), { stream: 'stderr' });
+    let published = 0;
+    let publishing = true;
+    const publisher = (async () => {
+      while (publishing) {
+        publishPrice(symbol, ++published);
+        await sleep(15);
+      }
+    })();
+    const mine = () => framesOf(w.stdout()).filter((f) => f.data.changed[0]?.symbol === symbol);
+    await w.waitFor(() => mine().length >= 20);
+    // the api stops (its sockets closed) and starts again while the events keep coming
+    await stack.restartApi();
+    await w.waitFor((t) => t.includes('resumed rates.binance'), { stream: 'stderr', timeoutMs: 30_000 });
+    const atResume = published;
+    await w.waitFor(() => mine().length >= atResume + 20, { timeoutMs: 30_000 });
+    publishing = false;
+    await publisher;
+    await nc.flush();
+    await w.waitFor(() => mine().length >= published, { timeoutMs: 30_000 });
+    w.interrupt();
+    const result = await w.done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/connection lost: /);
+    const frames = mine();
+    expect(frames.map((f) => f.data.changed[0]?.price)).toEqual(
+      Array.from({ length: published }, (_, i) => `${i + 1}.5`),
+    );
+    // each line is the frame as sent: ids strictly increasing, nothing else mixed in
+    for (const f of frames) expect(Object.keys(f)).toEqual(['type', 'channel', 'id', 'event', 'data', 'ts']);
+    const ids = frames.map((f) => f.id.split('-').map(BigInt));
+    for (let i = 1; i < ids.length; i++) {
+      const [a = 0n, b = 0n] = ids[i - 1]!;
+      const [c = 0n, d = 0n] = ids[i]!;
+      expect(c > a || (c === a && d > b)).toBe(true);
+    }
+    expect(published).toBeGreaterThan(atResume);
+  }, 120_000);
+
+  it('prints a human line per frame (time, channel, event, summary) and stops after --count', async () => {
+    const w = cli.start(['watch', 'rates.binance:SEQHUMAN', 'currencies', '--count', '2']);
+    await w.waitFor((t) => t.includes('watching rates.binance:SEQHUMAN, currencies'), { stream: 'stderr' });
+    publishPrice('SEQHUMAN', 7, '6.25');
+    await sleep(200);
+    nc.publish('currencies.updates', '{"event":"rates_update","rates":{"USD":80.123456789012345678}}');
+    const r = await w.done;
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} {2}rates\.binance:SEQHUMAN {2}rates\.binance\.updated {2}SEQHUMAN 7\.5 \(was 6\.25\)$/,
+    );
+    // an outside publisher's JSON number, forwarded as the exact decimal
+    expect(lines[1]).toMatch(
+      /^\d\d:\d\d:\d\d\.\d{3} {2}currencies {2}currencies\.updates {2}rates_update USD 80\.123456789012345678$/,
+    );
+    expect(r.stdout).not.toContain('\x1b');
+  }, 60_000);
+
+  it('--since replays what came after that frame id on the channel', async () => {
+    const w = cli.start(['watch', 'rates.binance:SEQSINCE', '--json', '--count', '3']);
+    await w.waitFor((t) => t.includes('watching'), { stream: 'stderr' });
+    for (let n = 1; n <= 3; n++) publishPrice('SEQSINCE', n);
+    const first = framesOf((await w.done).stdout);
+    expect(first.map((f) => (f.data as unknown as { price: string }).price)).toEqual(['1.5', '2.5', '3.5']);
+    const again = await cli.run(['watch', 'rates.binance:SEQSINCE', '--json', '--since', first[0]!.id, '--count', '2']);
+    expect(again.code).toBe(0);
+    expect(framesOf(again.stdout).map((f) => f.id)).toEqual([first[1]!.id, first[2]!.id]);
+  }, 60_000);
+
+  it('refuses a channel that does not exist (exit 2) and a private channel without a login (exit 4)', async () => {
+    const bad = await cli.run(['watch', 'rates.binance:btc usdt']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/^error: "rates\.binance:btc usdt" is not a channel\n/);
+    const badSince = await cli.run(['watch', 'tasks', '--since', 'yesterday']);
+    expect(badSince.code).toBe(2);
+    const priv = await cli.run(['watch', 'jobs:1f6b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d']);
+    expect(priv.code).toBe(4);
+    expect(priv.stderr).toMatch(/^error: not logged in/);
+  });
+
+  it('follows the account’s own alerts channel with its token; another account’s is refused with exit 1', async () => {
+    const user = await stack.user();
+    const other = await stack.user();
+    const env = { RATEWIRE_TOKEN: user.token };
+    const w = cli.start(['watch', `alerts:${user.id}`], { env });
+    await w.waitFor((t) => t.includes(`watching alerts:${user.id}`), { stream: 'stderr' });
+    w.interrupt();
+    expect((await w.done).code).toBe(130);
+    const refused = await cli.run(['watch', `alerts:${other.id}`], { env });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/open to that account and admins only \(forbidden\)/);
+  }, 30_000);
+});
