@@ -5,6 +5,7 @@ import express from 'express';
 import helmet from 'helmet';
 
 import type { ApiSettings } from '@ratewire/contracts';
+import type { AsyncApiDocument } from '@ratewire/contracts/asyncapi';
 import { exactNumbers } from '@ratewire/money';
 import type { Logger } from '@ratewire/runtime';
 
@@ -30,6 +31,8 @@ export interface HttpAppDeps {
   router: express.Router;
   /** The OpenAPI document, built from the route registry. */
   openapi: () => unknown;
+  /** The AsyncAPI document of the events, built from the event catalogue. */
+  asyncapi: () => AsyncApiDocument;
 }
 
 export function createHttpApp(deps: HttpAppDeps): express.Express {
@@ -57,7 +60,7 @@ export function createHttpApp(deps: HttpAppDeps): express.Express {
   app.get('/metrics', deps.metrics.handler(deps.settings.METRICS_TOKEN));
   app.use(authenticate(deps.accounts, deps.apiKeys));
   app.use(deps.router);
-  app.use(docsRouter(deps.openapi));
+  app.use(docsRouter({ openapi: deps.openapi, asyncapi: deps.asyncapi }));
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;

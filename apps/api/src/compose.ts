@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 
 import express from 'express';
 
+import { asyncApiDocument } from '@ratewire/contracts/asyncapi';
 import { OutboxRelay } from '@ratewire/jobs';
 import { Shutdown } from '@ratewire/runtime';
 
@@ -152,8 +153,9 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
         'Currency rates (CBR, Binance), conversions, exchange jobs and auth. Rates and money are decimal strings. ' +
         'Errors are application/problem+json (RFC 9457). Live updates: WebSocket /ws.',
     });
+  const asyncapi = () => asyncApiDocument({ version: API_VERSION });
   const metrics = createHttpMetrics();
-  const app = createHttpApp({ settings, log, metrics, accounts, apiKeys, router, openapi });
+  const app = createHttpApp({ settings, log, metrics, accounts, apiKeys, router, openapi, asyncapi });
   lane.useMetrics(metrics.requests);
   const server = createServer(lane.listener(app));
   server.keepAliveTimeout = 65_000;

@@ -88,6 +88,12 @@ export const cbrFetchDayReply = z.union([
   z.object({ ok: z.literal(false), error: z.string() }),
 ]);
 
+/**
+ * jobs.exchange.submit (JetStream stream JOBS, work queue): the job to run, published from the outbox
+ * with Nats-Msg-Id = the job id; the job itself is in Postgres. The worker reads it with this schema.
+ */
+export const jobSubmitMessage = z.object({ job_id: z.string().uuid() });
+
 export const jobStatus = z.enum(['queued', 'running', 'done', 'failed']);
 export const jobResultEvent = z.object({
   job_id: z.string().uuid(),
@@ -311,6 +317,7 @@ export type CurrencyEvent = z.infer<typeof currencyEvent>;
 export type CurrencyDeletedEvent = z.infer<typeof currencyDeletedEvent>;
 export type InboundCurrencyUpdate = z.infer<typeof inboundCurrencyUpdate>;
 export type TaskEvent = z.infer<typeof taskEvent>;
+export type JobSubmitMessage = z.infer<typeof jobSubmitMessage>;
 export type JobResultEvent = z.infer<typeof jobResultEvent>;
 export type CallbackEvent = z.infer<typeof callbackEvent>;
 export type NotificationMessage = z.infer<typeof notificationMessage>;

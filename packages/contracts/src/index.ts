@@ -13,3 +13,6 @@ export * from './jobs.schemas.ts';
 export * from './webhooks.schemas.ts';
 export * from './api-keys.schemas.ts';
 export * from './alerts.schemas.ts';
+export * from './json-schema.ts';
+export * from './catalogue.ts';
+export * from './asyncapi.ts';

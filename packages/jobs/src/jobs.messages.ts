@@ -2,13 +2,12 @@
 // insertJobsWithOutbox in @ratewire/db) holds subject jobs.exchange.submit, payload {job_id} and
 // msg_id = the job id; the relay sends the payload as JSON with the msg_id as Nats-Msg-Id, so a row
 // published twice (a crash between publish and mark) is dropped by the stream's duplicate window.
-// The worker reads the message back with the same schema.
+// The worker reads the message back with the same schema (jobSubmitMessage, in the contracts).
+import { jobSubmitMessage, type JobSubmitMessage } from '@ratewire/contracts';
 import { decodeMessage, type Decoded } from '@ratewire/runtime';
 import { headers, type MsgHdrs } from 'nats';
-import { z } from 'zod';
 
-export const jobSubmitMessage = z.object({ job_id: z.string().uuid() });
-export type JobSubmitMessage = z.infer<typeof jobSubmitMessage>;
+export { jobSubmitMessage, type JobSubmitMessage };
 
 /** JetStream drops a second message with the same value of this header within the duplicate window. */
 export const MSG_ID_HEADER = 'Nats-Msg-Id';

@@ -1,43 +1,12 @@
 // OpenAPI 3.1 generated from the same zod schemas the routes validate with (see route.ts).
-import { z } from 'zod';
+import { toJsonSchema, type JsonSchema } from '@ratewire/contracts/json-schema';
+import type { z } from 'zod';
 
 import { keyAccessOf, type RouteSpec } from './route.ts';
 
-type JsonSchema = Record<string, unknown>;
-
-function toSchema(schema: z.ZodType, io: 'input' | 'output', components: Record<string, JsonSchema>): JsonSchema {
-  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' }) as JsonSchema;
-  const defs = (json.$defs ?? {}) as Record<string, JsonSchema>;
-  delete json.$defs;
-  delete json.$schema;
-  const renames = new Map<string, string>();
-  for (const [id, def] of Object.entries(defs)) {
-    let name = id;
-    const existing = components[name];
-    if (existing && JSON.stringify(existing) !== JSON.stringify(def))
-      name = `${id}${io === 'input' ? 'Input' : 'Output'}`;
-    components[name] = def;
-    renames.set(id, name);
-  }
-  // $refs point at $defs of this one schema; in the document they live under components.schemas.
-  const text = JSON.stringify(json).replace(/"#\/\$defs\/([^"]+)"/g, (_, id: string) => {
-    return JSON.stringify(`#/components/schemas/${renames.get(id) ?? id}`);
-  });
-  const rewritten = JSON.parse(text) as JsonSchema;
-  for (const [id, name] of renames) {
-    components[name] = JSON.parse(
-      JSON.stringify(components[name]).replace(/"#\/\$defs\/([^"]+)"/g, (_, ref: string) =>
-        JSON.stringify(`#/components/schemas/${renames.get(ref) ?? ref}`),
-      ),
-    ) as JsonSchema;
-    void id;
-  }
-  return rewritten;
-}
-
 function parameters(schema: z.ZodType | undefined, where: 'path' | 'query', components: Record<string, JsonSchema>) {
   if (!schema) return [];
-  const json = toSchema(schema, 'input', components);
+  const json = toJsonSchema(schema, 'input', components);
   const props = (json.properties ?? {}) as Record<string, JsonSchema>;
   const required = new Set((json.required ?? []) as string[]);
   return Object.entries(props).map(([name, s]) => ({
@@ -99,7 +68,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: Documen
         ...(res.schema
           ? {
               content: {
-                [res.contentType ?? 'application/json']: { schema: toSchema(res.schema, 'output', components) },
+                [res.contentType ?? 'application/json']: { schema: toJsonSchema(res.schema, 'output', components) },
                 ...tabular,
               },
             }
@@ -112,7 +81,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], info: Documen
           content: Object.fromEntries(
             (route.bodyContentTypes ?? ['application/json']).map((ct) => [
               ct,
-              { schema: toSchema(route.body!, 'input', components) },
+              { schema: toJsonSchema(route.body!, 'input', components) },
             ]),
           ),
         }
