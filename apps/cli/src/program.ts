@@ -1,9 +1,11 @@
 // The command tree. Each feature adds its commands here; their actions load on use.
 import { Command, Option } from 'commander';
 
+import { registerAlerts } from './alerts/alerts.command.ts';
 import { registerAuth } from './auth/auth.command.ts';
 import { type Runtime } from './core/command.ts';
 import { EXIT_CODES_HELP } from './core/exit-codes.ts';
+import { registerJobs } from './jobs/jobs.command.ts';
 import { VERSION } from './core/version.ts';
 import { registerRates } from './rates/rates.command.ts';
 
@@ -49,5 +51,7 @@ ${EXIT_CODES_HELP}
     );
   registerAuth(program, rt);
   registerRates(program, rt);
+  registerJobs(program, rt);
+  registerAlerts(program, rt);
   return program;
 }
