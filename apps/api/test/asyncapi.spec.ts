@@ -1,5 +1,6 @@
 // GET /asyncapi.json (the AsyncAPI 3 document of every NATS subject and WebSocket channel, generated
 // from the event catalogue) and GET /docs/events (the same document as a page).
+import { Parser } from '@asyncapi/parser';
 import { SUBJECTS } from '@ratewire/contracts';
 import { asyncApiDocument, type AsyncApiDocument } from '@ratewire/contracts/asyncapi';
 import {
@@ -66,6 +67,18 @@ describe('GET /asyncapi.json', () => {
     expect(body.info.version).toBe(API_VERSION);
     expect(body).toEqual(JSON.parse(JSON.stringify(asyncApiDocument({ version: API_VERSION }))));
     expect(Object.keys(body.servers).sort()).toEqual(['nats', 'redis', 'ws']);
+  });
+
+  it('passes the AsyncAPI parser (the 3.0.0 schema and its rules) with no error or warning', async () => {
+    const { document, diagnostics } = await new Parser().parse(JSON.stringify(doc));
+    const problems = diagnostics
+      .filter((d) => (d.severity as number) <= 1) // 0 error, 1 warning (2 information, 3 hint)
+      .map((d) => `${d.code} ${d.path.join('/')}: ${d.message}`);
+    expect(problems).toEqual([]);
+    expect(document).toBeDefined();
+    expect(document!.version()).toBe('3.0.0');
+    expect(document!.channels().length).toBe(Object.keys(doc.channels).length);
+    expect(document!.components().messages().length).toBe(Object.keys(doc.components.messages).length);
   });
 
   it('has a channel for every NATS subject, every WebSocket channel and /ws itself', () => {
