@@ -144,3 +144,70 @@ describe('watch', () => {
     expect(refused.stderr).toMatch(/open to that account and admins only \(forbidden\)/);
   }, 30_000);
 });
+
+describe('tail', () => {
+  const currency = {
+    id: 9001,
+    code: 'XTS',
+    name: 'Testing code',
+    nominal: 10,
+    rate: '12.3400',
+    unit_rate: '1.234',
+    updated_at: '2026-12-01T09:00:00.000Z',
+    source: 'api',
+  };
+
+  it('prints time, subject and the catalogue’s summary for each message; a payload that is not JSON is shown', async () => {
+    const t = cli.start(['tail', 'tailtest.>', 'currencies.created', '--count', '3']);
+    await t.waitFor((s) => s.includes('following tailtest.> currencies.created on '), { stream: 'stderr' });
+    nc.publish('currencies.created', JSON.stringify(currency));
+    nc.publish('currencies.deleted', JSON.stringify({ id: 1, code: 'USD' })); // not followed
+    nc.publish('tailtest.broken', '{"half": ');
+    nc.publish('tailtest.deep.any', '{"event":"x","n":1}');
+    const r = await t.done;
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^\d\d:\d\d:\d\d\.\d{3} {2}currencies\.created {2}currency XTS 12\.3400 per 10 created \(id 9001, api\)$/,
+      ),
+      expect.stringMatching(/^\d\d:\d\d:\d\d\.\d{3} {2}tailtest\.broken {2}\(not JSON\) \{"half": $/),
+      expect.stringMatching(/^\d\d:\d\d:\d\d\.\d{3} {2}tailtest\.deep\.any {2}\{"event":"x","n":1\}$/),
+    ]);
+  });
+
+  it('--json prints {time, subject, data} with numbers digit for digit; --raw prints the payload as it came', async () => {
+    const j = cli.start(['tail', 'currencies.updates', '--json', '--count', '2']);
+    await j.waitFor((s) => s.includes('following'), { stream: 'stderr' });
+    nc.publish('currencies.updates', '{"event":"rates_update","rates":{"USD":80.123456789012345678,"EUR":92.5}}');
+    nc.publish('currencies.updates', 'not json at all');
+    const r = await j.done;
+    const [first, second] = r.stdout.trimEnd().split('\n');
+    expect(first).toMatch(
+      /^\{"time":"[^"]+","subject":"currencies\.updates","data":\{"event":"rates_update","rates":\{"USD":80\.123456789012345678,"EUR":92\.5\}\}\}$/,
+    );
+    expect(JSON.parse(second!)).toMatchObject({ subject: 'currencies.updates', text: 'not json at all' });
+
+    const raw = cli.start(['tail', 'currencies.updates', '--raw', '--count', '1']);
+    await raw.waitFor((s) => s.includes('following'), { stream: 'stderr' });
+    nc.publish('currencies.updates', '{"event":"rates_update",  "rates":{"USD":80.10}}');
+    expect((await raw.done).stdout).toBe('{"event":"rates_update",  "rates":{"USD":80.10}}\n');
+  });
+
+  it('follows everything by default (>), ends with 130 on Ctrl-C, and names an unreachable server', async () => {
+    const t = cli.start(['tail']);
+    await t.waitFor((s) => s.includes('following > on '), { stream: 'stderr' });
+    nc.publish(
+      'tasks.rates-refresh.done',
+      JSON.stringify({ task_id: '7c9e6679-7425-40de-944b-e07fc1f90ae7', status: 'done' }),
+    );
+    await t.waitFor((s) => /tasks\.rates-refresh\.done {2}task 7c9e6679… done/.test(s));
+    t.interrupt();
+    expect((await t.done).code).toBe(130);
+    const bad = await cli.run(['tail', 'a..b']);
+    expect(bad.code).toBe(2);
+    const down = await cli.run(['tail', '--server', 'nats://127.0.0.1:1']);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/^error: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: /);
+  });
+});

@@ -5,30 +5,10 @@ import { wsChannel, wsFrameId, type WsEventFrame } from '@ratewire/contracts/ws.
 import type { Action } from '../core/command.ts';
 import type { Ctx } from '../core/context.ts';
 import { CliError, EXIT, usageError } from '../core/exit-codes.ts';
-import { printable } from '../output/table.ts';
+import { clock, oneLine, paint, parseCount } from './lines.ts';
 import { LiveSession } from './live-client.ts';
 
 const PRIVATE = /^(?:jobs|alerts):/;
-
-/** `--count`: a positive whole number. */
-export function parseCount(value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  const text = String(value);
-  if (!/^[1-9]\d{0,8}$/.test(text))
-    throw usageError(`--count: expected a positive whole number, not ${JSON.stringify(text)}`);
-  return Number(text);
-}
-
-/** `HH:MM:SS.mmm` (UTC) of an ISO time; the time now when it does not parse. */
-export function clock(iso: string | undefined): string {
-  const t = iso === undefined ? Number.NaN : Date.parse(iso);
-  return new Date(Number.isNaN(t) ? Date.now() : t).toISOString().slice(11, 23);
-}
-
-/** Control characters (line breaks too) escaped: one frame, one line. */
-export const oneLine = (text: string) => printable(text).replace(/\n/g, '\\n');
-
-const paint = (on: boolean, code: string, text: string) => (on ? `\x1b[${code}m${text}\x1b[0m` : text);
 
 export function frameLine(frame: WsEventFrame, colour: boolean): string {
   const summary = oneLine(summariseEvent(frame.event, frame.data, frame.channel));
@@ -50,7 +30,7 @@ function checkChannels(list: unknown): string[] {
 export const watch: Action = async (ctx: Ctx, [list], opts) => {
   const channels = checkChannels(list);
   const count = parseCount(opts['count']);
-  const since = opts['since'] === undefined ? undefined : String(opts['since']);
+  const since = typeof opts['since'] === 'string' ? opts['since'] : undefined;
   if (since !== undefined && !wsFrameId.safeParse(since).success)
     throw usageError(
       `--since: ${JSON.stringify(since)} is not a frame id`,
