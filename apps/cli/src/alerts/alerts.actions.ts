@@ -225,9 +225,8 @@ export const watch: Action = async (ctx, _args, opts) => {
     channels: [channel],
     signal: ctx.io.signal,
     handlers: {
-      subscribed: () => {
-        if (!ctx.json) ctx.say(`Watching ${channel} (Ctrl-C to stop)`);
-      },
+      // said with --json too: it is a message on stderr, and tells a script the watch is live
+      subscribed: () => ctx.say(`Watching ${channel} (Ctrl-C to stop)`),
       event(frame) {
         const parsed = alertTriggeredEvent.safeParse(frame.data);
         if (!parsed.success) return;
@@ -251,6 +250,6 @@ export const watch: Action = async (ctx, _args, opts) => {
   });
   await session.done;
   if (fired) return EXIT.failed;
-  if (ctx.io.signal.aborted && seen < max) throw new CliError('stopped', EXIT.interrupted);
+  if (ctx.io.signal.aborted && seen < max) throw new CliError('interrupted', EXIT.interrupted);
   return EXIT.ok;
 };
