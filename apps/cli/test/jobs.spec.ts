@@ -79,6 +79,18 @@ describe('jobs submit', () => {
     expect(JSON.parse(got.stdout)).toEqual(job);
   });
 
+  it('reads a bare JSON array of bills from a file, decimal strings kept exact', async () => {
+    const file = join(dir, 'bills.json');
+    writeFileSync(file, JSON.stringify([{ denomination_id: 4, denomination: '0.01', count: 3 }]));
+    const r = await cli.run(['jobs', 'submit', '--file', file, '--rate', '0.5', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      rate: '0.5',
+      breakdown: [{ denomination_id: 4, subtotal_rub: '0.02' }],
+      total_rub: '0.02',
+    });
+  });
+
   it('reads CSV without ids from stdin', async () => {
     const r = await cli.run(['jobs', 'submit', '--file', '-', '--rate', '3'], {
       stdin: 'denomination,count\n10,1\n20,2\n',

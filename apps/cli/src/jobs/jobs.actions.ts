@@ -33,6 +33,11 @@ async function billsInput(ctx: Ctx, opts: Record<string, unknown>): Promise<Bill
   if (flags.length > 0 && file !== undefined) throw usageError('give bills with --bill or with --file, not both');
   if (file !== undefined) {
     const name = file === '-' ? 'stdin' : file;
+    if (file === '-' && ctx.io.stdin.isTTY === true)
+      throw usageError(
+        '--file -: stdin is a terminal',
+        'pipe the bills in, e.g. `ratewire jobs submit --file - < bills.csv`',
+      );
     let text: string;
     try {
       text = file === '-' ? await readStream(ctx.io.stdin) : await readFile(file, 'utf8');
@@ -102,6 +107,7 @@ export const submit: Action = async (ctx, _args, opts) => {
   const accepted = exchangeJobAccepted.safeParse(await res.json().catch(() => undefined));
   if (!accepted.success) throw new CliError(`unexpected answer from POST ${path}`);
   const { job_id: jobId } = accepted.data;
+  ctx.io.onJob?.(jobId);
   const again = res.status === 200;
   if (!ctx.json)
     ctx.say(
