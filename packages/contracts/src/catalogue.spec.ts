@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import {
+  CALLBACK_CATALOGUE,
   SUBJECT_CATALOGUE,
   SUMMARY_MAX,
   WS_CHANNEL_CATALOGUE,
@@ -13,6 +14,7 @@ import {
   catalogueEntryForSubject,
   compactJson,
   subjectMatches,
+  summariseCallbackBody,
   summariseEvent,
   type CatalogueMessage,
 } from './catalogue.ts';
@@ -24,7 +26,9 @@ const wsEvents = WS_CHANNEL_CATALOGUE.flatMap((c) => c.events);
 /** Every message of the catalogue, once per id. */
 const messages: CatalogueMessage[] = [
   ...new Map(
-    [...SUBJECT_CATALOGUE, ...replies, ...wsEvents, ...WS_CLIENT_OPS, ...WS_SERVER_FRAMES].map((m) => [m.id, m]),
+    [...SUBJECT_CATALOGUE, ...replies, ...wsEvents, ...WS_CLIENT_OPS, ...WS_SERVER_FRAMES, ...CALLBACK_CATALOGUE].map(
+      (m) => [m.id, m],
+    ),
   ).values(),
 ];
 
@@ -57,6 +61,8 @@ const SUMMARY_MENTIONS: Record<string, string[]> = {
   callbackDelivered: ['1f6b2c3d', 'delivered', 'HTTP 204', '1 attempt'],
   callbackFailed: ['1f6b2c3d', 'failed', '8 attempts', 'ECONNREFUSED'],
   alertsTriggered: ['3a4b5c6d', 'BTCUSDT', 'crosses_above 97000', '97000.01'],
+  jobResultCallback: ['order-42', 'denomination 1', '3775.5 RUB', '+1 more'],
+  alertTriggeredCallback: ['3a4b5c6d', 'BTCUSDT', 'crosses_above 97000', '97000.01'],
   wsSubscribe: ['subscribe', 'rates.binance:BTCUSDT', '1764581400000-0'],
   wsUnsubscribe: ['unsubscribe', 'rates.binance:BTCUSDT'],
   wsAuth: ['auth'],
@@ -319,5 +325,23 @@ describe('compactJson', () => {
     expect(compactJson({ a: 'b' })).toBe('{"a":"b"}');
     expect(compactJson('x'.repeat(50), 10)).toBe('"xxxxxxxx…');
     expect(compactJson(undefined)).toBe('undefined');
+  });
+});
+
+describe('summariseCallbackBody', () => {
+  it('names a callback body by its kind and summarises it', () => {
+    const job = summariseCallbackBody({ request_id: 'r-1', breakdown: [{ denomination_id: 3, subtotal_rub: 10.5 }] });
+    expect(job).toEqual({ type: 'job.result', summary: 'request r-1: denomination 3 10.5 RUB' });
+    const alert = CALLBACK_CATALOGUE.find((c) => c.type === 'alert.triggered')!;
+    expect(summariseCallbackBody(alert.example)).toMatchObject({ type: 'alert.triggered' });
+  });
+
+  it('gives a body of no known kind its own type, if any, and compact JSON; never throws', () => {
+    expect(summariseCallbackBody({ type: 'other.thing', x: 1 })).toEqual({
+      type: 'other.thing',
+      summary: '{"type":"other.thing","x":1}',
+    });
+    expect(summariseCallbackBody(null)).toEqual({ type: null, summary: 'null' });
+    expect(summariseCallbackBody('text')).toEqual({ type: null, summary: '"text"' });
   });
 });

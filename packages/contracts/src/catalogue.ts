@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 
 import { alertTriggeredEvent } from './alerts.schemas.ts';
+import { alertCallbackBody, jobCallbackBody } from './callbacks.schemas.ts';
 import { ID_FORMS, exactly } from './common.schemas.ts';
 import {
   REDIS_NOTIFICATIONS,
@@ -218,7 +219,7 @@ function summariseCallback(state: 'delivered' | 'failed') {
   };
 }
 
-function summariseAlert(a: z.output<typeof alertTriggeredEvent>) {
+function summariseAlert(a: z.output<typeof alertCallbackBody>) {
   const condition =
     a.condition.type === 'pct_change'
       ? `pct_change ${a.condition.direction} ${a.condition.threshold_pct}% in ${a.condition.window}`
@@ -727,6 +728,64 @@ export const WS_CHANNEL_CATALOGUE: readonly WsChannelEntry[] = [
   },
 ];
 
+// ---- callbacks ------------------------------------------------------------------------------
+
+/** A callback body Ratewire sends to a job's or an alert's address, and the type a receiver names it by. */
+export interface CallbackEntry extends CatalogueMessage {
+  /** `job.result` (a job's callback names none) or the body's own `type`. */
+  type: string;
+  method: 'PUT' | 'POST';
+}
+
+const callbackEntry = <S extends z.ZodType>(def: MessageDef<S> & Pick<CallbackEntry, 'type' | 'method'>) => ({
+  ...message(def),
+  type: def.type,
+  method: def.method,
+});
+
+export const CALLBACK_CATALOGUE: readonly CallbackEntry[] = [
+  callbackEntry({
+    id: 'jobResultCallback',
+    type: 'job.result',
+    method: 'PUT',
+    title: "An exchange job's result",
+    description: "The job's breakdown, in the async exchange service's shape (subtotal_rub a JSON number, exact).",
+    schema: jobCallbackBody,
+    io: 'input',
+    example: {
+      request_id: 'order-42',
+      breakdown: [
+        { denomination_id: 1, subtotal_rub: 3775.5 },
+        { denomination_id: 2, subtotal_rub: 4530.25 },
+      ],
+    },
+    summary: (b) => {
+      const [first] = b.breakdown;
+      const line = first ? `: denomination ${first.denomination_id.toString()} ${first.subtotal_rub} RUB` : '';
+      return `request ${oneLine(b.request_id, 40)}${line}${more(b.breakdown.length - 1)}`;
+    },
+  }),
+  callbackEntry({
+    id: 'alertTriggeredCallback',
+    type: 'alert.triggered',
+    method: 'POST',
+    title: 'An alert fired',
+    description: 'The firing as alerts.triggered tells it, without user_id and channels.',
+    schema: alertCallbackBody,
+    example: {
+      type: 'alert.triggered',
+      alert_id: ALERT_ID,
+      event_id: FIRING_ID,
+      test: false,
+      source: 'binance',
+      symbol: 'BTCUSDT',
+      condition: { type: 'crosses_above', level: '97000' },
+      observed: { value: '97000.01', previous: '96990.50', at: '2026-12-01T09:30:00.000Z' },
+    },
+    summary: summariseAlert,
+  }),
+];
+
 // ---- the /ws protocol ------------------------------------------------------------------------
 
 const [opSubscribe, opUnsubscribe, opAuth, opPing] = wsClientOp.options;
@@ -920,4 +979,21 @@ export function summariseEvent(eventName: string, data: unknown, channel?: strin
     }
   }
   return compactJson(data);
+}
+
+/**
+ * A callback body's type and one line about it: the first callback kind whose schema it fits, or
+ * its own `type` (if any) and compact JSON. Never throws.
+ */
+export function summariseCallbackBody(body: unknown): { type: string | null; summary: string } {
+  for (const entry of CALLBACK_CATALOGUE) {
+    try {
+      const parsed = entry.schema.safeParse(body);
+      if (parsed.success) return { type: entry.type, summary: oneLine(entry.summary(parsed.data)) };
+    } catch {
+      // a summary that threw: try the next kind, then the JSON
+    }
+  }
+  const own = (body as { type?: unknown } | null)?.type;
+  return { type: typeof own === 'string' ? oneLine(own, 40) : null, summary: compactJson(body) };
 }
