@@ -123,6 +123,14 @@ describe('alerts add, list, get', () => {
     expect(list.total).toBe(ids.length);
   });
 
+  it('every alerts command has --help examples', async () => {
+    for (const sub of ['add', 'list', 'get', 'rm', 'pause', 'resume', 'test', 'events', 'watch']) {
+      const r = await cli.run(['alerts', sub, '--help']);
+      expect(r.code, sub).toBe(0);
+      expect(r.stdout, sub).toContain(`Examples:\n  $ ratewire alerts ${sub}`);
+    }
+  });
+
   it('pause and resume change the status; --status filters the list', async () => {
     const id = ids[0] ?? '';
     const p = await cli.run(['alerts', 'pause', id]);

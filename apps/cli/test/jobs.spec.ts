@@ -150,6 +150,31 @@ describe('jobs submit', () => {
     expect((JSON.parse(after.stdout) as { total: number }).total).toBe(total);
   });
 
+  it('a currency with no CBR rate is refused at submit (exit 1, the field named); no job is made to fail', async () => {
+    const r = await cli.run(['jobs', 'submit', '--bill', '10x1', '--currency', 'XYZ']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      'error: the request is not valid (HTTP 422, validation_failed); body.currency: no CBR rate is known for XYZ\n',
+    );
+    expect(r.stdout).toBe('');
+  });
+
+  it('--help explains the bill syntax and shows examples', async () => {
+    const r = await cli.run(['jobs', 'submit', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('--bill ID:DENOMINATIONxCOUNT');
+    expect(r.stdout).toContain('$ ratewire jobs submit --bill 10x5 --bill 20x3 --rate 75.5');
+    for (const cmd of [
+      ['jobs', 'watch'],
+      ['jobs', 'get'],
+      ['jobs', 'list'],
+      ['exchange', 'calculate'],
+    ])
+      expect((await cli.run([...cmd, '--help'])).stdout, cmd.join(' ')).toContain(
+        `Examples:\n  $ ratewire ${cmd.join(' ')}`,
+      );
+  });
+
   it('--no-follow prints the job id alone and exits; jobs watch follows it to the end', async () => {
     const r = await cli.run(['jobs', 'submit', '--bill', '3x3', '--rate', '1.5', '--no-follow']);
     expect(r.code).toBe(0);
