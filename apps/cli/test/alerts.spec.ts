@@ -235,6 +235,29 @@ describe('alerts test, events and watch', () => {
     expect(json.items).toEqual([expect.objectContaining({ id: eventId, test: true })]);
   });
 
+  it('a real firing (above, judged at creation) ends `alerts watch --exit-status` with 5; the alert is triggered', async () => {
+    let added: Promise<{ code: number; stdout: string }> | undefined;
+    const watch = start(['alerts', 'watch', '--exit-status'], (err) => {
+      if (!added && err.includes('Watching alerts:'))
+        added = cli.run(['alerts', 'add', '--source', 'binance', '--symbol', 'BTCUSDT', '--above', '1']);
+    });
+    const w = await watch.done;
+    const a = await added;
+    expect(a?.code).toBe(0);
+    const id = idOf(a?.stdout ?? '');
+    expect(w.code).toBe(5);
+    expect(w.stdout).toMatch(new RegExp(`^\\S+Z  ${id}  binance BTCUSDT above 1: \\d+(\\.\\d+)?( previous \\S+)?\\n$`));
+    const got = JSON.parse((await cli.run(['alerts', 'get', id, '--json'])).stdout) as {
+      status: string;
+      fired_count: number;
+    };
+    expect(got).toMatchObject({ status: 'triggered', fired_count: 1 });
+    const ev = await cli.run(['alerts', 'events', id]);
+    const row = ev.stdout.trimEnd().split('\n')[1] ?? '';
+    expect(row).not.toMatch(/test$/);
+    expect(row).toContain(/: (\S+)/.exec(w.stdout)?.[1] ?? 'a value');
+  });
+
   it('watch --json prints each firing as one JSON line; Ctrl-C ends it with 130', async () => {
     const add = await cli.run(['alerts', 'add', '--source', 'cbr', '--symbol', 'EUR', '--above', '1000']);
     const id = idOf(add.stdout);
