@@ -3,10 +3,12 @@
 import type { Command } from 'commander';
 
 import type { Runtime } from '../core/command.ts';
+import { registerCallbacks } from './callbacks.command.ts';
 import { registerTail } from './tail.command.ts';
 import { registerWatch } from './watch.command.ts';
 
 export function registerLive(program: Command, rt: Runtime): void {
   registerWatch(program, rt);
   registerTail(program, rt);
+  registerCallbacks(program, rt);
 }

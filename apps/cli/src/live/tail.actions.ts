@@ -3,41 +3,11 @@ import { summariseEvent } from '@ratewire/contracts/catalogue';
 
 import type { Action } from '../core/command.ts';
 import { CliError, EXIT, usageError } from '../core/exit-codes.ts';
-import { clock, cut, oneLine, paint, parseCount } from './lines.ts';
+import { clock, cut, oneLine, paint, parseCount, readPayload } from './lines.ts';
 
 export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
 /** A subject or a pattern: dot-separated tokens, no blanks; `>` only as the last. */
 const SUBJECT_RE = /^(?:[^\s.*>]+|\*)(?:\.(?:[^\s.*>]+|\*))*(?:\.>)?$|^>$/;
-
-type Reviver = (this: unknown, key: string, value: unknown, context?: { source?: string }) => unknown;
-const parseJson = JSON.parse as (text: string, reviver?: Reviver) => unknown;
-/** JSON.rawJSON (Node 21+): a value JSON.stringify writes as the text given. */
-const rawJson = (text: string): unknown =>
-  (JSON as unknown as { rawJSON(this: void, t: string): unknown }).rawJSON(text);
-
-/** A JSON number that a double cannot hold digit for digit: its source text. */
-const inexact = (value: unknown, context?: { source?: string }): string | undefined =>
-  typeof value === 'number' && context?.source !== undefined && String(value) !== context.source
-    ? context.source
-    : undefined;
-
-/**
- * A payload read twice: `summary` with such numbers as decimal strings (the contracts read decimals
- * from either), `exact` for --json, such numbers written back as they came. Undefined when not JSON.
- */
-export function readPayload(text: string): { summary: unknown; exact: unknown } | undefined {
-  try {
-    return {
-      summary: parseJson(text, (_k, v, c) => inexact(v, c) ?? v),
-      exact: parseJson(text, (_k, v, c) => {
-        const source = inexact(v, c);
-        return source === undefined ? v : rawJson(source);
-      }),
-    };
-  } catch {
-    return undefined;
-  }
-}
 
 export const tail: Action = async (ctx, [list], opts) => {
   const subjects = Array.isArray(list) && list.length > 0 ? list.map(String) : ['>'];
