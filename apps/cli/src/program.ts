@@ -6,6 +6,7 @@ import { registerAuth } from './auth/auth.command.ts';
 import { type Runtime } from './core/command.ts';
 import { EXIT_CODES_HELP } from './core/exit-codes.ts';
 import { registerJobs } from './jobs/jobs.command.ts';
+import { registerLive } from './live/live.command.ts';
 import { VERSION } from './core/version.ts';
 import { registerRates } from './rates/rates.command.ts';
 
@@ -53,5 +54,6 @@ ${EXIT_CODES_HELP}
   registerRates(program, rt);
   registerJobs(program, rt);
   registerAlerts(program, rt);
+  registerLive(program, rt);
   return program;
 }
