@@ -61,7 +61,9 @@ export class LiveSession {
     this.#opts = opts;
     for (const c of opts.channels) this.#channels.add(c);
     for (const [c, id] of opts.since ?? []) this.#last.set(c, id);
-    opts.signal.addEventListener('abort', () => this.close(), { once: true });
+    // a signal aborted before the session began never fires 'abort': it is closed from the start
+    if (opts.signal.aborted) this.#closed = true;
+    else opts.signal.addEventListener('abort', () => this.close(), { once: true });
     this.done = this.#loop();
   }
 
