@@ -1,5 +1,7 @@
 // The live commands against the whole stack: `watch` over the WebSocket (across an api restart)
 // and `tail` over NATS, both run in-process while the test publishes on the stack's NATS.
+import { spawn } from 'node:child_process';
+
 import { startStack, type Stack } from '@ratewire/testkit/stack';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -210,4 +212,39 @@ describe('tail', () => {
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/^error: cannot reach NATS at nats:\/\/127\.0\.0\.1:1: /);
   });
+});
+
+describe('the ratewire process (the bundle when built, else the source)', () => {
+  const bin = new URL('../bin/ratewire.js', import.meta.url).pathname;
+
+  function spawnCli(args: string[]) {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: { ...process.env, ...cli.env, NATS_URL: stack.nats.url, RATEWIRE_URL: stack.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = async (test: () => boolean) => {
+      for (let i = 0; i < 200 && !test(); i++) await sleep(50);
+      expect(test(), `${out.stdout}\n${out.stderr}`).toBe(true);
+    };
+    return { child, out, exited, until };
+  }
+
+  it('tail loads nats and prints the message', async () => {
+    const p = spawnCli(['tail', 'proctest.>', '--count', '1']);
+    await p.until(() => p.out.stderr.includes('following proctest.>'));
+    nc.publish('proctest.one', JSON.stringify({ id: 1, code: 'USD' }));
+    expect(await p.exited).toBe(0);
+    expect(p.out.stdout).toMatch(/^\d\d:\d\d:\d\d\.\d{3} {2}proctest\.one {2}\{"id":1,"code":"USD"\}\n$/);
+  }, 30_000);
+
+  it('watch ends with 130 on SIGINT', async () => {
+    const p = spawnCli(['watch', 'tasks']);
+    await p.until(() => p.out.stderr.includes('watching tasks'));
+    p.child.kill('SIGINT');
+    expect(await p.exited).toBe(130);
+  }, 30_000);
 });

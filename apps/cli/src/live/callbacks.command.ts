@@ -34,7 +34,7 @@ forwarded; a body over 1 MiB gets 413. With --json, one NDJSON line per callback
       'ratewire callbacks listen --forward-to http://localhost:3000/hooks/ratewire',
       'ratewire callbacks listen --port 9000',
       'ratewire callbacks listen --secret "$WHSEC" --forward-to http://localhost:3000/hooks --json',
-      'ratewire jobs submit --bills bills.json --callback-url http://127.0.0.1:8787/',
+      'ratewire jobs submit --bill 50x2 --rate 75.5 --callback-url http://127.0.0.1:8787/',
     ],
   );
 }

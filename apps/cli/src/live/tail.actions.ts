@@ -20,7 +20,9 @@ export const tail: Action = async (ctx, [list], opts) => {
   const count = parseCount(opts['count']);
   const server = (typeof opts['server'] === 'string' && opts['server']) || ctx.io.env['NATS_URL'] || DEFAULT_NATS_URL;
   const raw = opts['raw'] === true;
-  const { connect, Events } = await import('nats');
+  // nats is CommonJS: its exports are the module's default both bundled and run from source
+  const loaded = await import('nats');
+  const { connect, Events } = loaded.default;
   let nc: Awaited<ReturnType<typeof connect>>;
   try {
     nc = await connect({ servers: server, name: 'ratewire-tail', maxReconnectAttempts: -1, reconnectTimeWait: 500 });

@@ -46,6 +46,8 @@ export const watch: Action = async (ctx: Ctx, [list], opts) => {
 
   let seen = 0;
   let wasLive = false;
+  /** Live since the last connection problem was told. */
+  let live = false;
   let told = false;
   const session: LiveSession = new LiveSession({
     baseUrl: target.url,
@@ -66,8 +68,11 @@ export const watch: Action = async (ctx: Ctx, [list], opts) => {
           ctx.say(`connecting to ${detail}`);
         } else if (state === 'live') {
           ctx.say(`${wasLive ? 'resumed' : 'watching'} ${channels.join(', ')}`);
-          wasLive = true;
-        } else if (state === 'reconnecting') ctx.say(`${wasLive ? 'connection lost' : 'not connected'}: ${detail}`);
+          wasLive = live = true;
+        } else if (state === 'reconnecting') {
+          ctx.say(`${live ? 'connection lost' : 'not connected'}: ${detail}`);
+          live = false;
+        }
       },
       reset(channel) {
         ctx.say(`reset ${channel}: its history no longer reaches back to where this watch was; frames were lost`);
