@@ -9,6 +9,7 @@ import { registerJobs } from './jobs/jobs.command.ts';
 import { registerLive } from './live/live.command.ts';
 import { VERSION } from './core/version.ts';
 import { registerRates } from './rates/rates.command.ts';
+import { registerShell } from './shell/shell.command.ts';
 
 export function buildProgram(rt: Runtime): Command {
   const program = new Command('ratewire');
@@ -55,5 +56,6 @@ ${EXIT_CODES_HELP}
   registerJobs(program, rt);
   registerAlerts(program, rt);
   registerLive(program, rt);
+  registerShell(program, rt);
   return program;
 }

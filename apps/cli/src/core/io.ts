@@ -19,6 +19,11 @@ export interface Io {
   env: Readonly<Record<string, string | undefined>>;
   /** Fires when the user interrupts (Ctrl-C); long-running commands stop on it. */
   signal: AbortSignal;
+  /**
+   * Set by `ratewire shell`: a command that submits a job calls it with the job's id, so the shell
+   * keeps showing that job's notifications after the command ends.
+   */
+  onJob?: (jobId: string) => void;
 }
 
 export function processIo(signal: AbortSignal): Io {

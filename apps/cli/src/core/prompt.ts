@@ -22,8 +22,10 @@ function ask(ctx: Ctx, question: string, hidden: boolean, flagHint: string): Pro
   return new Promise<string>((resolve, reject) => {
     let answered = false;
     const stop = () => {
-      rl.close();
+      // first: closing answers 'close', which would call it the end of input
       reject(new CliError('interrupted', EXIT.interrupted));
+      io.stderr.write('\n');
+      rl.close();
     };
     rl.on('SIGINT', stop);
     io.signal.addEventListener('abort', stop, { once: true });
