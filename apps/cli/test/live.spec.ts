@@ -122,6 +122,16 @@ describe('watch', () => {
     expect(framesOf(again.stdout).map((f) => f.id)).toEqual([first[1]!.id, first[2]!.id]);
   }, 60_000);
 
+  it('tells a reset on stderr when the channel’s history no longer reaches back to --since', async () => {
+    const w = cli.start(['watch', 'rates.binance:SEQGONE', '--since', '1-0']);
+    await w.waitFor((t) => t.includes('reset rates.binance:SEQGONE: '), { stream: 'stderr' });
+    expect(w.stderr()).toMatch(/frames were lost/);
+    w.interrupt();
+    const r = await w.done;
+    expect(r.code).toBe(130);
+    expect(r.stdout).toBe('');
+  });
+
   it('refuses a channel that does not exist (exit 2) and a private channel without a login (exit 4)', async () => {
     const bad = await cli.run(['watch', 'rates.binance:btc usdt']);
     expect(bad.code).toBe(2);
