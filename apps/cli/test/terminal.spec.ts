@@ -68,6 +68,14 @@ afterAll(async () => {
   await stack?.close();
 });
 
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe('ratewire shell in a terminal', () => {
   it('logs in with a password that is never shown; the credentials file is 0600 in a 0700 folder', async () => {
     await term.line('ratewire shell');
@@ -102,6 +110,24 @@ describe('ratewire shell in a terminal', () => {
     });
     expect(created.status).toBe(201);
     const alert = (await created.json()) as { id: string };
+    // a job of the same user submitted elsewhere, run to its end: the shell follows only its own
+    const outside = await fetch(`${stack.url}/api/v1/exchange-jobs`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        request_id: `outside-${Date.now()}`,
+        exchange_rate: '75.5',
+        bills: [{ denomination_id: 1, denomination: 10, count: 5 }],
+      }),
+    });
+    expect(outside.status).toBe(202);
+    const { job_id: outsideJob } = (await outside.json()) as { job_id: string };
+    await waitUntil(async () => {
+      const job = await fetch(`${stack.url}/api/v1/exchange-jobs/${outsideJob}`, {
+        headers: { authorization: `Bearer ${user.token}` },
+      });
+      return ((await job.json()) as { status: string }).status === 'done';
+    });
     const from = await lineCount();
     await term.type('rates binance BTC');
     await term.waitFor((s) => after(s, from - 1).includes(`${prompt}rates binance BTC`));
@@ -118,6 +144,7 @@ describe('ratewire shell in a terminal', () => {
     expect(lines[notice]).toContain('BTCUSDT');
     // the prompt with the half-typed text is drawn again below the notification, the cursor at its end
     expect(lines.slice(notice + 1)).toEqual([`${prompt}rates binance BTC`]);
+    expect(screen).not.toContain(outsideJob);
     const cursor = await term.cursorLine();
     expect(cursor.text.trimEnd()).toBe(`${prompt}rates binance BTC`);
     expect(cursor.x).toBe(`${prompt}rates binance BTC`.length);
@@ -185,6 +212,13 @@ describe('ratewire shell in a terminal', () => {
     expect(screen).toBeTruthy();
   });
 
+  it('cls clears the screen: the prompt is on its first line', async () => {
+    await term.line('cls');
+    const visible = async () => (await term.visible()).split('\n')[0]?.trimEnd();
+    await waitUntil(async () => (await visible()) === prompt.trimEnd());
+    expect((await term.visible()).trim()).toBe(prompt.trim());
+  });
+
   it('Ctrl-D leaves the shell; the history was kept in a 0600 file', async () => {
     const from = await lineCount();
     await term.keys('C-d');
@@ -245,6 +279,7 @@ describe('ratewire piped', () => {
       'task --bill 10x5 --rate 75.5',
       'convert 1 USD',
       'convert 100 USD EUR',
+      'help',
     ].join('\n');
     const { stdout, stderr } = await exec('bash', ['-c', `printf '%s\\n' "$SCRIPT" | ratewire shell 2>&1 | cat`], {
       env: { ...env, RATEWIRE_TOKEN: user.token, SCRIPT: script },
@@ -256,6 +291,7 @@ describe('ratewire piped', () => {
     expect(stdout).toMatch(/^Total: 3775\.00 RUB$/m);
     expect(stdout).toMatch(/error: missing required argument 'to'/);
     expect(stdout).toMatch(/^100 USD = \S+ EUR/m);
+    expect(stdout).toMatch(/^ {2}task …\s+submit an exchange job: the same as `jobs submit …`/m);
     const failing = await exec('bash', ['-c', `printf 'convert 1\\n' | ratewire shell; echo "exit=$?"`], { env });
     expect(failing.stdout).toContain('exit=2');
   });

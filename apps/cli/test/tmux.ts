@@ -88,6 +88,12 @@ export class Terminal {
     return stdout;
   }
 
+  /** Only what the window shows now, no scrollback. */
+  async visible(): Promise<string> {
+    const { stdout } = await exec('tmux', [...this.#base(), 'capture-pane', '-p', '-J', '-t', 'main']);
+    return stdout;
+  }
+
   /** The screen's lines without the blank ones below the last text. */
   async lines(): Promise<string[]> {
     const lines = (await this.screen()).split('\n');
