@@ -50,7 +50,10 @@ export function checkSignature(
   if (!/^\d{1,15}$/.test(timestamp)) return { ok: false, reason: 'webhook-timestamp is not Unix seconds' };
   const off = Math.abs(nowS - Number(timestamp));
   if (off > TOLERANCE_S)
-    return { ok: false, reason: `webhook-timestamp is ${Math.round(off / 60).toString()} min off this clock` };
+    return {
+      ok: false,
+      reason: `webhook-timestamp is ${off.toString()} s off this clock (at most ${TOLERANCE_S.toString()} s)`,
+    };
   if (!verifyWebhook(key, id, timestamp, body, signature))
     return { ok: false, reason: 'the signature does not match the webhook secret' };
   return { ok: true };
