@@ -132,7 +132,7 @@ describe('watch', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('refuses a channel that does not exist (exit 2) and a private channel without a login (exit 4)', async () => {
+  it('refuses a channel that does not exist (exit 2), a private channel without a login and a refused token (exit 4)', async () => {
     const bad = await cli.run(['watch', 'rates.binance:btc usdt']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: "rates\.binance:btc usdt" is not a channel\n/);
@@ -141,6 +141,9 @@ describe('watch', () => {
     const priv = await cli.run(['watch', 'jobs:1f6b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d']);
     expect(priv.code).toBe(4);
     expect(priv.stderr).toMatch(/^error: not logged in/);
+    const refused = await cli.run(['watch', 'currencies'], { env: { RATEWIRE_TOKEN: 'not-a-token' } });
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/^error: .*\(unauthorized\)\n {2}run `ratewire login`/m);
   });
 
   it('follows the account’s own alerts channel with its token; another account’s is refused with exit 1', async () => {
