@@ -1,4 +1,5 @@
-// A notification as the shell prints it: `HH:MM:SS  channel  event: summary`, one line.
+// A notification as the shell prints it: `HH:MM:SS  event  summary`, one line (the summary names
+// the job or alert; the channel is the user's own, so it says nothing more).
 import { summariseEvent } from '@ratewire/contracts/catalogue';
 import type { WsEventFrame } from '@ratewire/contracts/ws.schemas';
 
@@ -11,5 +12,5 @@ const clock = (iso: string) => {
 
 export function noticeLine(frame: WsEventFrame): string {
   const summary = summariseEvent(frame.event, frame.data, frame.channel);
-  return printable(`${clock(frame.ts)}  ${frame.channel}  ${frame.event}: ${summary}`);
+  return printable(`${clock(frame.ts)}  ${frame.event}  ${summary}`);
 }
