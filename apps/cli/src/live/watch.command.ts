@@ -6,6 +6,7 @@ import { examples, lazyAction, type Runtime } from '../core/command.ts';
 export function registerWatch(program: Command, rt: Runtime): void {
   const watch = program
     .command('watch')
+    .summary('print the live frames of WebSocket channels, resuming across reconnects')
     .description(
       'print the frames of WebSocket channels as they come; reconnects on its own and resumes where it was, ' +
         'so no frame is lost or repeated across a reconnect',
