@@ -205,6 +205,13 @@ describe('ratewire shell in a terminal', () => {
     await term.waitFor((s) => /^watching rates\.binance$/m.test(after(s, from)));
     await term.keys('C-c');
     screen = await term.waitFor((s) => after(s, from).trimEnd().endsWith(prompt.trimEnd()));
+    // a question a command asks is interrupted the same way
+    from = await lineCount();
+    await term.line('login');
+    await term.waitFor((s) => /^Email: $/m.test(after(s, from)));
+    await term.keys('C-c');
+    screen = await term.waitFor((s) => after(s, from).trimEnd().endsWith(prompt.trimEnd()));
+    expect(after(screen, from)).toMatch(/^error: interrupted$/m);
     // still the shell: it runs the next line
     from = await lineCount();
     await term.line('convert 100 USD EUR');
@@ -248,7 +255,12 @@ describe('ratewire at a bash prompt', () => {
   });
 
   it('Ctrl-C stops a long-running command with exit code 130', async () => {
-    const from = await lineCount();
+    let from = await lineCount();
+    await term.line('ratewire login; echo "exit=$?"');
+    await term.waitFor((s) => /^Email: $/m.test(after(s, from)));
+    await term.keys('C-c');
+    await term.waitFor((s) => /^exit=130$/m.test(after(s, from)));
+    from = await lineCount();
     await term.line('ratewire watch rates.binance; echo "exit=$?"');
     await term.waitFor((s) => /^watching rates\.binance$/m.test(after(s, from)));
     await term.keys('C-c');
