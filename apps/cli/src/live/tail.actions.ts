@@ -5,7 +5,8 @@ import type { Action } from '../core/command.ts';
 import { CliError, EXIT, usageError } from '../core/exit-codes.ts';
 import { clock, cut, oneLine, paint, parseCount, readPayload } from './lines.ts';
 
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** The NATS that `npm start` runs, as the default --url is the api it runs. */
+export const DEFAULT_NATS_URL = 'nats://127.0.0.1:54222';
 /** A subject or a pattern: dot-separated tokens, no blanks; `>` only as the last. */
 const SUBJECT_RE = /^(?:[^\s.*>]+|\*)(?:\.(?:[^\s.*>]+|\*))*(?:\.>)?$|^>$/;
 

@@ -8,7 +8,10 @@ export function registerTail(program: Command, rt: Runtime): void {
     .command('tail')
     .description('follow NATS subjects (operators): each message as time, subject and a one-line summary')
     .argument('[subjects...]', 'subjects, `*` for one token and `>` for the rest (default: >, everything)')
-    .option('-s, --server <url>', 'the NATS server (default: NATS_URL, or nats://127.0.0.1:4222)')
+    .option(
+      '-s, --server <url>',
+      'the NATS server (default: NATS_URL, or nats://127.0.0.1:54222, the one npm start runs)',
+    )
     .option('--raw', 'print each payload as it came, one per line')
     .option('-n, --count <n>', 'exit after this many messages')
     .addHelpText(
