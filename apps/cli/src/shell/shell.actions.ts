@@ -353,7 +353,7 @@ Notifications of your alerts and of the jobs submitted here print above the prom
     }
     try {
       const api = new ApiClient(target.url, target.credential, this.#io.signal);
-      const me = await api.json(userSchema, 'GET', '/api/v1/auth/me', { auth: 'required' });
+      const me = await api.json(userSchema, 'GET', '/api/v1/auth/me', { auth: 'required', timeoutMs: 5_000 });
       this.#identityKey = key;
       this.#prompt = `${me.email.split('@')[0] ?? me.email}@${new URL(target.url).host}> `;
       this.#startAlerts(target, me.id, key);
