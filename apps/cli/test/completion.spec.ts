@@ -2,7 +2,7 @@
 // completion calls it), the zsh script in a real zsh at a terminal (tmux, Tab pressed), and the
 // shell's own Tab completion.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -86,6 +86,7 @@ describe('ratewire completion zsh, in zsh at a terminal', () => {
   });
   afterAll(async () => {
     await term?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('completes a command, a subcommand and an option with Tab', async () => {

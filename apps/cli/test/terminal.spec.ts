@@ -2,7 +2,16 @@
 // shell with a hidden password, notifications above a half-typed line, Tab, Ctrl-C and Ctrl-D; the
 // progress bar; Ctrl-C of a long-running command; and the same commands piped, with no escape codes.
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -66,6 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await term?.close();
   await stack?.close();
+  if (home) rmSync(home, { recursive: true, force: true });
 });
 
 async function waitUntil(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {

@@ -2,7 +2,7 @@
 // session running bash with the given environment, driven by send-keys and read by capture-pane.
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -18,6 +18,7 @@ export interface TerminalOptions {
 export class Terminal {
   readonly socket: string;
   #closed = false;
+  #socketPath: string | undefined;
 
   private constructor(socket: string) {
     this.socket = socket;
@@ -47,8 +48,16 @@ export class Terminal {
       ],
       { env: options.env },
     );
-    await exec('tmux', [...term.#base(), 'set-option', '-g', 'history-limit', '5000']);
-    await term.waitFor(/^\$ $/m);
+    try {
+      term.#socketPath = (
+        await exec('tmux', [...term.#base(), 'display-message', '-p', '#{socket_path}'])
+      ).stdout.trim();
+      await exec('tmux', [...term.#base(), 'set-option', '-g', 'history-limit', '5000']);
+      await term.waitFor(/^\$ $/m);
+    } catch (err) {
+      await term.close();
+      throw err;
+    }
     return term;
   }
 
@@ -142,5 +151,7 @@ export class Terminal {
     if (this.#closed) return;
     this.#closed = true;
     await exec('tmux', [...this.#base(), 'kill-server']).catch(() => undefined);
+    // the server leaves its socket file behind
+    if (this.#socketPath) rmSync(this.#socketPath, { force: true });
   }
 }
