@@ -234,6 +234,22 @@ describe('ratewire shell in a terminal', () => {
     const visible = async () => (await term.visible()).split('\n')[0]?.trimEnd();
     await waitUntil(async () => (await visible()) === prompt.trimEnd());
     expect((await term.visible()).trim()).toBe(prompt.trim());
+    // Ctrl-L does the same and keeps the half-typed line
+    await term.line('rates binance BTCUSDT');
+    await term.waitFor((s) => /^BTCUSDT\s+\d/m.test(s));
+    await term.type('rates cbr');
+    await term.keys('C-l');
+    await waitUntil(async () => (await visible()) === `${prompt}rates cbr`);
+    await term.keys('C-u');
+  });
+
+  it('Up brings back the commands typed before', async () => {
+    await term.keys('Up');
+    await term.waitFor((s) => s.trimEnd().endsWith(`${prompt}rates binance BTCUSDT`));
+    await term.keys('Up');
+    await term.waitFor((s) => s.trimEnd().endsWith(`${prompt}cls`));
+    await term.keys('C-u');
+    await term.waitFor((s) => s.trimEnd().endsWith(prompt.trimEnd()));
   });
 
   it('Ctrl-D leaves the shell; the history was kept in a 0600 file', async () => {
