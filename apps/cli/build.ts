@@ -1,7 +1,6 @@
 // Bundles the CLI into dist/: one small entry chunk (the command tree) and a chunk per command's
 // action, loaded on use. Nothing is left to resolve at run time but Node's own modules.
 import { readFileSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { dirname } from 'node:path';
 
 import { build, type Plugin } from 'esbuild';
@@ -24,13 +23,11 @@ const englishOnly: Plugin = {
 const root = new URL('.', import.meta.url).pathname;
 const { version } = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as { version: string };
 
-// `node build.ts DIR` bundles into DIR instead (the terminal tests build a private copy there)
-const outdir = resolve(root, process.argv[2] ?? 'dist');
-rmSync(outdir, { recursive: true, force: true });
+rmSync(`${root}dist`, { recursive: true, force: true });
 await build({
   absWorkingDir: root,
   entryPoints: ['src/main.ts'],
-  outdir,
+  outdir: 'dist',
   bundle: true,
   splitting: true,
   format: 'esm',

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import {
   chmodSync,
   copyFileSync,
+  cpSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -40,18 +41,16 @@ const lineCount = async () => (await term.lines()).length;
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'rw-term-'));
-  // one build for this file, into a copy of the package of its own (bin, package.json, the bundle),
-  // as `npm install -g` lays it out: the terminal runs what a user's `ratewire` runs, and no other
-  // build of the checkout's dist/ can change it under a running shell
+  // the bundle the run's globalSetup built (test/build-once.ts), in a copy of the package of its own
+  // (bin, package.json, dist/) as `npm install -g` lays it out: the terminal runs what a user's
+  // `ratewire` runs, and no later build of the checkout's dist/ changes it under a running shell
   const pkg = join(home, 'ratewire-cli');
   mkdirSync(join(pkg, 'bin'), { recursive: true });
   copyFileSync(join(cliRoot, 'package.json'), join(pkg, 'package.json'));
   copyFileSync(join(cliRoot, 'bin', 'ratewire.js'), join(pkg, 'bin', 'ratewire.js'));
+  cpSync(join(cliRoot, 'dist'), join(pkg, 'dist'), { recursive: true });
   const binJs = join(pkg, 'bin', 'ratewire.js');
-  const [started] = await Promise.all([
-    startStack(),
-    exec(process.execPath, ['build.ts', join(pkg, 'dist')], { cwd: cliRoot }),
-  ]);
+  const started = await startStack();
   stack = started;
   user = await stack.user();
   const bin = join(home, 'bin');
