@@ -156,6 +156,21 @@ describe('reads', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ symbol: 'BTCUSDT', price: api.price });
   });
 
+  it('reads are public: a stale credential in the environment does not stop them', async () => {
+    const r = await cli.run(['rates', 'binance', 'BTCUSDT'], {
+      env: { RATEWIRE_TOKEN: 'rw_revoked00_0123456789abcdefghijklmnopqrstuv' },
+    });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(
+      (
+        await cli.run(['convert', '1', 'USD', 'EUR'], {
+          env: { RATEWIRE_TOKEN: 'rw_revoked00_0123456789abcdefghijklmnopqrstuv' },
+        })
+      ).code,
+    ).toBe(0);
+  });
+
   it('an unknown symbol is exit 3 with the service’s message on one line', async () => {
     const r = await cli.run(['rates', 'binance', 'NOSUCHPAIR']);
     expect(r.code).toBe(3);

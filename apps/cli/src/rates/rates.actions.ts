@@ -14,6 +14,7 @@ import type { Action } from '../core/command.ts';
 import type { Ctx } from '../core/context.ts';
 import { usageError } from '../core/exit-codes.ts';
 
+// Rates are public: no credential is sent, so an expired stored session never turns a read into exit 4.
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const codes = (list: unknown): string[] | undefined =>
   Array.isArray(list) && list.length > 0 ? list.map((s) => String(s).toUpperCase()) : undefined;
@@ -22,7 +23,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** `--csv`: the service renders the CSV; it is printed as it came. */
 async function printCsv(ctx: Ctx, path: string, query: Record<string, string | undefined>): Promise<void> {
-  const body = await ctx.api().text('GET', path, { query, accept: 'text/csv' });
+  const body = await ctx.api().text('GET', path, { query, accept: 'text/csv', auth: 'none' });
   ctx.io.stdout.write(body);
 }
 
@@ -32,7 +33,7 @@ export const cbrRates: Action = async (ctx, [when], opts) => {
     throw usageError(`expected "latest" or a day YYYY-MM-DD, not ${JSON.stringify(day)}`);
   const path = day === 'latest' ? '/api/v1/rates/cbr/latest' : `/api/v1/rates/cbr/${day}`;
   const query = { symbols: str(opts['symbols'])?.toUpperCase(), base: upper(opts['base']) };
-  const data = await ctx.api().json(cbrRatesResponse, 'GET', path, { query });
+  const data = await ctx.api().json(cbrRatesResponse, 'GET', path, { query, auth: 'none' });
   ctx.output(data, () => {
     const rows = Object.entries(data.rates).map(([code, r]) => ({ code, ...r }));
     const asked = data.requested && data.requested !== data.date ? ` (asked for ${data.requested})` : '';
@@ -57,7 +58,7 @@ export const cbrSeries: Action = async (ctx, [symbol], opts) => {
     base: upper(opts['base']),
   };
   if (opts['csv'] === true) return printCsv(ctx, '/api/v1/rates/cbr/series', query);
-  const points = await ctx.api().json(cbrSeriesResponse, 'GET', '/api/v1/rates/cbr/series', { query });
+  const points = await ctx.api().json(cbrSeriesResponse, 'GET', '/api/v1/rates/cbr/series', { query, auth: 'none' });
   ctx.output(points, () => {
     if (points.length === 0) return `No CBR rates for ${query.symbol} in that range.`;
     const grouped = points.filter((p): p is z.infer<typeof cbrGroupedPoint> => 'period_start' in p);
@@ -87,7 +88,9 @@ export const binancePrices: Action = async (ctx, [symbols], opts) => {
   if (list?.length === 1 && opts['all'] !== true) {
     const one = await ctx
       .api()
-      .json(binancePriceResponse, 'GET', `/api/v1/rates/binance/${encodeURIComponent(list[0] ?? '')}`);
+      .json(binancePriceResponse, 'GET', `/api/v1/rates/binance/${encodeURIComponent(list[0] ?? '')}`, {
+        auth: 'none',
+      });
     ctx.output(one, () =>
       ctx.table(
         [one],
@@ -102,7 +105,7 @@ export const binancePrices: Action = async (ctx, [symbols], opts) => {
     return;
   }
   const query = { symbols: list, status: opts['all'] === true ? 'all' : undefined };
-  const data = await ctx.api().json(binancePricesResponse, 'GET', '/api/v1/rates/binance', { query });
+  const data = await ctx.api().json(binancePricesResponse, 'GET', '/api/v1/rates/binance', { query, auth: 'none' });
   ctx.output(data, () => {
     const rows = Object.entries(data.prices).map(([symbol, price]) => ({
       symbol,
@@ -124,7 +127,7 @@ export const binanceHistory: Action = async (ctx, [symbol], opts) => {
   const path = `/api/v1/rates/binance/${encodeURIComponent(String(symbol).toUpperCase())}/history`;
   const query = { from: str(opts['from']), to: str(opts['to']), interval: str(opts['interval']) };
   if (opts['csv'] === true) return printCsv(ctx, path, query);
-  const rows = await ctx.api().json(binanceHistoryResponse, 'GET', path, { query });
+  const rows = await ctx.api().json(binanceHistoryResponse, 'GET', path, { query, auth: 'none' });
   ctx.output(rows, () =>
     rows.length === 0
       ? `No stored prices for ${String(symbol).toUpperCase()} in that range.`
@@ -141,13 +144,15 @@ export const binanceHistory: Action = async (ctx, [symbol], opts) => {
 
 export const convert: Action = async (ctx, [amount, from, to], opts) => {
   const query = { amount: String(amount), from: upper(from), to: upper(to), date: str(opts['date']) };
-  const c = await ctx.api().json(convertResponse, 'GET', '/api/v1/convert', { query });
+  const c = await ctx.api().json(convertResponse, 'GET', '/api/v1/convert', { query, auth: 'none' });
   ctx.output(c, () => `${c.amount} ${c.from} = ${c.result} ${c.to}  (rate ${c.rate}, CBR rates of ${c.date})`);
 };
 
 export const fluctuation: Action = async (ctx, [symbols], opts) => {
   const query = { symbols: codes(symbols), from: str(opts['from']), to: str(opts['to']), base: upper(opts['base']) };
-  const f = await ctx.api().json(cbrFluctuationResponse, 'GET', '/api/v1/rates/cbr/fluctuation', { query });
+  const f = await ctx
+    .api()
+    .json(cbrFluctuationResponse, 'GET', '/api/v1/rates/cbr/fluctuation', { query, auth: 'none' });
   ctx.output(f, () => {
     const rows = Object.entries(f.rates).map(([code, r]) => ({ code, ...r }));
     return (
