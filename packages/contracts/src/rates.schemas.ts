@@ -143,18 +143,6 @@ export const binanceHistoryQuery = z.object({
     .meta({ description: 'Bucket width; buckets are aligned to UTC midnight' }),
 });
 
-export const binanceOhlc = z
-  .object({
-    t: z.string().meta({ description: 'Start of the bucket (ISO, UTC)' }),
-    open: decimalString.meta({ description: 'First price recorded in the bucket' }),
-    high: decimalString,
-    low: decimalString,
-    close: decimalString.meta({ description: 'Last price recorded in the bucket' }),
-    count: z.number().int().meta({ description: 'Price changes recorded in the bucket' }),
-  })
-  .meta({ id: 'BinanceOhlc' });
-export const binanceHistoryResponse = z.array(binanceOhlc).meta({ id: 'BinanceHistory' });
-
 export const binanceStatusQuery = z.object({
   status: z
     .enum(['trading', 'all'], { message: "expected 'trading' or 'all'" })
@@ -168,29 +156,7 @@ export const binancePricesQuery = binanceStatusQuery.extend({
     .meta({ description: 'Comma-separated symbols (whatever their status); all trading ones when absent' }),
 });
 
-export const binancePricesResponse = z
-  .object({
-    updated_at: z.string().nullable().meta({ description: 'Newest price time among the symbols (ISO)' }),
-    count: z.number().int(),
-    prices: z.record(z.string(), decimalString).meta({ description: 'Symbol → last price (decimal string)' }),
-    statuses: z.record(z.string(), z.string().nullable()).optional().meta({
-      description: 'With status=all or symbols: symbol → exchange status (TRADING, BREAK, …; null if unlisted)',
-    }),
-  })
-  .meta({ id: 'BinancePrices' });
-
 export const binanceSymbolParams = z.object({ symbol: binanceSymbol });
-
-export const binancePriceResponse = z
-  .object({
-    symbol: z.string(),
-    price: decimalString,
-    updated_at: z.string(),
-    status: z.string().nullable().meta({
-      description: 'Exchange status: TRADING, or BREAK, HALT, … for a symbol that does not trade (its last price)',
-    }),
-  })
-  .meta({ id: 'BinancePrice' });
 
 export const convertQuery = z.object({
   from: currencyCode,
@@ -210,6 +176,14 @@ export const convertResponse = z
   })
   .meta({ id: 'Conversion' });
 
+export {
+  binanceHistoryResponse,
+  binanceOhlc,
+  binancePriceResponse,
+  binancePricesResponse,
+  type BinancePricesResponse,
+} from './binance.schemas.ts';
+
 // The Binance rates service’s shapes
 export const compatSymbolPrice = z
   .object({ symbol: z.string(), price: z.string(), status: z.string().nullable().optional() })
@@ -220,6 +194,5 @@ export type CbrRatesResponse = z.infer<typeof cbrRatesResponse>;
 export type CbrSeriesPoint = z.infer<typeof cbrSeriesPoint>;
 export type CbrGroupedPoint = z.infer<typeof cbrGroupedPoint>;
 export type CbrFluctuationResponse = z.infer<typeof cbrFluctuationResponse>;
-export type BinancePricesResponse = z.infer<typeof binancePricesResponse>;
 export type ConvertResponse = z.infer<typeof convertResponse>;
 export type CompatSymbolPrice = z.infer<typeof compatSymbolPrice>;
