@@ -4,7 +4,6 @@
 // `pnpm --filter @ratewire/cli build`, which `npm start` and `npm test` run) or, in a checkout
 // without one, the TypeScript source. On a Node older than 22 it hands over to the checkout's own
 // Node 24 (.toolchain/, put there by `npm start`) when there is one.
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +22,7 @@ if (major < 22) {
     );
     process.exit(1);
   }
+  const { spawnSync } = await import('node:child_process');
   const r = spawnSync(fileURLToPath(local), [fileURLToPath(import.meta.url), ...argv], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -1,12 +1,17 @@
 // Entry point: runs one command line against the given streams and answers its exit code. The bin
 // script calls main(); tests call run() in-process.
 import { CommanderError } from 'commander';
+import { config as zodConfig } from 'zod';
 
 import type { Runtime } from './core/command.ts';
 import { CliError, EXIT } from './core/exit-codes.ts';
 import { processIo, type Io } from './core/io.ts';
 import { printable } from './output/table.ts';
 import { buildProgram } from './program.ts';
+
+// A run parses a handful of answers: zod's compiled fast path (built with `new Function` on an object
+// schema's first parse) costs more to build than it saves here.
+zodConfig({ jitless: true });
 
 /** Commander's own ways of ending that are not errors. */
 const CLEAN_EXITS = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);

@@ -11,12 +11,12 @@ import { userSchema } from '@ratewire/contracts/auth.schemas';
 import type { z } from 'zod';
 
 import type { Action } from '../core/command.ts';
+import { str } from '../core/options.ts';
 import type { Ctx } from '../core/context.ts';
 import { CliError, EXIT, usageError } from '../core/exit-codes.ts';
 import { LiveSession } from '../live/live-client.ts';
 import { printable } from '../output/table.ts';
 
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 const WHOLE = /^\d+$/;
 const path = (id: unknown) => `/api/v1/alerts/${encodeURIComponent(String(id))}`;
 
@@ -119,11 +119,7 @@ export const add: Action = async (ctx, _args, opts) => {
 export const list: Action = async (ctx, _args, opts) => {
   const query = { status: str(opts['status']), limit: str(opts['limit']), offset: str(opts['offset']) };
   if (opts['csv'] === true) {
-    const text = await ctx
-      .api()
-      .text('GET', '/api/v1/alerts', { query: { ...query, format: 'csv' }, accept: 'text/csv', auth: 'required' });
-    ctx.io.stdout.write(text);
-    return;
+    return ctx.printCsv('/api/v1/alerts', query, 'required');
   }
   const page = await ctx.api().json(alertList, 'GET', '/api/v1/alerts', { query, auth: 'required' });
   ctx.output(page, () => {
@@ -176,11 +172,7 @@ export const test: Action = async (ctx, [id]) => {
 export const events: Action = async (ctx, [id], opts) => {
   const query = { limit: str(opts['limit']), offset: str(opts['offset']) };
   if (opts['csv'] === true) {
-    const text = await ctx
-      .api()
-      .text('GET', `${path(id)}/events`, { query: { ...query, format: 'csv' }, accept: 'text/csv', auth: 'required' });
-    ctx.io.stdout.write(text);
-    return;
+    return ctx.printCsv(`${path(id)}/events`, query, 'required');
   }
   const page = await ctx.api().json(alertEventList, 'GET', `${path(id)}/events`, { query, auth: 'required' });
   ctx.output(page, () =>

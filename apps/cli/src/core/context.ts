@@ -1,6 +1,6 @@
 // What a command's action gets: its streams, the global options, the profile store, and the
 // API client for the service and credential the options, the environment and the profile name.
-import { ApiClient, type Credential } from '../http/api-client.ts';
+import { ApiClient, type Credential, type Query } from '../http/api-client.ts';
 import { ConfigStore, DEFAULT_URL, checkProfileName, type Profile } from '../config/profiles.ts';
 import { renderRecord, renderTable, type Column } from '../output/table.ts';
 import { usageError } from './exit-codes.ts';
@@ -96,6 +96,12 @@ export class Ctx {
   /** Messages for the person (progress, confirmations) on stderr, so stdout stays data. */
   say(text: string): void {
     this.io.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+  }
+
+  /** `--csv`: the service renders it (Accept and `?format=csv`); it is printed as it came. */
+  async printCsv(path: string, query: Query, auth: 'required' | 'none'): Promise<void> {
+    const body = await this.api().text('GET', path, { query: { ...query, format: 'csv' }, accept: 'text/csv', auth });
+    this.io.stdout.write(body);
   }
 
   printJson(value: unknown): void {

@@ -12,12 +12,11 @@ import {
 import type { z } from 'zod';
 
 import type { Action } from '../core/command.ts';
+import { str } from '../core/options.ts';
 import type { Ctx } from '../core/context.ts';
 import { CliError, EXIT, usageError } from '../core/exit-codes.ts';
 import { parseBillFlags, parseBillsDocument, type BillsInput } from './bills.ts';
 import { followJob, getJob } from './follow.ts';
-
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
 /** The contract's first issues as one usage line: `bills.0.count: must be at least 1; …`. */
 function contractIssues(error: z.ZodError): string {
@@ -165,10 +164,7 @@ export const list: Action = async (ctx, _args, opts) => {
   const path = '/api/v1/exchange-jobs';
   if (opts['csv'] === true) {
     if (opts['status'] !== undefined) throw usageError('--status cannot be combined with --csv');
-    ctx.io.stdout.write(
-      await ctx.api().text('GET', path, { query: { ...query, format: 'csv' }, auth: 'required', accept: 'text/csv' }),
-    );
-    return;
+    return ctx.printCsv(path, query, 'required');
   }
   const page = await ctx.api().json(exchangeJobList, 'GET', path, { query, auth: 'required' });
   const status = str(opts['status']);

@@ -1,7 +1,4 @@
 import {
-  binanceHistoryResponse,
-  binancePriceResponse,
-  binancePricesResponse,
   cbrFluctuationResponse,
   cbrRatesResponse,
   cbrSeriesResponse,
@@ -11,21 +8,11 @@ import type { cbrGroupedPoint } from '@ratewire/contracts/rates.schemas';
 import type { z } from 'zod';
 
 import type { Action } from '../core/command.ts';
-import type { Ctx } from '../core/context.ts';
+import { codes, str, upper } from '../core/options.ts';
 import { usageError } from '../core/exit-codes.ts';
 
 // Rates are public: no credential is sent, so an expired stored session never turns a read into exit 4.
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
-const codes = (list: unknown): string[] | undefined =>
-  Array.isArray(list) && list.length > 0 ? list.map((s) => String(s).toUpperCase()) : undefined;
-const upper = (v: unknown) => (typeof v === 'string' ? v.toUpperCase() : undefined);
-const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-
-/** `--csv`: the service renders the CSV; it is printed as it came. */
-async function printCsv(ctx: Ctx, path: string, query: Record<string, string | undefined>): Promise<void> {
-  const body = await ctx.api().text('GET', path, { query, accept: 'text/csv', auth: 'none' });
-  ctx.io.stdout.write(body);
-}
 
 export const cbrRates: Action = async (ctx, [when], opts) => {
   const day = typeof when === 'string' ? when : 'latest';
@@ -57,7 +44,7 @@ export const cbrSeries: Action = async (ctx, [symbol], opts) => {
     group: str(opts['group']),
     base: upper(opts['base']),
   };
-  if (opts['csv'] === true) return printCsv(ctx, '/api/v1/rates/cbr/series', query);
+  if (opts['csv'] === true) return ctx.printCsv('/api/v1/rates/cbr/series', query, 'none');
   const points = await ctx.api().json(cbrSeriesResponse, 'GET', '/api/v1/rates/cbr/series', { query, auth: 'none' });
   ctx.output(points, () => {
     if (points.length === 0) return `No CBR rates for ${query.symbol} in that range.`;
@@ -81,65 +68,6 @@ export const cbrSeries: Action = async (ctx, [symbol], opts) => {
       { header: 'UNIT RATE', value: (p) => p.unit_rate, align: 'right' },
     ]);
   });
-};
-
-export const binancePrices: Action = async (ctx, [symbols], opts) => {
-  const list = codes(symbols);
-  if (list?.length === 1 && opts['all'] !== true) {
-    const one = await ctx
-      .api()
-      .json(binancePriceResponse, 'GET', `/api/v1/rates/binance/${encodeURIComponent(list[0] ?? '')}`, {
-        auth: 'none',
-      });
-    ctx.output(one, () =>
-      ctx.table(
-        [one],
-        [
-          { header: 'SYMBOL', value: (r) => r.symbol },
-          { header: 'PRICE', value: (r) => r.price, align: 'right' },
-          { header: 'STATUS', value: (r) => r.status },
-          { header: 'UPDATED', value: (r) => r.updated_at },
-        ],
-      ),
-    );
-    return;
-  }
-  const query = { symbols: list, status: opts['all'] === true ? 'all' : undefined };
-  const data = await ctx.api().json(binancePricesResponse, 'GET', '/api/v1/rates/binance', { query, auth: 'none' });
-  ctx.output(data, () => {
-    const rows = Object.entries(data.prices).map(([symbol, price]) => ({
-      symbol,
-      price,
-      status: data.statuses?.[symbol] ?? (data.statuses ? null : 'TRADING'),
-    }));
-    return (
-      `Binance spot prices, ${data.count} symbols, newest ${data.updated_at ?? '-'}\n` +
-      ctx.table(rows, [
-        { header: 'SYMBOL', value: (r) => r.symbol },
-        { header: 'PRICE', value: (r) => r.price, align: 'right' },
-        { header: 'STATUS', value: (r) => r.status },
-      ])
-    );
-  });
-};
-
-export const binanceHistory: Action = async (ctx, [symbol], opts) => {
-  const path = `/api/v1/rates/binance/${encodeURIComponent(String(symbol).toUpperCase())}/history`;
-  const query = { from: str(opts['from']), to: str(opts['to']), interval: str(opts['interval']) };
-  if (opts['csv'] === true) return printCsv(ctx, path, query);
-  const rows = await ctx.api().json(binanceHistoryResponse, 'GET', path, { query, auth: 'none' });
-  ctx.output(rows, () =>
-    rows.length === 0
-      ? `No stored prices for ${String(symbol).toUpperCase()} in that range.`
-      : ctx.table(rows, [
-          { header: 'TIME', value: (r) => r.t },
-          { header: 'OPEN', value: (r) => r.open, align: 'right' },
-          { header: 'HIGH', value: (r) => r.high, align: 'right' },
-          { header: 'LOW', value: (r) => r.low, align: 'right' },
-          { header: 'CLOSE', value: (r) => r.close, align: 'right' },
-          { header: 'CHANGES', value: (r) => String(r.count), align: 'right' },
-        ]),
-  );
 };
 
 export const convert: Action = async (ctx, [amount, from, to], opts) => {

@@ -4,6 +4,7 @@ import { Option, type Command } from 'commander';
 import { examples, lazyAction, type Runtime } from '../core/command.ts';
 
 const actions = () => import('./rates.actions.ts');
+const binanceActions = () => import('./binance.actions.ts');
 const csv = () => new Option('--csv', 'print CSV (as the service renders it)');
 
 export function registerRates(program: Command, rt: Runtime): void {
@@ -47,7 +48,7 @@ export function registerRates(program: Command, rt: Runtime): void {
     .argument('[symbols...]', 'symbols, e.g. BTCUSDT ETHUSDT')
     .option('--all', 'include symbols that do not trade now (with their status)');
   examples(
-    lazyAction(rt, binance, async () => (await actions()).binancePrices),
+    lazyAction(rt, binance, async () => (await binanceActions()).binancePrices),
     [
       'ratewire rates binance BTCUSDT',
       'ratewire rates binance BTCUSDT ETHUSDT --json',
@@ -66,7 +67,7 @@ export function registerRates(program: Command, rt: Runtime): void {
         .option('--to <time>', 'end, excluded (default: now)')
         .addOption(new Option('-i, --interval <width>', 'bucket width').choices(['1m', '5m', '15m', '1h', '1d']))
         .addOption(csv()),
-      async () => (await actions()).binanceHistory,
+      async () => (await binanceActions()).binanceHistory,
     ),
     [
       'ratewire rates binance history BTCUSDT',
