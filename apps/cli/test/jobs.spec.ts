@@ -13,11 +13,13 @@ import { cliRunner, type CliRunner } from './cli-harness.ts';
 
 let stack: Stack;
 let cli: CliRunner;
+let userId: string;
 const dir = mkdtempSync(join(tmpdir(), 'rw-jobs-'));
 
 beforeAll(async () => {
   stack = await startStack();
   const user = await stack.user();
+  userId = user.id;
   cli = cliRunner({ RATEWIRE_URL: stack.url, RATEWIRE_TOKEN: user.token });
 }, 120_000);
 
@@ -183,6 +185,19 @@ describe('jobs submit', () => {
     const w = await cli.run(['jobs', 'watch', id, '--exit-status']);
     expect(w.code).toBe(0);
     expect(w.stdout).toContain('              1         13.50\nTotal: 13.50 RUB');
+  });
+
+  it('a job the worker fails: jobs watch --exit-status exits 5 with the reason; without it, 0', async () => {
+    const id = await stack.unprocessableJob(userId);
+    const w = await cli.run(['jobs', 'watch', id, '--exit-status']);
+    expect(w.stderr).toContain(`Job ${id} failed: stored request has invalid bills`);
+    expect(w.code).toBe(5);
+    expect(w.stdout).toBe('');
+    const plain = await cli.run(['jobs', 'watch', id]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).toContain(`Job ${id} failed`);
+    const json = await cli.run(['jobs', 'get', id, '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ job_id: id, status: 'failed', breakdown: null });
   });
 
   it('jobs watch and get of an unknown job exit 3', async () => {

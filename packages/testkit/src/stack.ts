@@ -4,6 +4,7 @@
 // surface: HTTP, WebSocket, NATS subjects.
 import { randomUUID } from 'node:crypto';
 
+import { insertJobsWithOutbox } from '@ratewire/db';
 import { startMailbox, type Mailbox } from '@ratewire/mailbox';
 
 import { createTestDatabase, type TestDatabase } from './database.ts';
@@ -34,6 +35,12 @@ export interface Stack {
   env: Record<string, string>;
   /** Registers an account over HTTP and logs it in. */
   user(): Promise<StackUser>;
+  /**
+   * Queues a job for `userId` whose stored request the worker cannot compute (its bills are not
+   * bills), as a damaged row would be: the worker's real path to a failed job, which no request
+   * that passes the contract can take. Answers the job id.
+   */
+  unprocessableJob(userId: string): Promise<string>;
   /** Stops the api (SIGTERM) and starts it again on the same port; resolves once it listens. */
   restartApi(): Promise<void>;
   close(): Promise<void>;
@@ -137,6 +144,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       if (login.status !== 200) throw new Error(`login: HTTP ${login.status} ${await login.text()}`);
       const { access_token: token } = (await login.json()) as { access_token: string };
       return { email, password, token, id };
+    },
+    async unprocessableJob(userId) {
+      const [job] = await insertJobsWithOutbox(database.db, [
+        {
+          userId,
+          requestId: `unprocessable-${randomUUID()}`,
+          bodyHash: 'unprocessable',
+          request: { exchange_rate: '1', bills: 'not bills' },
+          currency: null,
+          rate: '1',
+          callbackUrl: null,
+        },
+      ]);
+      if (!job) throw new Error('the unprocessable job was not inserted');
+      return job.id;
     },
     async restartApi() {
       await stop(stack.api);
