@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { wsRedis } from '@ratewire/contracts';
 import type { NatsConnection, Redis } from '@ratewire/runtime';
 import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
 
@@ -91,6 +92,27 @@ describe('/ws when Redis or NATS restarts', () => {
     expect(notifier.proc.child.exitCode).toBeNull();
     c.close();
     late.close();
+  });
+
+  it('delivers a frame emitted again under a new id once (a retried emit after Redis lost its dedupe key)', async () => {
+    const channel = 'rates.binance:TWICEUSDT';
+    const c = await WsClient.open(api.wsUrl);
+    await c.subscribe(channel);
+    // what the notifier's emit writes: the frame's head, the history id, then event, data and stamp
+    const ts = new Date().toISOString();
+    const tail = (value: string) =>
+      wsRedis.frameTail('rates.binance.updated', { symbol: 'TWICEUSDT', price: value, previous: null }, ts);
+    const emit = async (value: string) => {
+      const id = await redis.xadd(wsRedis.streamKey(channel), '*', wsRedis.tailField, tail(value));
+      await redis.publish(wsRedis.pubsubChannel(channel), wsRedis.frameHead(channel) + String(id) + tail(value));
+    };
+    await emit('5');
+    await emit('5');
+    await emit('6');
+    await c.until(() => prices(c, channel).length >= 2, 15_000, 'two frames');
+    await c.barrier();
+    expect(prices(c, channel)).toEqual(['5', '6']);
+    c.close();
   });
 
   it('keeps bridging after a NATS restart', async () => {

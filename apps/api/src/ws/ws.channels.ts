@@ -2,6 +2,8 @@
 // SUBSCRIBEd while at least one socket holds it (reference-counted) and UNSUBSCRIBEd when the last
 // one leaves. Frames arrive as Buffers and are handed to every member as they are: serialized once
 // by the notifier, never re-encoded per socket.
+import { createHash } from 'node:crypto';
+
 import { wsRedis } from '@ratewire/contracts';
 import { createRedis, type Logger, type Redis, type RedisConnectionSettings } from '@ratewire/runtime';
 
@@ -27,7 +29,9 @@ interface ChannelState {
   /** Settles once Redis has acknowledged the SUBSCRIBE (or it failed and awaits a reconnect). */
   ready: Promise<void>;
   /** While catching up after a reconnect: live frames wait here until the history gap is filled. */
-  recovering: { wire: Buffer; id: string }[] | null;
+  recovering: { wire: Buffer; id: string; tail: Buffer }[] | null;
+  /** Digests of the last frames dispatched, without their ids (see `dispatch`). */
+  recent: string[];
 }
 
 /** Compares two stream ids (`<ms>-<seq>`) numerically. */
@@ -45,6 +49,8 @@ export function compareIds(a: string, b: string): number {
 }
 
 const RECOVERY_ATTEMPTS = 20;
+/** Frames per channel remembered by their content, to know one emitted again under a new id. */
+const RECENT_FRAMES = 16;
 const MAX_RECOVERY_BUFFER = 10_000;
 
 export class ChannelHub {
@@ -93,6 +99,7 @@ export class ChannelHub {
         baseline: null,
         ready: Promise.resolve(),
         recovering: null,
+        recent: [],
       };
       fresh.ready = this.subscribe(fresh, key);
       this.states.set(key, fresh);
@@ -142,8 +149,9 @@ export class ChannelHub {
     const end = frame.indexOf(34, state.headLength); // the quote closing the id
     if (end < 0) return;
     const id = frame.toString('latin1', state.headLength, end);
+    const tail = frame.subarray(end);
     if (state.recovering) {
-      state.recovering.push({ wire: textFrame(frame), id });
+      state.recovering.push({ wire: textFrame(frame), id, tail });
       if (state.recovering.length > MAX_RECOVERY_BUFFER) state.recovering.shift();
       return;
     }
@@ -151,15 +159,28 @@ export class ChannelHub {
       this.duplicates++;
       return;
     }
-    this.dispatch(state, textFrame(frame), id);
+    this.dispatch(state, textFrame(frame), id, tail);
   }
 
-  private dispatch(state: ChannelState, wire: Buffer, id: string): void {
+  /**
+   * Hands a frame to every member, once. A frame is known by its id, and also by what follows the id
+   * (event, data and the time the notifier stamped it with, kept across its retries): a notifier that
+   * never got the answer to an emit sends it again, and a Redis that restarted without its data has
+   * forgotten the dedupe key, so the same frame comes back under a new id.
+   */
+  private dispatch(state: ChannelState, wire: Buffer, id: string, tail: Buffer): void {
     if (state.lastId !== null && compareIds(id, state.lastId) <= 0) {
       this.duplicates++;
       return;
     }
     state.lastId = id;
+    const digest = createHash('sha256').update(tail).digest('base64');
+    if (state.recent.includes(digest)) {
+      this.duplicates++;
+      return;
+    }
+    state.recent.push(digest);
+    if (state.recent.length > RECENT_FRAMES) state.recent.shift();
     for (const member of state.members) member.deliver(wire, id);
   }
 
@@ -194,7 +215,7 @@ export class ChannelHub {
             const head = wsRedis.frameHead(state.channel);
             for (const [id, fields] of entries) {
               const tail = fields[fields.indexOf(wsRedis.tailField) + 1] ?? '';
-              this.dispatch(state, textFrame(Buffer.from(head + id + tail)), id);
+              this.dispatch(state, textFrame(Buffer.from(head + id + tail)), id, Buffer.from(tail));
             }
             break;
           } catch (err) {
@@ -204,7 +225,7 @@ export class ChannelHub {
         }
         const buffered = state.recovering ?? [];
         state.recovering = null;
-        for (const { wire, id } of buffered) this.dispatch(state, wire, id);
+        for (const { wire, id, tail } of buffered) this.dispatch(state, wire, id, tail);
       }),
     );
     this.log.info({ channels: keys.length }, 'ws channels resubscribed after a Redis reconnect');
