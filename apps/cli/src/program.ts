@@ -31,6 +31,7 @@ export function buildProgram(rt: Runtime): Command {
     .option('--no-color', 'no colour or cursor codes (also NO_COLOR=1)')
     .option('--no-input', 'never prompt; fail instead when something must be asked')
     .showSuggestionAfterError()
+    .showHelpAfterError('(run with --help for usage and examples)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => rt.io.stdout.write(s),

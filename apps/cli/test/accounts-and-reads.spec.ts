@@ -236,6 +236,8 @@ describe('reads', () => {
     const r = await cli.run(['rates', 'binanse']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown command 'binanse'[\s\S]*Did you mean binance\?/);
-    expect((await cli.run(['convert', '1'])).code).toBe(2);
+    const missing = await cli.run(['convert', '1']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toBe("error: missing required argument 'from'\n(run with --help for usage and examples)\n");
   });
 });
