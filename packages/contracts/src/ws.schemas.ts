@@ -51,6 +51,30 @@ export const wsFrameId = text()
     message: 'each part of a frame id is at most 18446744073709551615',
   });
 
+/** Leading zeros dropped (a `since` may carry them; Redis never writes them). */
+const digits = (part: string) => {
+  let i = 0;
+  while (i < part.length - 1 && part.charCodeAt(i) === 48) i++;
+  return i ? part.slice(i) : part;
+};
+
+const compareDigits = (x: string, y: string) => {
+  const a = digits(x);
+  const b = digits(y);
+  if (a.length !== b.length) return a.length - b.length;
+  return a === b ? 0 : a < b ? -1 : 1;
+};
+
+/**
+ * Orders two frame ids (`<ms>-<seq>`) numerically: negative, zero or positive as `a` is before,
+ * the same as, or after `b`. Without numbers, so 64-bit parts compare exactly and quickly.
+ */
+export function compareFrameIds(a: string, b: string): number {
+  const da = a.indexOf('-');
+  const db = b.indexOf('-');
+  return compareDigits(a.slice(0, da), b.slice(0, db)) || compareDigits(a.slice(da + 1), b.slice(db + 1));
+}
+
 export const wsClientOp = z.discriminatedUnion('op', [
   z.object({ op: z.literal('subscribe'), channel: text().max(WS_CHANNEL_MAX), since: wsFrameId.optional() }),
   z.object({ op: z.literal('unsubscribe'), channel: text().max(WS_CHANNEL_MAX) }),

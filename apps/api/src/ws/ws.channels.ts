@@ -4,7 +4,7 @@
 // by the notifier, never re-encoded per socket.
 import { createHash } from 'node:crypto';
 
-import { wsRedis } from '@ratewire/contracts';
+import { compareFrameIds, wsRedis } from '@ratewire/contracts';
 import { createRedis, type Logger, type Redis, type RedisConnectionSettings } from '@ratewire/runtime';
 
 import { textFrame } from './ws.wire.ts';
@@ -32,20 +32,6 @@ interface ChannelState {
   recovering: { wire: Buffer; id: string; tail: Buffer }[] | null;
   /** Digests of the last frames dispatched, without their ids (see `dispatch`). */
   recent: string[];
-}
-
-/** Compares two stream ids (`<ms>-<seq>`) numerically. */
-export function compareIds(a: string, b: string): number {
-  const da = a.indexOf('-');
-  const db = b.indexOf('-');
-  const ma = a.slice(0, da);
-  const mb = b.slice(0, db);
-  if (ma.length !== mb.length) return ma.length - mb.length;
-  if (ma !== mb) return ma < mb ? -1 : 1;
-  const sa = a.slice(da + 1);
-  const sb = b.slice(db + 1);
-  if (sa.length !== sb.length) return sa.length - sb.length;
-  return sa === sb ? 0 : sa < sb ? -1 : 1;
 }
 
 const RECOVERY_ATTEMPTS = 20;
@@ -155,7 +141,7 @@ export class ChannelHub {
       if (state.recovering.length > MAX_RECOVERY_BUFFER) state.recovering.shift();
       return;
     }
-    if (state.lastId !== null && compareIds(id, state.lastId) <= 0) {
+    if (state.lastId !== null && compareFrameIds(id, state.lastId) <= 0) {
       this.duplicates++;
       return;
     }
@@ -169,7 +155,7 @@ export class ChannelHub {
    * forgotten the dedupe key, so the same frame comes back under a new id.
    */
   private dispatch(state: ChannelState, wire: Buffer, id: string, tail: Buffer): void {
-    if (state.lastId !== null && compareIds(id, state.lastId) <= 0) {
+    if (state.lastId !== null && compareFrameIds(id, state.lastId) <= 0) {
       this.duplicates++;
       return;
     }

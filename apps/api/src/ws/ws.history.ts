@@ -1,8 +1,7 @@
 // Reads a channel's capped history (`ws:stream:<channel>`) for `since` replays.
-import { wsRedis } from '@ratewire/contracts';
+import { compareFrameIds, wsRedis } from '@ratewire/contracts';
 import type { Redis } from '@ratewire/runtime';
 
-import { compareIds } from './ws.channels.ts';
 import { textFrame } from './ws.wire.ts';
 
 export interface Replay {
@@ -28,7 +27,7 @@ export async function readSince(redis: Redis, channel: string, since: string): P
   // missed some (conservative: also when `since` was the very last trimmed entry)
   const trimmed = Number(field('entries-added')) > Number(field('length'));
   const first = field('recorded-first-entry-id');
-  const truncated = trimmed && typeof first === 'string' && compareIds(since, first) < 0;
+  const truncated = trimmed && typeof first === 'string' && compareFrameIds(since, first) < 0;
   const head = wsRedis.frameHead(channel);
   const entries = (rangeResult?.[1] ?? []) as [string, string[]][];
   return {

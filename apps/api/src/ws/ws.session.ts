@@ -2,6 +2,7 @@
 // send (checked against the socket's backlog first).
 import {
   WS_CHANNEL_RE,
+  compareFrameIds,
   WS_DEFAULT_CHANNELS,
   WS_ALERT_CHANNEL_RE,
   WS_JOB_CHANNEL_RE,
@@ -15,7 +16,7 @@ import type { Logger } from '@ratewire/runtime';
 import type { WebSocket, RawData } from 'ws';
 
 import type { AuthUser } from '../http/request-context.ts';
-import { compareIds, type ChannelHub, type ChannelMember } from './ws.channels.ts';
+import type { ChannelHub, ChannelMember } from './ws.channels.ts';
 import type { Replay } from './ws.history.ts';
 import { rawSocket } from './ws.wire.ts';
 
@@ -90,7 +91,7 @@ export class Subscription implements ChannelMember {
       return;
     }
     if (this.floor !== null) {
-      if (compareIds(id, this.floor) <= 0) return;
+      if (compareFrameIds(id, this.floor) <= 0) return;
       this.floor = null;
     }
     this.session.sendWire(wire);
@@ -250,7 +251,7 @@ export class WsSession {
     const pending = sub.pending ?? [];
     sub.pending = null;
     for (const { wire, id } of pending) {
-      if (last === null || compareIds(id, last) > 0) {
+      if (last === null || compareFrameIds(id, last) > 0) {
         this.sendWire(wire);
         last = id;
       }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 
-import { compareIds } from './ws.channels.ts';
 import { textFrame } from './ws.wire.ts';
 
 describe('textFrame', () => {
@@ -19,14 +18,5 @@ describe('textFrame', () => {
     expect(wire.subarray(0, headerLength).toString('hex')).toBe(header);
     expect(wire.length).toBe(headerLength + size);
     expect(wire.subarray(headerLength).equals(payload)).toBe(true);
-  });
-});
-
-describe('compareIds', () => {
-  it('orders stream ids numerically, by time then sequence', () => {
-    expect(compareIds('1-0', '1-0')).toBe(0);
-    expect(compareIds('999-5', '1000-0')).toBeLessThan(0);
-    expect(compareIds('1000-10', '1000-9')).toBeGreaterThan(0);
-    expect(compareIds('1795517984683-2', '1795517984683-12')).toBeLessThan(0);
   });
 });

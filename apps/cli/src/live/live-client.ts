@@ -1,7 +1,7 @@
 // One WebSocket session to the service's /ws that survives the connection: it reconnects with
 // growing delays, authenticates again, and resubscribes every channel with `since` = the last frame
 // id it delivered there, so frames missed while away are replayed and none is delivered twice.
-import { wsServerFrame, type WsEventFrame } from '@ratewire/contracts/ws.schemas';
+import { compareFrameIds, wsServerFrame, type WsEventFrame } from '@ratewire/contracts/ws.schemas';
 
 import { CliError, EXIT } from '../core/exit-codes.ts';
 
@@ -36,13 +36,6 @@ const PING_EVERY_MS = 15_000;
 /** No frame (not even a pong) for this long: the connection is dead even if TCP has not noticed. */
 const SILENCE_MS = 40_000;
 const MAX_DELAY_MS = 5_000;
-
-/** Stream ids `<ms>-<seq>`, compared as numbers. */
-export function idAfter(a: string, b: string): boolean {
-  const [am = 0n, as = 0n] = a.split('-').map((p) => BigInt(p));
-  const [bm = 0n, bs = 0n] = b.split('-').map((p) => BigInt(p));
-  return am > bm || (am === bm && as > bs);
-}
 
 export class LiveSession {
   readonly #opts: LiveOptions;
@@ -183,7 +176,7 @@ export class LiveSession {
           case 'event': {
             if (!this.#channels.has(frame.channel)) return;
             const last = this.#last.get(frame.channel);
-            if (last && !idAfter(frame.id, last)) return; // already delivered
+            if (last && compareFrameIds(frame.id, last) <= 0) return; // already delivered
             this.#last.set(frame.channel, frame.id);
             this.#opts.handlers.event(frame, raw);
             return;
