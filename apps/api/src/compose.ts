@@ -2,6 +2,8 @@
 // registers its shutdown in its phase — stop accepting (HTTP, WebSocket) → in-flight work (the
 // outbox relay, event subscriptions, the accounts listener) — before main.ts's connections go
 // (NATS → Redis → pool). main.ts parses settings and connects; tests call this with their own.
+import { fileURLToPath } from 'node:url';
+
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -12,6 +14,7 @@ import { OutboxRelay } from '@ratewire/jobs';
 import { Shutdown } from '@ratewire/runtime';
 
 import { accountPages } from './account/account.pages.ts';
+import { consoleRouter } from './console/console.routes.ts';
 import { alertsRoutes } from './alerts/alerts.routes.ts';
 import { AlertsService } from './alerts/alerts.service.ts';
 import { ApiKeyAuth } from './api-keys/api-keys.auth.ts';
@@ -52,6 +55,8 @@ import { WebhooksService } from './webhooks/webhooks.service.ts';
 import { createWsGateway } from './ws/ws.gateway.ts';
 
 export const API_VERSION = '1.0.0';
+/** Where the web console's build is, unless WEB_DIST_DIR says otherwise. */
+export const WEB_DIST_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url));
 export const DEFAULT_REDIS_PREFIX = 'rw:';
 
 export interface ApiApp {
@@ -144,6 +149,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   );
   compatRoutes(router, routes, { currencies, exchange, rates, tasks });
   healthRoutes(router, routes, deps, feedsReadiness(deps));
+  router.use(consoleRouter(settings.WEB_DIST_DIR ?? WEB_DIST_DIR));
 
   const openapi = () =>
     buildOpenApiDocument(routes.routes, {

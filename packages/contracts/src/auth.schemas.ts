@@ -95,6 +95,13 @@ export const changePasswordBody = z
   .meta({ id: 'ChangePasswordRequest' });
 
 export type RegisterBody = z.infer<typeof registerBody>;
+/** Who the browser's session cookie signs in, if anyone. */
+export const browserSessionSchema = z
+  .object({
+    user: userSchema.nullable().meta({ description: 'The signed-in account; null when the browser is not signed in' }),
+  })
+  .meta({ id: 'BrowserSession' });
+
 export type LoginBody = z.output<typeof loginBody>;
 export type TokenResponse = z.infer<typeof tokenResponse>;
 export type UserDto = z.infer<typeof userSchema>;

@@ -251,6 +251,8 @@ export const apiSettingsSchema = commonSettingsSchema
     API_KEY_RATE_LIMIT: intSetting(1, 1_000_000_000).default(600),
     /** Active alerts one account may hold; creating (or resuming) one more answers 409 `alert_limit`. */
     ALERTS_MAX_ACTIVE_PER_USER: intSetting(1, 1_000_000).default(100),
+    /** The web console's build (apps/web/dist by default), served at `/`. */
+    WEB_DIST_DIR: optionalNonEmpty,
     ...cbrSettings,
     ...binanceSettings,
   })

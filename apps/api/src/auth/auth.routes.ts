@@ -2,6 +2,7 @@ import type { Request, Router } from 'express';
 import { z } from 'zod';
 
 import {
+  browserSessionSchema,
   changePasswordBody,
   confirmEmailBody,
   loginBody,
@@ -16,6 +17,7 @@ import { AppError } from '../http/app-error.ts';
 import { problem } from '../http/responses.ts';
 import type { RouteRegistry } from '../http/route.ts';
 import type { Asker, AuthService } from './auth.service.ts';
+import { fromOwnOrigin, sessionCookie } from './session-cookie.ts';
 
 const queued = z
   .object({ status: z.literal('queued').meta({ description: 'The mail is queued; the worker sends it' }) })
@@ -78,6 +80,79 @@ export function authRoutes(router: Router, routes: RouteRegistry, service: AuthS
       },
     },
     async ({ body, req }) => ({ body: await service.login(body, clientIp(req)), headers: NO_STORE }),
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'post',
+      path: '/api/v1/auth/session',
+      operationId: 'openBrowserSession',
+      summary: 'Sign a browser in: the session goes in an HttpOnly cookie, never to script',
+      description:
+        'For the web console. Checks `{email, password}` as `/auth/login` does (the same limits) and answers the ' +
+        'account, with `Set-Cookie: rw_session=…; HttpOnly; SameSite=Strict` (Secure over HTTPS) expiring with the ' +
+        'session. The cookie then authenticates REST and /ws on this origin; a request it authenticates that ' +
+        'changes state must come from this origin (Origin or Sec-Fetch-Site), else 403 `cross_site_request`. ' +
+        'A sign-in posted from another site gets the same 403.',
+      tags: ['auth'],
+      body: loginBody,
+      responses: {
+        200: { description: 'Signed in; the cookie is set', schema: userSchema },
+        401: problem('Wrong email or password (the same answer for both)'),
+        403: problem('Sent from another site (`cross_site_request`)'),
+        422: problem('Invalid body'),
+        429: problem('Too many failed attempts; see Retry-After'),
+      },
+    },
+    async ({ body, req }) => {
+      if (!fromOwnOrigin(req.headers, req.host)) {
+        throw new AppError(403, 'cross_site_request', 'a browser sign-in must come from this site');
+      }
+      const { token, user } = await service.signIn(body, clientIp(req));
+      const cookie = sessionCookie(token.access_token, { maxAgeSeconds: token.expires_in, secure: req.secure });
+      return { body: user, headers: { ...NO_STORE, 'set-cookie': cookie } };
+    },
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'get',
+      path: '/api/v1/auth/session',
+      operationId: 'browserSession',
+      summary: 'Who this browser is signed in as (null when nobody)',
+      description:
+        'Answers 200 either way, so a page can ask without an error. The session cookie, a bearer token or an ' +
+        'API key names the account.',
+      tags: ['auth'],
+      keyScope: 'any',
+      responses: { 200: { description: 'The signed-in account, or null', schema: browserSessionSchema } },
+    },
+    async ({ req }) => ({
+      body: { user: req.user ? await service.me(req.user.id) : null },
+      headers: NO_STORE,
+    }),
+  );
+
+  routes.add(
+    router,
+    {
+      method: 'delete',
+      path: '/api/v1/auth/session',
+      operationId: 'endBrowserSession',
+      summary: 'Sign a browser out: ends its session and clears the cookie',
+      description: 'Ends the session the cookie (or bearer token) names, if any, and always clears the cookie.',
+      tags: ['auth'],
+      responses: {
+        204: { description: 'Signed out; the cookie is cleared' },
+        403: problem('Sent from another site (`cross_site_request`)'),
+      },
+    },
+    async ({ req }) => {
+      if (req.user && req.credential?.kind === 'session') await service.logout(sessionAsker(req));
+      return { status: 204, headers: { 'set-cookie': sessionCookie(null, { maxAgeSeconds: 0, secure: req.secure }) } };
+    },
   );
 
   routes.add(

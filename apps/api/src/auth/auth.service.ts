@@ -61,6 +61,8 @@ export interface Asker {
 export interface AuthService {
   register(body: RegisterBody): Promise<UserDto>;
   login(body: LoginBody, ip: string): Promise<TokenResponse>;
+  /** login, answering the account too (a browser session shows who signed in; its token goes in a cookie). */
+  signIn(body: LoginBody, ip: string): Promise<{ token: TokenResponse; user: UserDto }>;
   me(userId: string): Promise<UserDto>;
   confirmEmail(token: string): Promise<UserDto>;
   resendConfirmation(userId: string, ip: string): Promise<void>;
@@ -103,7 +105,11 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       return toUserDto(user);
     },
 
-    async login({ email, password }, ip) {
+    async login(body, ip) {
+      return (await this.signIn(body, ip)).token;
+    },
+
+    async signIn({ email, password }, ip) {
       await logins.assertAllowed(email, ip);
       const user = await findUserByEmail(db, email);
       const ok = await verifyPassword(user?.password_hash ?? (await dummyPasswordHash()), password);
@@ -113,7 +119,10 @@ export function createAuthService(deps: AuthServiceDeps): AuthService {
       }
       await logins.clear(email, ip);
       const access_token = await accounts.openSession(user);
-      return { access_token, token_type: 'Bearer', expires_in: settings.JWT_TTL_SECONDS };
+      return {
+        token: { access_token, token_type: 'Bearer', expires_in: settings.JWT_TTL_SECONDS },
+        user: toUserDto(user),
+      };
     },
 
     async me(userId) {

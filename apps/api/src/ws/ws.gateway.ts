@@ -11,6 +11,7 @@ import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import type { Accounts } from '../auth/accounts.ts';
+import { fromOwnOrigin, sessionCookieOf } from '../auth/session-cookie.ts';
 import { AddressLimit, CLOSE_TOO_MANY_FROM_ADDRESS, clientAddress } from './ws.addresses.ts';
 import { ChannelHub } from './ws.channels.ts';
 import { readSince } from './ws.history.ts';
@@ -65,7 +66,16 @@ export function createWsGateway(deps: WsGatewayDeps): WsGateway {
       return;
     }
     const address = clientAddress(req, deps.settings.TRUST_PROXY);
-    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, url.searchParams.get('token'), address));
+    const upgrade = (token: string | null) =>
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, token, address));
+    const urlToken = url.searchParams.get('token');
+    const cookieToken = urlToken === null ? browserSessionToken(req, deps.settings.TRUST_PROXY) : null;
+    if (cookieToken === null) return upgrade(urlToken);
+    // a cookie whose session ended is no credential: the socket opens anonymous, as the REST reads do
+    ctx.verifyToken(cookieToken).then(
+      (user) => upgrade(user ? cookieToken : null),
+      () => upgrade(null),
+    );
   });
 
   function onConnection(ws: WebSocket, token: string | null, address: string): void {
@@ -166,4 +176,17 @@ export function createWsGateway(deps: WsGatewayDeps): WsGateway {
       await hub.close();
     },
   };
+}
+
+/**
+ * A browser's socket is signed in by its session cookie, but only when the page that opened it is
+ * of this origin: a page elsewhere cannot open a socket with the visitor's cookie and read their
+ * private channels (browsers send cookies, and Origin, with every WebSocket handshake).
+ */
+function browserSessionToken(req: IncomingMessage, trustProxy: boolean): string | null {
+  const token = sessionCookieOf(req.headers);
+  if (token === undefined) return null;
+  const forwarded = trustProxy ? req.headers['x-forwarded-host'] : undefined;
+  const host = typeof forwarded === 'string' ? forwarded.split(',')[0]!.trim() : req.headers.host;
+  return fromOwnOrigin(req.headers, host) ? token : null;
 }
