@@ -1,3 +1,4 @@
+import { LiveSession } from '@ratewire/client/live-session';
 import {
   alertEventList,
   alertList,
@@ -14,7 +15,7 @@ import type { Action } from '../core/command.ts';
 import { str } from '../core/options.ts';
 import type { Ctx } from '../core/context.ts';
 import { CliError, EXIT, usageError } from '../core/exit-codes.ts';
-import { LiveSession } from '../live/live-client.ts';
+import { liveEnd } from '../live/live-errors.ts';
 import { printable } from '../output/table.ts';
 
 const WHOLE = /^\d+$/;
@@ -240,7 +241,7 @@ export const watch: Action = async (ctx, _args, opts) => {
       },
     },
   });
-  await session.done;
+  await liveEnd(session);
   if (fired) return EXIT.failed;
   if (ctx.io.signal.aborted && seen < max) throw new CliError('interrupted', EXIT.interrupted);
   return EXIT.ok;

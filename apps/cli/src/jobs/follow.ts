@@ -1,11 +1,12 @@
 // Follows one job to its end over its WS channel `jobs:<id>`: a bar redrawn in place on a terminal,
 // plain status lines elsewhere. On every `subscribed` the job is read once over REST, so a job that
 // finished before the subscription (or while the socket was away) still ends the wait.
+import { LiveSession } from '@ratewire/client/live-session';
 import { exchangeJobView, type ExchangeJobView } from '@ratewire/contracts/jobs.schemas';
 
 import type { Ctx } from '../core/context.ts';
 import { CliError, EXIT } from '../core/exit-codes.ts';
-import { LiveSession } from '../live/live-client.ts';
+import { liveEnd } from '../live/live-errors.ts';
 import { redraw, renderBar, statusLine, type BarState } from './progress.ts';
 
 const TERMINAL = new Set(['done', 'failed']);
@@ -99,7 +100,7 @@ export async function followJob(ctx: Ctx, jobId: string): Promise<ExchangeJobVie
   });
   show();
   try {
-    await session.done;
+    await liveEnd(session);
     await reading;
   } finally {
     if (live) ctx.io.stderr.write('\n');

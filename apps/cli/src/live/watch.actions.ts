@@ -1,4 +1,5 @@
 // `watch`: one LiveSession over the named channels; each frame delivered is a line on stdout.
+import { LiveSession } from '@ratewire/client/live-session';
 import { summariseEvent } from '@ratewire/contracts/catalogue';
 import { wsChannel, wsFrameId, type WsEventFrame } from '@ratewire/contracts/ws.schemas';
 
@@ -6,7 +7,7 @@ import type { Action } from '../core/command.ts';
 import type { Ctx } from '../core/context.ts';
 import { CliError, EXIT, usageError } from '../core/exit-codes.ts';
 import { clock, oneLine, paint, parseCount } from './lines.ts';
-import { LiveSession } from './live-client.ts';
+import { liveEnd } from './live-errors.ts';
 
 const PRIVATE = /^(?:jobs|alerts):/;
 
@@ -79,7 +80,7 @@ export const watch: Action = async (ctx: Ctx, [list], opts) => {
       },
     },
   });
-  await session.done;
+  await liveEnd(session);
   if (ctx.io.signal.aborted && (count === undefined || seen < count)) return EXIT.interrupted;
   return EXIT.ok;
 };

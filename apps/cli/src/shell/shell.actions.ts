@@ -9,6 +9,7 @@
 import { clearScreenDown, createInterface, cursorTo, moveCursor, type Interface } from 'node:readline';
 import { PassThrough } from 'node:stream';
 
+import { LiveSession } from '@ratewire/client/live-session';
 import { userSchema } from '@ratewire/contracts/auth.schemas';
 import type { WsEventFrame } from '@ratewire/contracts/ws.schemas';
 
@@ -18,7 +19,7 @@ import { Ctx, type Target } from '../core/context.ts';
 import { CliError, EXIT } from '../core/exit-codes.ts';
 import type { Io } from '../core/io.ts';
 import { ApiClient } from '../http/api-client.ts';
-import { LiveSession } from '../live/live-client.ts';
+import { liveEnd } from '../live/live-errors.ts';
 import { run } from '../main.ts';
 import { printable } from '../output/table.ts';
 import { buildProgram } from '../program.ts';
@@ -387,7 +388,7 @@ Notifications of your alerts and of the jobs submitted here print above the prom
         reset: (ch) => this.notify(`(some notifications on ${ch} were lost)`),
       },
     });
-    session.done.catch((err: unknown) => {
+    liveEnd(session).catch((err: unknown) => {
       if (!stop.signal.aborted && !this.#io.signal.aborted)
         this.notify(`(notifications on ${channel} stopped: ${err instanceof CliError ? err.message : String(err)})`);
     });

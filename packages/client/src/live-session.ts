@@ -1,9 +1,9 @@
 // One WebSocket session to the service's /ws that survives the connection: it reconnects with
 // growing delays, authenticates again, and resubscribes every channel with `since` = the last frame
 // id it delivered there, so frames missed while away are replayed and none is delivered twice.
-import { compareFrameIds, wsServerFrame, type WsEventFrame } from '@ratewire/contracts/ws.schemas';
-
-import { CliError, EXIT } from '../core/exit-codes.ts';
+// Shared by the CLI and the web console: it uses only what browsers and Node (22.4+) both have —
+// the standard WebSocket, timers and AbortSignal.
+import { compareFrameIds, wsServerFrame, type WsErrorCode, type WsEventFrame } from '@ratewire/contracts/ws.schemas';
 
 /**
  * `connecting`: each attempt (detail: the URL); `live`: every channel subscribed; `reconnecting`: the
@@ -22,14 +22,29 @@ export interface LiveHandlers {
 }
 
 export interface LiveOptions {
-  /** The service's HTTP origin; /ws is derived from it. */
+  /** The service's HTTP origin; the socket's URL is derived from it (http→ws, https→wss, + /ws). */
   baseUrl: string;
+  /** The socket's URL when it is not `baseUrl`'s /ws. */
+  webSocketUrl?: string | undefined;
   token?: string | undefined;
   channels: readonly string[];
-  /** Resume points given by the user (`watch --since`). */
+  /** Resume points known beforehand (e.g. `watch --since`). */
   since?: ReadonlyMap<string, string>;
   signal: AbortSignal;
   handlers: LiveHandlers;
+}
+
+/** The server's error frame code, or `invalid_frame` for a frame that is not JSON. */
+export type LiveErrorCode = WsErrorCode | 'invalid_frame';
+
+/** Why the service ended the session: `done` rejects with it. */
+export class LiveError extends Error {
+  readonly code: LiveErrorCode;
+  constructor(message: string, code: LiveErrorCode) {
+    super(message);
+    this.name = 'LiveError';
+    this.code = code;
+  }
 }
 
 const PING_EVERY_MS = 15_000;
@@ -46,8 +61,9 @@ export class LiveSession {
   readonly #start = new Map<string, string>();
   #ws: WebSocket | undefined;
   #closed = false;
-  #failure: CliError | undefined;
+  #failure: Error | undefined;
   #wake: (() => void) | undefined;
+  /** Resolves when the session was closed; rejects with the error that ended it (a LiveError from the service). */
   readonly done: Promise<void>;
 
   constructor(opts: LiveOptions) {
@@ -82,8 +98,8 @@ export class LiveSession {
     this.#wake?.();
   }
 
-  /** Ends the session with an error `done` rejects with. */
-  fail(error: CliError): void {
+  /** Ends the session with an error `done` rejects with (the first one given, as it is). */
+  fail(error: Error): void {
     this.#failure ??= error;
     this.close();
   }
@@ -98,7 +114,7 @@ export class LiveSession {
   }
 
   async #loop(): Promise<void> {
-    const wsUrl = `${this.#opts.baseUrl.replace(/^http/, 'ws')}/ws`;
+    const wsUrl = this.#opts.webSocketUrl ?? `${this.#opts.baseUrl.replace(/^http/, 'ws')}/ws`;
     let attempt = 0;
     while (!this.#closed) {
       this.#opts.handlers.state?.('connecting', wsUrl);
@@ -149,7 +165,7 @@ export class LiveSession {
         try {
           json = JSON.parse(raw);
         } catch {
-          return this.fail(new CliError('the service sent a frame that is not JSON'));
+          return this.fail(new LiveError('the service sent a frame that is not JSON', 'invalid_frame'));
         }
         const parsed = wsServerFrame.safeParse(json);
         if (!parsed.success) return; // a frame kind this client does not know: skip it
@@ -184,12 +200,8 @@ export class LiveSession {
           case 'reset':
             this.#opts.handlers.reset?.(frame.channel);
             return;
-          case 'error': {
-            const code =
-              frame.code === 'unauthorized' ? EXIT.auth : frame.code === 'bad_request' ? EXIT.usage : EXIT.error;
-            const hint = frame.code === 'unauthorized' ? 'run `ratewire login` (or set RATEWIRE_TOKEN)' : undefined;
-            return this.fail(new CliError(`${frame.message} (${frame.code})`, code, hint));
-          }
+          case 'error':
+            return this.fail(new LiveError(frame.message, frame.code));
           default:
             return;
         }
