@@ -10,7 +10,7 @@ import { startMailbox, type Mailbox } from '@ratewire/mailbox';
 import { createTestDatabase, type TestDatabase } from './database.ts';
 import { startPrivateNats, startPrivateRedis, type PrivateServer } from './private-servers.ts';
 import { freePort, spawnApp, type AppProcess } from './process.ts';
-import { startReplayServer, type ReplayServer } from './replay/index.ts';
+import { startReplayServer, type ReplayServer, type ReplayServerOptions } from './replay/index.ts';
 import { waitFor } from './wait.ts';
 
 export interface StackUser {
@@ -49,6 +49,8 @@ export interface Stack {
 export interface StackOptions {
   /** Extra settings for every app. */
   env?: Record<string, string>;
+  /** How the feed replay server starts (e.g. other Binance fixtures, a fixtures dir of the test's own). */
+  replay?: ReplayServerOptions;
 }
 
 const READY = {
@@ -62,7 +64,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     createTestDatabase(),
     startPrivateRedis(),
     startPrivateNats(),
-    startReplayServer(),
+    startReplayServer(options.replay),
     startMailbox(),
     freePort(),
   ]);
