@@ -38,6 +38,8 @@ export interface RequestOptions<T> {
   schema?: ZodType<T>;
   signal?: AbortSignal;
   headers?: Record<string, string>;
+  /** The browser cache's part (`no-cache`: ask the service again, even within an answer's max-age). */
+  cache?: RequestCache;
 }
 
 /** `path` with the defined query parameters. */
@@ -60,6 +62,7 @@ async function send(path: string, opts: RequestOptions<unknown>, accept: string)
       body: opts.body === undefined ? null : JSON.stringify(opts.body),
       credentials: 'same-origin',
       signal: opts.signal ?? null,
+      ...(opts.cache ? { cache: opts.cache } : {}),
     });
   } catch (err) {
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
