@@ -5,9 +5,10 @@
 #   docker build --build-arg APP=worker   -t ratewire/worker .
 #   docker build --build-arg APP=notifier -t ratewire/notifier .
 #
-# There is no build step: Node 24 runs the TypeScript sources directly (type stripping). Node refuses to
-# strip types from files under node_modules, so the workspace packages must stay real directories next to
-# the app (packages/*/src), linked from node_modules by pnpm's workspace symlinks. That rules out
+# The apps have no build step: Node 24 runs the TypeScript sources directly (type stripping); only the web
+# console is built (Vite), in a stage of its own whose output is copied in. Node refuses to strip types from
+# files under node_modules, so the workspace packages must stay real directories next to the app
+# (packages/*/src), linked from node_modules by pnpm's workspace symlinks. That rules out
 # `pnpm deploy` (it copies workspace packages into node_modules) and is why the image keeps the pruned
 # workspace layout that `turbo prune --docker` produces:
 #   pruner   the repository pruned to APP and the workspace packages it depends on
@@ -43,6 +44,18 @@ COPY --from=pruner /out/json/ ./
 RUN --mount=type=cache,id=ratewire-pnpm-store,target=/pnpm/store \
     pnpm install --frozen-lockfile --prod --store-dir /pnpm/store
 
+# ---- web: the console's build, which the api serves from apps/web/dist ---------------------------------
+FROM base AS web-pruner
+COPY . .
+RUN turbo prune @ratewire/web --docker --out-dir /out
+
+FROM base AS web
+COPY --from=web-pruner /out/json/ ./
+RUN --mount=type=cache,id=ratewire-pnpm-store,target=/pnpm/store \
+    pnpm install --frozen-lockfile --store-dir /pnpm/store
+COPY --from=web-pruner /out/full/ ./
+RUN node apps/web/build.ts --force
+
 # ---- runtime -----------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ARG APP=api
@@ -52,6 +65,8 @@ WORKDIR /app
 # Owned by root and read-only to the app user: the apps write nothing to disk.
 COPY --from=deps /app/ ./
 COPY --from=pruner /out/full/ ./
+# the console's files (hashed, precompressed): served by the api, a few hundred KB in the other images
+COPY --from=web /app/apps/web/dist/ ./apps/web/dist/
 USER node
 WORKDIR /app/apps/${APP}
 # api listens on PORT (8000); worker and notifier serve /healthz and /readyz on HEALTH_PORT (8001, 8002).

@@ -1,3 +1,5 @@
+import { mergeConfig } from 'vitest/config';
+
 import { project } from '../../vitest.shared.ts';
 
-export default project('api');
+export default mergeConfig(project('api'), { test: { globalSetup: ['./test/console-build.ts'] } });

@@ -2,7 +2,7 @@
 // (served immutable by the api), no inline script (the api's CSP allows scripts from 'self' only),
 // and a .gz and .br beside every text asset, which the api serves to clients that accept them.
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { brotliCompressSync, constants, gzipSync } from 'node:zlib';
 
 import { defineConfig, type Plugin } from 'vite';
@@ -15,7 +15,7 @@ function precompress(): Plugin {
     name: 'ratewire-precompress',
     apply: 'build',
     configResolved(config) {
-      outDir = config.build.outDir;
+      outDir = resolve(config.root, config.build.outDir);
     },
     closeBundle() {
       const walk = (dir: string): string[] =>
@@ -43,6 +43,12 @@ export default defineConfig({
     manifest: true,
     modulePreload: { polyfill: false },
     reportCompressedSize: false,
+    rollupOptions: {
+      // zod's sources carry comments Rollup cannot place; it drops them, which changes nothing
+      onwarn(warning, warn) {
+        if (warning.code !== 'INVALID_ANNOTATION') warn(warning);
+      },
+    },
   },
   plugins: [precompress()],
   // `pnpm --filter @ratewire/web dev`: the console with hot reload, against an api on RATEWIRE_API_URL

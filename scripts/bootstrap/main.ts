@@ -201,6 +201,8 @@ async function main(): Promise<void> {
     );
     // the ratewire CLI runs from its bundle (apps/cli/dist): build it, as it is quick, every time
     runSync(process.execPath, [join(ROOT, 'apps', 'cli', 'build.ts')], 'building the ratewire CLI (apps/cli/build.ts)');
+    // the api serves the web console from apps/web/dist: built when missing or when its inputs changed
+    runSync(process.execPath, [join(ROOT, 'apps', 'web', 'build.ts')], 'building the web console (apps/web/build.ts)');
     // The browser tests need Chromium (Debian's package; nothing is downloaded by a test tool).
     if (command === 'test' && !process.env['CHROMIUM_PATH'] && !which('chromium')) aptInstall('chromium', log);
     // The CLI's terminal tests drive a real terminal (tmux) and check the zsh completion script in zsh.
@@ -274,6 +276,7 @@ async function main(): Promise<void> {
     await waitReady(`http://127.0.0.1:${port}/readyz`, () => stopping);
     if (!stopping) {
       log('ready:');
+      log(`  console  http://127.0.0.1:${port}/`);
       log(`  api      http://127.0.0.1:${port}/api/v1`);
       log(`  docs     http://127.0.0.1:${port}/docs`);
       log(`  ws       ws://127.0.0.1:${port}/ws`);

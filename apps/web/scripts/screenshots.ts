@@ -1,0 +1,89 @@
+// Takes the screenshots under docs/console/: each page of the console against a whole local stack
+// (api, worker, notifier over the feed replay server), signed in as a fresh account with a job and
+// an alert of its own. Needs the local services: `npm run services` in another terminal, and the
+// settings it prints (DATABASE_URL, REDIS_URL, NATS_URL). Run: `pnpm --filter @ratewire/web screenshots`.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import type { Page } from 'playwright-core';
+
+import { buildConsole } from '../build.ts';
+import { openConsole } from '../test/browser.ts';
+import { startConsoleStack } from '../test/console-stack.ts';
+
+const OUT = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
+
+await buildConsole({ quiet: true });
+const cs = await startConsoleStack();
+try {
+  const { stack } = cs;
+  const user = await stack.user();
+  const bearer = { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' };
+  const job = (await (
+    await fetch(`${stack.url}/api/v1/exchange-jobs`, {
+      method: 'POST',
+      headers: bearer,
+      body: JSON.stringify({
+        currency: 'USD',
+        bills: [
+          { denomination_id: 1, denomination: '100', count: 12 },
+          { denomination_id: 2, denomination: '50', count: 7 },
+          { denomination_id: 3, denomination: '20', count: 30 },
+        ],
+      }),
+    })
+  ).json()) as { id?: string };
+  await fetch(`${stack.url}/api/v1/alerts`, {
+    method: 'POST',
+    headers: bearer,
+    body: JSON.stringify({
+      source: 'binance',
+      symbol: 'BTCUSDT',
+      condition: { type: 'crosses_above', level: '120000' },
+      frequency: 'every_time',
+      channels: ['ws', 'email'],
+    }),
+  });
+
+  mkdirSync(OUT, { recursive: true });
+  const shoot = async (page: Page, name: string) => {
+    await page.waitForLoadState('networkidle').catch(() => undefined);
+    await page.waitForTimeout(600);
+    await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: false });
+    console.log(`docs/console/${name}.png`);
+  };
+
+  const desktop = await openConsole(cs.browser, `${stack.url}/`, { viewport: { width: 1280, height: 800 } });
+  await desktop.page.locator('.connection[data-state="live"]').waitFor();
+  await shoot(desktop.page, 'markets');
+  await desktop.page.evaluate(
+    async ({ email, password }) => {
+      await fetch('/api/v1/auth/session', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email, password }),
+      });
+    },
+    { email: user.email, password: user.password },
+  );
+  for (const [path, name] of [
+    ['/charts', 'charts'],
+    ['/convert', 'convert'],
+    [job.id ? `/jobs?id=${job.id}` : '/jobs', 'jobs'],
+    ['/alerts', 'alerts'],
+    ['/account', 'account'],
+  ] as const) {
+    await desktop.page.goto(`${stack.url}${path}`);
+    await desktop.page.locator('h1').waitFor();
+    await shoot(desktop.page, name);
+  }
+  await desktop.close();
+
+  const phone = await openConsole(cs.browser, `${stack.url}/`, { viewport: { width: 390, height: 844 } });
+  await phone.page.locator('.connection[data-state="live"]').waitFor();
+  await shoot(phone.page, 'markets-phone');
+  await phone.close();
+} finally {
+  await cs.close();
+}
