@@ -111,4 +111,13 @@ if (typeof window !== 'undefined') {
   window.addEventListener('offline', () => {
     if (connection.value.state !== 'live') setState('offline', 'the browser is offline');
   });
+  // back online, or back to a tab whose timers the browser slowed: reconnect now rather than at the
+  // end of the back-off (the new socket resumes every channel where the old one was)
+  const resumeNow = () => {
+    if (connection.value.state !== 'live' && listeners.size > 0) renew();
+  };
+  window.addEventListener('online', resumeNow);
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'visible') resumeNow();
+  });
 }
