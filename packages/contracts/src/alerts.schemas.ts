@@ -1,29 +1,45 @@
 // Rate alerts: the body that creates one, the changes PATCH accepts, an alert and its firings as the
 // owner sees them, and the firing as it is announced (NATS `alerts.triggered`, WS `alerts:<user_id>`,
-// the signed callback). Levels and thresholds are exact decimals, strings in every answer.
+// the signed callback; defined in alert-events.schemas and re-exported here). Levels and thresholds
+// are exact decimals, strings in every answer.
 import { z } from 'zod';
 
+import {
+  ALERT_CHANNELS,
+  ALERT_DIRECTIONS,
+  ALERT_LEVEL_TYPES,
+  alertChannel,
+  alertConditionOut,
+  alertObservation,
+  alertSource,
+} from './alert-events.schemas.ts';
 import { binanceSymbol, currencyCode, decimalString } from './common.schemas.ts';
 import { decimalInput, positiveDecimalInput } from './decimal.schemas.ts';
 import { callbackUrl } from './jobs.schemas.ts';
 import { text } from './text.schemas.ts';
 
-export const ALERT_SOURCES = ['binance', 'cbr'] as const;
-export const ALERT_LEVEL_TYPES = ['above', 'below', 'crosses_above', 'crosses_below'] as const;
+export {
+  ALERT_CHANNELS,
+  ALERT_DIRECTIONS,
+  ALERT_LEVEL_TYPES,
+  ALERT_SOURCES,
+  alertChannel,
+  alertConditionOut,
+  alertObservation,
+  alertSource,
+  alertTriggeredEvent,
+  type AlertObservation,
+  type AlertTriggeredEvent,
+} from './alert-events.schemas.ts';
+
 export const ALERT_CONDITION_TYPES = [...ALERT_LEVEL_TYPES, 'pct_change'] as const;
 export const ALERT_FREQUENCIES = ['once', 'every_time', 'once_per_day'] as const;
 export const ALERT_STATUSES = ['active', 'triggered', 'paused', 'expired'] as const;
-export const ALERT_CHANNELS = ['ws', 'callback', 'email'] as const;
 /** pct_change windows, in seconds. */
 export const ALERT_WINDOWS = { '1h': 3600, '24h': 86_400 } as const;
-export const ALERT_DIRECTIONS = ['up', 'down', 'both'] as const;
 /** The longest cooldown: 30 days. */
 export const MAX_ALERT_COOLDOWN_SECONDS = 30 * 86_400;
 
-export const alertSource = z.enum(ALERT_SOURCES).meta({
-  id: 'AlertSource',
-  description: '`binance`: a spot price (symbol such as BTCUSDT); `cbr`: a CBR unit rate in rubles (code such as USD)',
-});
 export const alertStatus = z.enum(ALERT_STATUSES).meta({
   id: 'AlertStatus',
   description:
@@ -36,7 +52,6 @@ export const alertFrequency = z.enum(ALERT_FREQUENCIES).meta({
     '`once` (default): the first firing makes the alert `triggered`; `every_time`: fires again after the rate ' +
     'moved `rearm_pct` back and `cooldown_seconds` passed; `once_per_day`: at most one firing per UTC day',
 });
-export const alertChannel = z.enum(ALERT_CHANNELS).meta({ id: 'AlertChannel' });
 
 const pct = (what: string) =>
   decimalInput.refine((v) => /^\d{1,4}(\.\d{1,4})?$/.test(v) && Number(v.split('.')[0]) <= 1000, {
@@ -177,15 +192,6 @@ export const alertListQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-const levelConditionOut = z.object({ type: z.enum(ALERT_LEVEL_TYPES), level: decimalString });
-const pctConditionOut = z.object({
-  type: z.literal('pct_change'),
-  window: z.enum(['1h', '24h']),
-  threshold_pct: decimalString,
-  direction: z.enum(ALERT_DIRECTIONS),
-});
-export const alertConditionOut = z.discriminatedUnion('type', [levelConditionOut, pctConditionOut]);
-
 export const alertSchema = z
   .object({
     id: z.uuid(),
@@ -213,34 +219,6 @@ export const alertSchema = z
 export const alertList = z
   .object({ items: z.array(alertSchema), total: z.number().int(), limit: z.number().int(), offset: z.number().int() })
   .meta({ id: 'AlertList' });
-
-/** What was observed when an alert fired. */
-export const alertObservation = z
-  .object({
-    value: decimalString.meta({ description: 'The rate observed' }),
-    previous: decimalString.nullable().meta({
-      description: 'The observation before it; for pct_change, the value `window` before',
-    }),
-    at: z.string().meta({ description: 'When it was observed (a CBR rate: its effective date, 00:00 UTC)' }),
-    change_pct: decimalString.optional().meta({ description: 'pct_change: the move, in percent (4 places)' }),
-  })
-  .meta({ id: 'AlertObservation' });
-
-/** The firing as it is announced: NATS alerts.triggered, WS alerts:<user_id>, and (minus user_id) the callback. */
-export const alertTriggeredEvent = z
-  .object({
-    type: z.literal('alert.triggered'),
-    alert_id: z.uuid(),
-    event_id: z.uuid(),
-    user_id: z.uuid(),
-    test: z.boolean().meta({ description: 'true for POST /alerts/{id}/test' }),
-    source: alertSource,
-    symbol: z.string(),
-    condition: alertConditionOut,
-    observed: alertObservation,
-    channels: z.array(alertChannel),
-  })
-  .meta({ id: 'AlertTriggeredEvent' });
 
 export const ALERT_DELIVERY_STATES = ['pending', 'sent', 'failed', 'skipped'] as const;
 export const alertDelivery = z
@@ -287,5 +265,3 @@ export type CreateAlertBody = z.output<typeof createAlertBody>;
 export type UpdateAlertBody = z.output<typeof updateAlertBody>;
 export type AlertDto = z.infer<typeof alertSchema>;
 export type AlertEventDto = z.infer<typeof alertEventSchema>;
-export type AlertTriggeredEvent = z.infer<typeof alertTriggeredEvent>;
-export type AlertObservation = z.infer<typeof alertObservation>;
