@@ -489,7 +489,7 @@ export function AlertForm({ onCreated }: { onCreated: (alert: AlertDto) => void 
           ? `Fires ${FREQUENCY_WORDS[d.frequency].toLowerCase()} when ${d.symbol.trim().toUpperCase()} ${summaryOf(d)}.`
           : ''}
       </p>
-      <button type="submit" disabled={busy}>
+      <button type="submit" aria-disabled={busy ? 'true' : undefined}>
         {busy ? 'Creating…' : 'Create alert'}
       </button>
     </form>

@@ -61,7 +61,12 @@ export function ConfirmDelete({
         <button type="button" class="secondary" ref={cancel} onClick={onCancel}>
           Cancel
         </button>
-        <button type="button" class="danger" disabled={busy} onClick={onConfirm}>
+        <button
+          type="button"
+          class="danger"
+          aria-disabled={busy ? 'true' : undefined}
+          onClick={() => !busy && onConfirm()}
+        >
           {busy ? 'Deleting…' : 'Delete alert'}
         </button>
       </div>
@@ -158,16 +163,26 @@ export function AlertTable({
                     <button
                       type="button"
                       class="secondary"
-                      disabled={running}
-                      onClick={() => onAction(a, canResume ? 'resume' : 'pause')}
+                      aria-disabled={running ? 'true' : undefined}
+                      onClick={() => !running && onAction(a, canResume ? 'resume' : 'pause')}
                     >
                       {canResume ? 'Resume' : 'Pause'}
                       <span class="visually-hidden"> {name}</span>
                     </button>
-                    <button type="button" class="secondary" disabled={running} onClick={() => onAction(a, 'test')}>
+                    <button
+                      type="button"
+                      class="secondary"
+                      aria-disabled={running ? 'true' : undefined}
+                      onClick={() => !running && onAction(a, 'test')}
+                    >
                       Send a test firing<span class="visually-hidden"> of {name}</span>
                     </button>
-                    <button type="button" class="danger" disabled={running} onClick={() => onAction(a, 'delete')}>
+                    <button
+                      type="button"
+                      class="danger"
+                      aria-disabled={running ? 'true' : undefined}
+                      onClick={() => !running && onAction(a, 'delete')}
+                    >
                       Delete<span class="visually-hidden"> {name}</span>
                     </button>
                   </div>
