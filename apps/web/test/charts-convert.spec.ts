@@ -15,6 +15,11 @@ import { groupDigits } from '../src/core/format.ts';
 import { openConsole, type ConsolePage } from './browser.ts';
 import { startConsoleStack, type ConsoleStack } from './console-stack.ts';
 
+/** With CHARTS_SCREENSHOTS set, a picture of the page in /tmp for looking at by hand. */
+const snap = async (page: Page, name: string) => {
+  if (process.env['CHARTS_SCREENSHOTS']) await page.screenshot({ path: `/tmp/charts-${name}.png`, fullPage: true });
+};
+
 const DIST = fileURLToPath(new URL('../dist', import.meta.url));
 
 /** The weekdays from `from` to `to`, as YYYY-MM-DD. */
@@ -101,7 +106,7 @@ type WeekPoint = Record<'period_start' | 'period_end' | 'open' | 'high' | 'low' 
   count: number;
 };
 
-describe('the Charts page', () => {
+describe('the Charts page', { timeout: 90_000 }, () => {
   let c: ConsolePage;
   afterAll(async () => {
     await c?.close();
@@ -113,6 +118,15 @@ describe('the Charts page', () => {
     const { page } = c;
     await page.locator('.plot-canvas canvas').first().waitFor();
     console.log(`charts: CBR chart drawn ${Date.now() - started} ms after navigation`);
+    await snap(page, 'cbr');
+    console.log(
+      await page.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .map((e) => `${Math.round(e.startTime)}+${Math.round(e.duration)} ms ${new URL(e.name).pathname}`)
+          .join('\n'),
+      ),
+    );
     // the default range ends on the newest publication and reaches back three months
     expect(await page.getByLabel('To', { exact: true }).inputValue()).toBe(NEWEST);
     const from = await page.getByLabel('From', { exact: true }).inputValue();
@@ -135,14 +149,13 @@ describe('the Charts page', () => {
       `/api/v1/rates/cbr/series?symbol=USD&from=${from}&to=${NEWEST}&group=week`,
     );
     expect(weeks.length).toBeLessThan(days.length);
-    await expect
-      .poll(async () => (await tableRows(page, 'USD in RUB')).length, { timeout: 10_000 })
-      .toBe(weeks.length);
+    await expect.poll(async () => (await tableRows(page, 'USD in RUB')).length, { timeout: 10_000 }).toBe(weeks.length);
     await openTable(page, 'USD in RUB');
     expect(await tableRows(page, 'USD in RUB')).toEqual(
       weeks.map((p) => [p.period_start, p.period_end, p.open, p.high, p.low, p.close, p.avg, String(p.count)]),
     );
     await page.locator('.plot-canvas canvas').first().waitFor();
+    await snap(page, 'week');
     expect(c.problems).toEqual([]);
   });
 
@@ -171,7 +184,7 @@ describe('the Charts page', () => {
       page.waitForEvent('download'),
       page.getByRole('button', { name: 'Export visible USD in RUB as CSV' }).click(),
     ]);
-    const file = readFileSync((await download.path())!, 'utf8');
+    const file = readFileSync(await download.path(), 'utf8');
     const res = await fetch(`${api}/api/v1/rates/cbr/series?symbol=USD&from=${first}&to=${last}&format=csv`);
     const expected = await res.text();
     expect(file).toBe(expected);
@@ -194,6 +207,7 @@ describe('the Charts page', () => {
     const { page } = c;
     await page.getByLabel('Second currency', { exact: true }).selectOption('EUR');
     await page.locator('table[data-series="EUR in RUB"]').waitFor({ state: 'attached' });
+    await snap(page, 'compare');
     await page.getByLabel('expressed in (cross rate)').check();
     await page.locator('table[data-series="USD in EUR"]').waitFor({ state: 'attached' });
     const url = new URL(page.url());
@@ -225,16 +239,17 @@ describe('the Charts page', () => {
       const href = await page.getByRole('link', { name: /the API's CSV of the whole range/ }).getAttribute('href');
       const asked = new URL(href!, api);
       asked.searchParams.set('format', 'json');
-      const rows = await getJson<{ t: string; open: string; high: string; low: string; close: string; count: number }[]>(
-        asked.pathname + asked.search,
-      );
+      const rows = await getJson<
+        { t: string; open: string; high: string; low: string; close: string; count: number }[]
+      >(asked.pathname + asked.search);
       expect(shown).toEqual(rows.map((r) => [r.t, r.open, r.high, r.low, r.close, String(r.count)]));
+      await snap(page, 'binance');
       const source = await page.locator('.source').textContent();
       expect(source).toContain('Binance spot prices');
       expect(source).toContain('buckets of 1m');
 
       // a symbol that is not one is refused before anything is sent
-      const before = (await page.evaluate(() => performance.getEntriesByType('resource').length)) as number;
+      const before = await page.evaluate(() => performance.getEntriesByType('resource').length);
       await page.getByLabel('Symbol').fill('not a symbol!');
       await page.getByRole('button', { name: 'Show' }).click();
       await expect(page.locator('#binance-pair-error').textContent()).resolves.toContain('Binance symbol');
@@ -250,6 +265,7 @@ describe('the Charts page', () => {
     const n = await openConsole(cs.browser, `${api}/charts`, { viewport: { width: 375, height: 800 } });
     try {
       await n.page.locator('.plot-canvas canvas').first().waitFor();
+      await snap(n.page, 'narrow');
       expect(await n.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
       expect(n.problems).toEqual([]);
     } finally {
@@ -281,7 +297,7 @@ describe('the Charts page', () => {
   });
 });
 
-describe('the Convert page', () => {
+describe('the Convert page', { timeout: 90_000 }, () => {
   it('shows exactly what GET /api/v1/convert answers: result, rate, effective date', async () => {
     const c = await openConsole(cs.browser, `${api}/convert`);
     try {
@@ -312,9 +328,7 @@ describe('the Convert page', () => {
       expect(await page.getByLabel('From', { exact: true }).inputValue()).toBe('RUB');
       await page.getByRole('button', { name: 'Convert' }).click();
       const back = await getJson<{ result: string; rate: string }>('/api/v1/convert?amount=100&from=RUB&to=USD');
-      await expect
-        .poll(() => result.locator('[data-field="rate"]').textContent())
-        .toBe(back.rate);
+      await expect.poll(() => result.locator('[data-field="rate"]').textContent()).toBe(back.rate);
       expect(await result.locator('[data-field="result"]').textContent()).toBe(groupDigits(back.result));
 
       // an amount that is not a number is refused before anything is sent
@@ -362,6 +376,7 @@ describe('the Convert page', () => {
     });
     try {
       await n.page.locator('[data-testid="convert-result"]').waitFor();
+      await snap(n.page, 'convert-narrow');
       expect(await n.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
       expect(n.problems).toEqual([]);
     } finally {

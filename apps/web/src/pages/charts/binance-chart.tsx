@@ -11,7 +11,7 @@ import { request, urlOf } from '../../core/api.ts';
 import { compareDecimals, formatDateTime, formatTime, groupDigits } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { DataTable, ExportBar, ViewStatus, type View } from './chart-parts.tsx';
-import { pixel, type Dataset } from './dataset.ts';
+import { pixel, plural, type Dataset } from './dataset.ts';
 import { Plot, type PlotSeries } from './plot.tsx';
 
 export type Interval = (typeof BINANCE_HISTORY_INTERVALS)[number];
@@ -34,6 +34,8 @@ export interface BinanceState {
   interval: Interval;
   span: Span;
 }
+
+const formatX = (x: number) => formatDateTime(new Date(x * 1000).toISOString());
 
 const tooMany = (span: Span, interval: Interval) => SPANS[span] / INTERVAL_MS[interval] > MAX_BUCKETS;
 
@@ -201,14 +203,16 @@ export function BinanceChart({ state, update }: { state: BinanceState; update: (
             xs={set.xs as number[]}
             series={series}
             utc={false}
+            xPad={INTERVAL_MS[state.interval] / 1000}
+            formatX={formatX}
             yLabel="Price"
             summary={`${set.label} candles, ${state.interval} buckets over the last ${state.span}. The data table below has every bucket.`}
             onView={(min, max) => setView({ min, max })}
           />
-          <ViewStatus sets={[set]} view={view} format={(x) => formatDateTime(new Date(x * 1000).toISOString())} />
+          <ViewStatus sets={[set]} view={view} format={formatX} />
           <ExportBar sets={[set]} view={view} />
           <Source>
-            Binance spot prices as this service stored them from its polls: {set.rows.length} buckets of{' '}
+            Binance spot prices as this service stored them from its polls: {plural(set.rows.length, 'bucket')} of{' '}
             {state.interval} (aligned to UTC midnight) from {formatDateTime(set.rows[0]!.t as string)} to{' '}
             {formatDateTime(last!.t as string)}; last close {groupDigits(String(last!['close']))}. Loaded at{' '}
             {formatTime(current.to.toISOString())}.

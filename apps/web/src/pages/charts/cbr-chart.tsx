@@ -19,7 +19,7 @@ import { compareDecimals, daysBefore } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { currencyLabel, type CbrCurrencies } from '../convert/currencies.ts';
 import { DataTable, ExportBar, ViewStatus, type View } from './chart-parts.tsx';
-import { align, pixel, type Dataset } from './dataset.ts';
+import { align, pixel, plural, type Dataset } from './dataset.ts';
 import { Plot, type PlotSeries } from './plot.tsx';
 
 export type Group = (typeof SERIES_GROUPS)[number];
@@ -346,6 +346,8 @@ export function CbrChart({
             xs={aligned.xs}
             series={series}
             utc
+            xPad={{ day: 1, week: 4, month: 16 }[state.group] * 86_400}
+            formatX={formatDay}
             yLabel={`${unit} per 1 ${state.symbol}`}
             y2Label={compare ? `RUB per 1 ${compare}` : undefined}
             summary={`${main.label}, ${state.group === 'day' ? 'each CBR publication' : `by ${state.group}`}, ${from} to ${to}${compare ? `, compared with ${compare} on the right-hand scale` : ''}. The data table below has every point.`}
@@ -354,13 +356,12 @@ export function CbrChart({
           <ViewStatus sets={current.sets} view={view} format={formatDay} />
           <ExportBar sets={current.sets} view={view} />
           <Source>
-            Central Bank of Russia official rates: {main.rows.length}{' '}
-            {state.group === 'day' ? 'publications' : `${state.group}s`}, effective dates{' '}
-            {String(main.rows[0]![state.group === 'day' ? 'date' : 'period_start'])} to{' '}
-            {String(main.rows[main.rows.length - 1]![state.group === 'day' ? 'date' : 'period_end'])} (asked {from} to{' '}
-            {to}); {unit} per one unit{base ? `, cross rates through RUB, half-up to 8 places` : ''}
-            {state.group === 'day' ? '' : '; each period folds the unit rates of its effective dates'}. Newest
-            publication: {list.date}.
+            Central Bank of Russia official rates:{' '}
+            {state.group === 'day'
+              ? `${plural(main.rows.length, 'publication')}, effective dates ${String(main.rows[0]!['date'])} to ${String(main.rows[main.rows.length - 1]!['date'])}`
+              : `${plural(main.rows.length, state.group)} from ${String(main.rows[0]!['period_start'])} to ${String(main.rows[main.rows.length - 1]!['period_end'])}, each folding the unit rates of its effective dates`}{' '}
+            (asked {from} to {to}); {unit} per one unit{base ? ', cross rates through RUB, half-up to 8 places' : ''}.
+            Newest publication: {list.date}.
           </Source>
           {current.sets.map((set) => (
             <DataTable

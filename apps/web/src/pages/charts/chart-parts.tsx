@@ -2,7 +2,7 @@
 // (the visible points as CSV, the API's own CSV of the whole answer) and the points as a table
 // for screen readers and for reading exact figures.
 import { download } from '../../core/format.ts';
-import { rowsIn, toCsv, type Dataset } from './dataset.ts';
+import { plural, rowsIn, toCsv, type Dataset } from './dataset.ts';
 
 export interface View {
   min: number;
@@ -35,8 +35,8 @@ export function ViewStatus({
       data-to={lastX ?? ''}
     >
       {visible.length === main.rows.length
-        ? `Showing all ${main.rows.length} points`
-        : `Zoomed: showing ${visible.length} of ${main.rows.length} points`}
+        ? `Showing all ${plural(main.rows.length, 'point')}`
+        : `Zoomed: showing ${visible.length} of ${plural(main.rows.length, 'point')}`}
       {firstX !== undefined && lastX !== undefined && visible.length > 0 && `, ${format(firstX)} to ${format(lastX)}`}
     </p>
   );
@@ -71,7 +71,7 @@ export function DataTable({ set, caption }: { set: Dataset; caption: string }) {
   return (
     <details class="chart-data">
       <summary>
-        Data table: {set.label} ({set.rows.length} points)
+        Data table: {set.label} ({plural(set.rows.length, 'point')})
       </summary>
       <div class="table-wrap">
         <table data-series={set.label}>

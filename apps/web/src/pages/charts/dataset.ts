@@ -57,3 +57,6 @@ export const pixel = (v: Cell): number | null => {
   const n = Number(v);
   return Number.isFinite(n) ? n : null;
 };
+
+/** `1 point`, `12 points`. */
+export const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;

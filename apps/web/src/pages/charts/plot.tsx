@@ -32,6 +32,10 @@ export interface PlotProps {
   series: PlotSeries[];
   /** Dates read in UTC (CBR days) rather than the reader's zone. */
   utc: boolean;
+  /** Room left on either side of the data when all of it is in view (seconds; about one bucket). */
+  xPad: number;
+  /** The legend's text for an x (the point's date or time as the table shows it). */
+  formatX: (x: number) => string;
   /** Axis titles. */
   yLabel: string;
   y2Label?: string | undefined;
@@ -86,7 +90,9 @@ function drawCandles(u: uPlot, s: PlotSeries, first: number): void {
 function options(props: PlotProps, width: number, height: number): uPlot.Options {
   const fg = cssVar('--fg');
   const line = cssVar('--line');
-  const series: uPlot.Series[] = [{ label: props.utc ? 'Date (UTC)' : 'Time' }];
+  const series: uPlot.Series[] = [
+    { label: props.utc ? 'Date (UTC)' : 'Time', value: (_u, v) => (v == null ? '—' : props.formatX(v)) },
+  ];
   const candles: { s: PlotSeries; first: number }[] = [];
   for (const s of props.series) {
     const legend = (part: number) => (_u: uPlot, _v: number, _si: number, i: number | null) =>
@@ -132,7 +138,19 @@ function options(props: PlotProps, width: number, height: number): uPlot.Options
     height,
     series,
     axes,
-    scales: { x: { time: true } },
+    scales: {
+      x: {
+        time: true,
+        // all of the data in view: a bucket's room either side, so the edge candles show whole (and
+        // a single point gets a sensible axis)
+        range: (_u, min, max) => {
+          const xs = props.xs;
+          const lo = xs[0] ?? min;
+          const hi = xs[xs.length - 1] ?? max;
+          return min <= lo && max >= hi ? [lo - props.xPad, hi + props.xPad] : [min, max];
+        },
+      },
+    },
     cursor: { drag: { x: true, y: false } },
     legend: { live: true },
     ...(props.utc ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') } : {}),
@@ -168,7 +186,15 @@ export function Plot(props: PlotProps) {
         s.kind === 'line' ? [s.values] : [s.ohlc!.open, s.ohlc!.high, s.ohlc!.low, s.ohlc!.close],
       ),
     ];
-    const u = new uPlot(options({ ...props, onView: (a, b) => latest.current.onView(a, b) }, width, height), data, el);
+    const u = new uPlot(
+      options(
+        { ...props, onView: (a, b) => latest.current.onView(a, b), formatX: (x) => latest.current.formatX(x) },
+        width,
+        height,
+      ),
+      data,
+      el,
+    );
     chart.current = u;
     const x = xRange(u);
     if (x) props.onView(x.min, x.max);
