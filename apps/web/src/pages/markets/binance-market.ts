@@ -7,6 +7,9 @@ import type { BinancePricesResponse } from '@ratewire/contracts/binance.schemas'
 import { compareDecimals } from '../../core/format.ts';
 import { percentChange, subtractDecimals } from './decimal.ts';
 
+/** Each table row's height in px: markets.css sets `.market-table tbody tr` to the same. */
+export const ROW_HEIGHT = 36;
+
 export interface MarketRow {
   symbol: string;
   /** The last price, as the API sent it. */

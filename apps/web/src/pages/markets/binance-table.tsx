@@ -19,6 +19,7 @@ import { useChannel } from '../../core/use.ts';
 import {
   LIVE_SORT_KEYS,
   Market,
+  ROW_HEIGHT,
   orderRows,
   searchProblem,
   type MarketRow,
@@ -26,8 +27,6 @@ import {
   type SortOrder,
 } from './binance-market.ts';
 
-/** Each row's height in px: markets.css sets `.market-table tbody tr` to the same. */
-export const ROW_HEIGHT = 36;
 /** Rows rendered above and below the ones in view. */
 const OVERSCAN = 8;
 /** The shortest time between two sorts while prices move. */
@@ -51,6 +50,16 @@ const FIRST_DIRECTION: Record<SortKey, SortOrder['direction']> = {
 };
 
 const count = (n: number) => groupDigits(String(n));
+
+const readSnapshot = () => request('/api/v1/rates/binance', { schema: binancePricesResponse, cache: 'no-cache' });
+
+/**
+ * Opened at /, the console asks for the snapshot as soon as this module runs, before the first
+ * render; the table's first read takes that answer.
+ */
+let early: ReturnType<typeof readSnapshot> | undefined =
+  typeof location !== 'undefined' && location.pathname === '/' ? readSnapshot() : undefined;
+early?.catch(() => undefined);
 
 interface RowProps {
   row: MarketRow;
@@ -192,7 +201,9 @@ export function BinanceTable() {
   const read = async () => {
     const mine = ++reads.current.started;
     try {
-      const body = await request('/api/v1/rates/binance', { schema: binancePricesResponse, cache: 'no-cache' });
+      const pending = early ?? readSnapshot();
+      early = undefined;
+      const body = await pending;
       if (mine < reads.current.applied) return;
       reads.current.applied = mine;
       const result = market.applySnapshot(body);
