@@ -83,6 +83,9 @@ async function scan(
     for (const p of PAGES) {
       await c.page.goto(`${cs.stack.url}${p.path}`);
       await settle(c.page, p.title);
+      // nothing wider than the screen: wide tables scroll in their own box
+      const overflow = await c.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (overflow > 0) serious.push(`${label} ${p.path}: the page is ${overflow} px wider than the screen`);
       const violations = await axe(c.page);
       for (const v of violations) {
         const line = `${label} ${p.path}: [${v.impact}] ${v.id} — ${v.help}: ${v.nodes
