@@ -27,12 +27,14 @@ const failures: string[] = [];
 const located: string[] = [];
 
 const email = `web-${randomUUID()}@console.test`;
-const password = `pw-${randomUUID()}`;
+let password = `pw-${randomUUID()}`;
 /**
- * The console errors this file causes on purpose, each once: the login with a wrong password, and
+ * The console errors this file causes on purpose, each once: a wrong current password, the login
+ * with a wrong password, and
  * Chromium asking the api's own confirmation page (which names no icon) for /favicon.ico.
  */
 const EXPECTED_ERRORS = [
+  /^Failed to load resource: the server responded with a status of 403 \(Forbidden\) \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/auth\/password\)$/,
   /^Failed to load resource: the server responded with a status of 401 \(Unauthorized\) \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/auth\/session\)$/,
   /^Failed to load resource: the server responded with a status of 404 \(Not Found\) \(http:\/\/127\.0\.0\.1:\d+\/favicon\.ico\)$/,
 ];
@@ -150,6 +152,45 @@ describe('the Account page', () => {
   });
 });
 
+describe('the account settings', () => {
+  it('shows and rotates the webhook secret after a confirmation', async () => {
+    const { page } = c;
+    const secret = page.getByLabel('Secret', { exact: true });
+    await secret.waitFor();
+    expect(await secret.getAttribute('type')).toBe('password');
+    await page.getByRole('button', { name: 'Show' }).click();
+    expect(await secret.getAttribute('type')).toBe('text');
+    const before = await secret.inputValue();
+    expect(before).toMatch(/^whsec_/);
+    await page.getByRole('button', { name: 'Rotate the secret' }).click();
+    await page.getByRole('button', { name: 'Yes, rotate' }).click();
+    await page.getByText('The secret was rotated.').waitFor();
+    await expect.poll(() => secret.inputValue()).not.toBe(before);
+    expect(await secret.inputValue()).toMatch(/^whsec_/);
+    await page.getByText('the replaced secret still signs until').waitFor();
+  });
+
+  it('refuses a wrong current password beside its field, then changes the password', async () => {
+    const { page } = c;
+    const next = `pw-${randomUUID()}`;
+    await page.getByLabel('Current password', { exact: true }).fill('not-the-password');
+    await page.getByLabel('New password', { exact: true }).fill(next);
+    await page.getByRole('button', { name: 'Change the password' }).click();
+    await page.locator('#current-password-error').waitFor();
+    expect(await page.locator('#current-password-error').textContent()).toBe('The current password is wrong.');
+    expect(await page.getByLabel('Current password', { exact: true }).getAttribute('aria-describedby')).toContain(
+      'current-password-error',
+    );
+    await page.getByLabel('Current password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Change the password' }).click();
+    await page.getByText('The password is changed.').waitFor();
+    password = next;
+    // this session stays signed in
+    await page.reload();
+    await page.locator('[data-confirmed="true"]').waitFor();
+  });
+});
+
 describe('the Jobs page', () => {
   const bills = [
     { denomination_id: 1, denomination: '100', count: 3 },
@@ -244,6 +285,20 @@ describe('the Jobs page', () => {
   });
 });
 
+describe('a failed job', () => {
+  it('shows a job the worker could not compute as failed, with its error', async () => {
+    const { page } = c;
+    const userId = await page.evaluate(
+      async () => ((await (await fetch('/api/v1/auth/session')).json()) as { user: { id: string } }).user.id,
+    );
+    const id = await cs.stack.unprocessableJob(userId);
+    await page.goto(`${cs.stack.url}/jobs?id=${id}`);
+    await page.locator('#job-status[data-status="failed"]').waitFor();
+    expect(await page.locator('#job-status').textContent()).toMatch(/Failed: \S/);
+    expect(await page.locator('.breakdown').count()).toBe(0);
+  });
+});
+
 describe('logging out and in', () => {
   it('keeps the session token out of script, clears it on logout, and shows a wrong password', async () => {
     const { page, context } = c;
@@ -283,7 +338,7 @@ describe('logging out and in', () => {
     await page.getByRole('heading', { name: 'New exchange job' }).waitFor();
   });
 
-  it('fits a 375 px screen, and met no console errors but the wrong password', async () => {
+  it('fits a 375 px screen, logs out everywhere, mails a reset link, and met only the errors caused on purpose', async () => {
     const { page } = c;
     await page.setViewportSize({ width: 375, height: 800 });
     for (const path of ['/jobs', '/account']) {
@@ -299,7 +354,24 @@ describe('logging out and in', () => {
       }));
       expect(width, `${path}: ${wide.join(', ')}`).toBeLessThanOrEqual(375);
     }
-    expect(failures).toEqual(['401 POST /api/v1/auth/session']);
+    await page.setViewportSize({ width: 1280, height: 900 });
+
+    // log out everywhere, then ask for a reset link
+    await page.getByRole('button', { name: 'Log out everywhere' }).click();
+    await page.getByRole('tab', { name: 'Log in' }).waitFor();
+    expect(
+      await page.evaluate(async () => ((await (await fetch('/api/v1/auth/session')).json()) as { user: unknown }).user),
+    ).toBeNull();
+    await page.getByRole('tab', { name: 'Forgot password' }).click();
+    await page.getByLabel('Email', { exact: true }).fill(email);
+    await page.getByRole('button', { name: 'Send the reset link' }).click();
+    await page.getByText(`If an account exists for ${email}, we sent it a link`).waitFor();
+    const reset = await cs.stack.mailbox.waitFor(
+      (m) => m.to.some((a) => a.address === email) && /reset-password\?token=/.test(m.text),
+      { timeoutMs: 20_000 },
+    );
+    expect(reset.subject).toContain('Reset');
+    expect(failures).toEqual(['403 POST /api/v1/auth/password', '401 POST /api/v1/auth/session']);
     expect(located.filter((p) => !EXPECTED_ERRORS.some((re) => re.test(p)))).toEqual([]);
     for (const re of EXPECTED_ERRORS) expect(located.filter((p) => re.test(p)).length, String(re)).toBe(1);
     // nothing else: no page errors, no CSP violations
