@@ -172,6 +172,43 @@ describe('the Alerts page', () => {
     expect(c.problems).toEqual([]);
   }, 90_000);
 
+  it('creates a CBR alert on a percentage move, with the rate’s effective date beside it', async () => {
+    const { page } = c;
+    await page.getByLabel('Source').selectOption('cbr');
+    await page.getByLabel('Symbol', { exact: true }).fill('usd');
+    await expect
+      .poll(() => page.locator('#alert-latest').textContent())
+      .toMatch(/CBR rubles per unit, effective \d{4}-\d\d-\d\d/);
+    await page.getByLabel('Condition').selectOption('pct_change');
+    // CBR publishes once a day: a 1-hour window is refused on its field, before anything is sent
+    await page.getByLabel('Window').selectOption('1h');
+    await page.getByLabel('Threshold (%)').fill('2.5');
+    await page.getByRole('button', { name: 'Create alert' }).click();
+    await expect.poll(() => page.locator('#alert-window-error').textContent()).toMatch(/24h/);
+    expect(await page.getByLabel('Window').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Window').selectOption('24h');
+    await page.getByLabel('Direction').selectOption('up');
+    await page.getByRole('button', { name: 'Create alert' }).click();
+    const name = 'USD changes by ≥ 2.5% up in 24h';
+    await page
+      .getByRole('status')
+      .filter({ hasText: `Created ${name}.` })
+      .waitFor();
+    const r = row(page, name);
+    await expect.poll(() => r.getAttribute('data-status')).toBe('active');
+    expect(await r.locator('.alert-source').textContent()).toContain('CBR');
+    const id = (await r.getAttribute('data-alert'))!;
+    const stored = await api<{ source: string; symbol: string; condition: unknown }>(`/api/v1/alerts/${id}`);
+    expect(stored).toMatchObject({
+      source: 'cbr',
+      symbol: 'USD',
+      condition: { type: 'pct_change', window: '24h', threshold_pct: '2.5', direction: 'up' },
+    });
+    await page.getByLabel('Source').selectOption('binance');
+    await page.getByLabel('Condition').selectOption('above');
+    expect(c.problems).toEqual([]);
+  });
+
   it('pauses, resumes and (after a confirmation) deletes an alert', async () => {
     const { page } = c;
     await createInForm(page, { symbol: 'ETHUSDT', condition: 'Below a level', level: '10' });
