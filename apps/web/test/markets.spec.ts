@@ -175,6 +175,40 @@ describe('the markets page', () => {
     }
   });
 
+  it('reads the CBR rates again on a rates.cbr event, and the changed row says which way it moved', async () => {
+    const c = await openConsole(cs.browser, cs.stack.url);
+    const nats = await connect({ servers: cs.stack.nats.url });
+    try {
+      const { page } = c;
+      await page.locator('.connection[data-state="live"]').waitFor();
+      const row = page.locator('.cbr-table tr[data-code="USD"]');
+      await row.waitFor();
+      const date = (await page.locator('.effective').getAttribute('data-date'))!;
+      const reads: number[] = [];
+      page.on('request', (r) => {
+        if (new URL(r.url()).pathname === '/api/v1/rates/cbr/latest') reads.push(Date.now());
+      });
+      const rates = (await (await fetch(`${cs.stack.url}/api/v1/rates/cbr/latest?symbols=USD`)).json()) as {
+        rates: { USD: { value: string; nominal: number; unit_rate: string } };
+      };
+      const usd = rates.rates.USD;
+      nats.publish(
+        'rates.cbr.updated',
+        JSON.stringify({
+          date,
+          changed: [{ code: 'USD', ...usd, previous: { value: '1.0000', nominal: usd.nominal, unit_rate: '1.0000' } }],
+        }),
+      );
+      await nats.flush();
+      await expect.poll(() => row.locator('td').last().getAttribute('class'), { timeout: 10_000 }).toMatch(/\bup\b/);
+      await expect.poll(() => reads.length).toBeGreaterThan(0);
+      expect(c.problems).toEqual([]);
+    } finally {
+      await nats.close();
+      await c.close();
+    }
+  });
+
   it('fits a 375 px phone: no page-wide horizontal scroll, the optional columns left out', async () => {
     const c = await openConsole(cs.browser, cs.stack.url, { viewport: { width: 375, height: 740 } });
     try {
@@ -187,6 +221,11 @@ describe('the markets page', () => {
       const rowBox = await page.locator('.market-table tbody tr[data-symbol]').first().boundingBox();
       expect(Math.abs(rowBox!.height - ROW_HEIGHT)).toBeLessThan(0.5);
       expect(rowBox!.x + rowBox!.width).toBeLessThanOrEqual(375);
+      // symbols are read whole, not cut short
+      const cut = await page
+        .locator('.market-table tbody tr[data-symbol] th')
+        .evaluateAll((cells) => cells.filter((c) => c.scrollWidth > c.clientWidth).map((c) => c.textContent));
+      expect(cut).toEqual([]);
       expect(c.problems).toEqual([]);
     } finally {
       await c.close();
