@@ -316,10 +316,10 @@ export function CbrChart({
                 type="button"
                 class="secondary"
                 aria-pressed={from === daysBefore(to, q.days)}
-                aria-label={`Last ${q.name}`}
                 onClick={() => range(q.days)}
               >
                 {q.label}
+                <span class="visually-hidden"> (the last {q.name})</span>
               </button>
             ))}
           </div>

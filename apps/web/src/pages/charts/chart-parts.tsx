@@ -73,7 +73,8 @@ export function DataTable({ set, caption }: { set: Dataset; caption: string }) {
       <summary>
         Data table: {set.label} ({plural(set.rows.length, 'point')})
       </summary>
-      <div class="table-wrap">
+      {/* focusable, so the keyboard scrolls it */}
+      <div class="table-wrap" tabIndex={0} role="region" aria-label={`${set.label} data`}>
         <table data-series={set.label}>
           <caption>{caption}</caption>
           <thead>
