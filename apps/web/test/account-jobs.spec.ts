@@ -13,6 +13,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { groupDigits } from '../src/core/format.ts';
+import { seriousViolations } from './axe.ts';
 import { openConsole, type ConsolePage } from './browser.ts';
 import { startConsoleStack, type ConsoleStack } from './console-stack.ts';
 
@@ -94,6 +95,7 @@ describe('the Account page', () => {
     expect(await emailField.getAttribute('aria-describedby')).toContain('register-email-error');
     expect(await emailField.getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#register-password-error').textContent()).toBe('at least 8 characters');
+    expect(await seriousViolations(page)).toEqual([]);
 
     await emailField.fill(email);
     await page.getByLabel('Password', { exact: true }).fill(password);
@@ -126,6 +128,7 @@ describe('the Account page', () => {
     expect(await keyField.getAttribute('readonly')).not.toBeNull();
     expect(await page.getByText('it is shown only this once').count()).toBe(1);
     await page.getByRole('button', { name: 'Copy the key' }).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
 
     const row = page.locator('tr', { has: page.getByRole('rowheader', { name: 'price bot' }) });
     await row.waitFor();
@@ -209,7 +212,9 @@ describe('the Jobs page', () => {
       await page.getByLabel('Denomination, row 2', { exact: true }).evaluate((el) => el === document.activeElement),
     ).toBe(true);
     await fillRow(page, 2, '2', '50.5', '1.5');
-    await page.getByRole('button', { name: 'Add a row' }).click();
+    // Enter in the last row's count adds a row (and does not submit)
+    await page.getByLabel('Count, row 2', { exact: true }).press('Enter');
+    await page.getByLabel('Count, row 3', { exact: true }).waitFor();
     await fillRow(page, 3, '5', '0.01', '12345');
     await page.locator('#job-currency option[value="USD"]').waitFor({ state: 'attached' });
     await page.getByLabel('Currency', { exact: true }).selectOption('USD');
@@ -220,6 +225,7 @@ describe('the Jobs page', () => {
     const error = page.locator(`#${(await count2.getAttribute('aria-describedby')) ?? 'none'}`);
     expect(await error.textContent()).toBe('expected a whole number');
     expect(await count2.getAttribute('aria-invalid')).toBe('true');
+    expect(await seriousViolations(page)).toEqual([]);
     await count2.fill('7');
 
     const started = Date.now();
@@ -249,6 +255,7 @@ describe('the Jobs page', () => {
     expect(await page.locator('.job-rate').textContent()).toBe(groupDigits(job.rate));
     expect(await page.locator('.job-facts .source').textContent()).toContain('CBR unit rate of USD');
     expect(await page.locator('.callback').count()).toBe(0);
+    expect(await seriousViolations(page)).toEqual([]);
 
     // the list shows it; opening it again reads the finished job over REST
     await page.getByRole('link', { name: /All jobs/ }).click();
