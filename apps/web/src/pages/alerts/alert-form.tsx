@@ -484,7 +484,7 @@ export function AlertForm({ onCreated }: { onCreated: (alert: AlertDto) => void 
           onInput={(e) => set('callbackUrl', e.currentTarget.value)}
         />
       )}
-      <p class="alert-summary muted" aria-live="polite">
+      <p class="alert-summary muted">
         {d.symbol.trim() && (level ? d.level.trim() : d.threshold.trim())
           ? `Fires ${FREQUENCY_WORDS[d.frequency].toLowerCase()} when ${d.symbol.trim().toUpperCase()} ${summaryOf(d)}.`
           : ''}
