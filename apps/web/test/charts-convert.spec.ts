@@ -365,7 +365,7 @@ describe('the Convert page', { timeout: 90_000 }, () => {
       const error = page.locator('#convert-amount-error');
       await error.waitFor();
       expect(await error.getAttribute('role')).toBe('alert');
-      expect(await error.textContent()).toContain('expected a decimal number');
+      expect(await error.textContent()).toBe('Use a point for the decimals and no thousands separators, e.g. 1500.75');
       expect(await page.getByLabel('Amount').getAttribute('aria-invalid')).toBe('true');
       expect(await page.getByLabel('Amount').getAttribute('aria-describedby')).toContain('convert-amount-error');
       await page.waitForTimeout(300);

@@ -41,6 +41,16 @@ function askedInUrl(search: string): Fields | undefined {
   return { amount: q.get('amount') ?? '', from: q.get('from') ?? '', to: q.get('to') ?? '', date: q.get('date') ?? '' };
 }
 
+/** A reader's words for an amount the contract refuses (its own message says it in JSON terms). */
+function amountMessage(raw: string, contract: string): string {
+  const v = raw.trim();
+  if (!v) return 'Enter an amount, e.g. 1500.75';
+  if (v.startsWith('-')) return 'The amount must not be negative';
+  if (v.includes(',')) return 'Use a point for the decimals and no thousands separators, e.g. 1500.75';
+  if (/^\d+(\.\d+)?$/.test(v)) return `Too many digits: ${contract.replace(/, e\.g\..*$/, '')}`;
+  return 'Enter digits with an optional point, e.g. 1500.75';
+}
+
 /** The fields checked against the contract: the query to send, or a message per wrong field. */
 function check(f: Fields): { query: Record<string, string> } | { errors: FieldErrors } {
   const parsed = convertQuery.safeParse({
@@ -53,7 +63,8 @@ function check(f: Fields): { query: Record<string, string> } | { errors: FieldEr
     const errors: FieldErrors = {};
     for (const issue of parsed.error.issues) {
       const field = issue.path[0] as Field | undefined;
-      if (field && FIELDS.includes(field)) errors[field] ??= issue.message;
+      if (field && FIELDS.includes(field))
+        errors[field] ??= field === 'amount' ? amountMessage(f.amount, issue.message) : issue.message;
     }
     return { errors };
   }
