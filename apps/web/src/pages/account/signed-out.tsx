@@ -8,10 +8,10 @@ import { CONSOLE_PAGES } from '@ratewire/contracts/console';
 import { useRef, useState } from 'preact/hooks';
 
 import { Field, FormError } from '../../components/field.tsx';
-import { ApiError } from '../../core/api.ts';
+import { ApiError, messageOf } from '../../core/api.ts';
 import { navigate, queryParam } from '../../core/router.tsx';
 import { logIn } from '../../core/session.ts';
-import { failureText, issuesOf, privateRequest, type FieldMessages } from './private.ts';
+import { failureText, fieldsOf, issuesOf, privateRequest, type FieldMessages } from './private.ts';
 
 /** A notice the signed-in view shows once (set by a registration, just before the view changes). */
 export const accountNotice = signal<string | null>(null);
@@ -114,21 +114,30 @@ function RegisterForm() {
     setBusy(true);
     try {
       await privateRequest('/api/v1/auth/register', { method: 'POST', body: parsed.data });
-      accountNotice.value =
-        `We sent a confirmation link to ${parsed.data.email}. Open it to confirm your address ` +
-        '(the link works for 24 hours).';
-      await logIn(parsed.data.email, password);
-      afterSignIn();
     } catch (err) {
       setBusy(false);
       if (err instanceof ApiError && err.status === 409) {
         setFailure('An account with this email already exists. Log in, or reset its password.');
       } else if (err instanceof ApiError && err.fields.length) {
-        setErrors(Object.fromEntries(err.fields.map((f) => [f.path.replace(/^body\./, ''), f.message])));
+        setErrors(fieldsOf(err));
         setFailure(failureText(err, 'Registering'));
       } else {
         setFailure(failureText(err, 'Registering'));
       }
+      return;
+    }
+    const sent =
+      `We sent a confirmation link to ${parsed.data.email}. Open it to confirm your address ` +
+      '(the link works for 24 hours).';
+    try {
+      accountNotice.value = sent;
+      await logIn(parsed.data.email, password);
+      afterSignIn();
+    } catch (err) {
+      // the account exists: only the sign-in that follows failed
+      accountNotice.value = null;
+      setBusy(false);
+      setFailure(`Your account was created. ${sent} Logging in right away did not work (${messageOf(err)}): log in.`);
     }
   };
   return (
