@@ -3,7 +3,7 @@
 // console's own files and the workspace packages it bundles; their digest is kept in
 // dist/.inputs-digest. `node build.ts --force` builds regardless.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,14 +51,52 @@ export function isBuildFresh(): boolean {
   );
 }
 
+const LOCK_FILE = join(HERE, '.build.lock');
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Runs `work` holding the build lock, so two test runs (or a test run and `npm start`) never write
+ * dist/ at once; a lock whose process is gone is taken over.
+ */
+async function withBuildLock<T>(work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      writeFileSync(LOCK_FILE, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const holder = Number(readFileSync(LOCK_FILE, 'utf8'));
+      if (!Number.isInteger(holder) || holder <= 0 || !alive(holder)) rmSync(LOCK_FILE, { force: true });
+      else await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(LOCK_FILE, { force: true });
+  }
+}
+
 /** Builds dist/ unless it is fresh; answers whether it built. */
 export async function buildConsole(options: { force?: boolean; quiet?: boolean } = {}): Promise<boolean> {
   if (!options.force && isBuildFresh()) return false;
-  const digest = inputsDigest();
-  const { build } = await import('vite');
-  await build({ root: HERE, configFile: join(HERE, 'vite.config.ts'), logLevel: options.quiet ? 'warn' : 'info' });
-  writeFileSync(DIGEST_FILE, digest);
-  return true;
+  return withBuildLock(async () => {
+    // another process may have built it while this one waited for the lock
+    if (!options.force && isBuildFresh()) return false;
+    const digest = inputsDigest();
+    const { build } = await import('vite');
+    await build({ root: HERE, configFile: join(HERE, 'vite.config.ts'), logLevel: options.quiet ? 'warn' : 'info' });
+    writeFileSync(DIGEST_FILE, digest);
+    return true;
+  });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
