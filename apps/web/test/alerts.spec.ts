@@ -209,6 +209,31 @@ describe('the Alerts page', () => {
     expect(c.problems).toEqual([]);
   });
 
+  it('shows a firing’s notice on any page while signed in', async () => {
+    const other = await openConsole(cs.browser, `${cs.stack.url}/`);
+    try {
+      await signIn(other.page, user);
+      await other.page.locator('.connection[data-state="live"]').waitFor();
+      const [alert] = (
+        await api<{ items: { id: string; symbol: string }[] }>('/api/v1/alerts?limit=1000')
+      ).items.filter((a) => a.symbol === 'BTCUSDT');
+      // the channel is subscribed once the socket is live; a firing then reaches this page
+      await expect
+        .poll(
+          async () => {
+            await api(`/api/v1/alerts/${alert!.id}/test`, { method: 'POST' });
+            return other.page.locator('.toast', { hasText: 'Test firing: BTCUSDT' }).count();
+          },
+          { timeout: 15_000, interval: 1000 },
+        )
+        .toBeGreaterThan(0);
+      expect(await other.page.locator('main h1').textContent()).toBe('Markets');
+      expect(other.problems).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('pauses, resumes and (after a confirmation) deletes an alert', async () => {
     const { page } = c;
     await createInForm(page, { symbol: 'ETHUSDT', condition: 'Below a level', level: '10' });
