@@ -247,6 +247,27 @@ describe('the Charts page', { timeout: 90_000 }, () => {
     expect(c.problems).toEqual([]);
   });
 
+  it('works from the keyboard: a quick range and the zoom buttons', async () => {
+    const { page } = c;
+    await page.getByLabel('Second currency', { exact: true }).selectOption('');
+    const oneMonth = page.getByRole('button', { name: /^1M/ });
+    await oneMonth.focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).searchParams.get('from')).toBe('2024-10-10');
+    expect(await oneMonth.getAttribute('aria-pressed')).toBe('true');
+    await page.locator('.plot-canvas canvas').first().waitFor();
+    await expect.poll(() => page.locator('.chart-view').textContent()).toMatch(/^Showing all/);
+    await page.getByRole('button', { name: 'Zoom in' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.chart-view').textContent()).toMatch(/^Zoomed/);
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Reset zoom');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('.chart-view').textContent()).toMatch(/^Showing all/);
+    expect(c.problems).toEqual([]);
+  });
+
   it('draws Binance candles for BTCUSDT from the stored history', async () => {
     // the worker polls every second and the price moves each time
     await expect
