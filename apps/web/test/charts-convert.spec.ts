@@ -40,6 +40,8 @@ const usdOn = (k: number) => `${90 + (k % 7)},${String((k * 7919) % 10000).padSt
 
 let cs: ConsoleStack;
 let api: string;
+/** While set, BTCUSDT keeps the fixture's price: the stored history stops changing. */
+let priceHeld = false;
 
 // axe runs through page.evaluate (the DevTools protocol), so the page keeps its CSP
 const AXE_SOURCE = readFileSync(
@@ -90,10 +92,10 @@ beforeAll(async () => {
         ),
     };
   });
-  // BTCUSDT moves on every poll, so the worker keeps a history of changes
+  // BTCUSDT moves on every poll (until a test holds it), so the worker keeps a history of changes
   let polls = 0;
   replay.respond('/api/v3/ticker/price', (req) =>
-    req.query.has('symbol') || req.query.has('symbols')
+    req.query.has('symbol') || req.query.has('symbols') || priceHeld
       ? { useDefault: true }
       : {
           fixture: DEFAULT_BINANCE_FIXTURES.tickerPrice,
@@ -101,7 +103,7 @@ beforeAll(async () => {
             spliceBytes(
               body,
               '"price": "55711.59000000"',
-              `"price": "${55711 + (polls++ % 17) * 3}.${String(polls % 100).padStart(2, '0')}000000"`,
+              `"price": "${55711 + (polls % 17) * 3}.${String(polls++ % 100).padStart(2, '0')}000000"`,
             ),
         },
   );
@@ -275,6 +277,21 @@ describe('the Charts page', { timeout: 90_000 }, () => {
         timeout: 30_000,
       })
       .toBeGreaterThan(0);
+    // hold the price, then wait for the polls in flight to be stored: the page and this test then read
+    // the same history
+    priceHeld = true;
+    let previous = '';
+    await expect
+      .poll(
+        async () => {
+          const now = JSON.stringify(await getJson<unknown[]>('/api/v1/rates/binance/BTCUSDT/history?interval=1m'));
+          const same = now === previous;
+          previous = now;
+          return same;
+        },
+        { timeout: 30_000, intervals: [1500] },
+      )
+      .toBe(true);
     const b = await openConsole(cs.browser, `${api}/charts?mode=binance&pair=BTCUSDT&interval=1m&span=1h`);
     try {
       const { page } = b;
