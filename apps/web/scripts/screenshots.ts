@@ -1,5 +1,5 @@
 // Takes the screenshots under docs/console/: each page of the console against a whole local stack
-// (api, worker, notifier over the feed replay server), signed in as a fresh account with a job and
+// (api, worker, notifier over the feed replay server, with a full market of TRADING symbols), signed in as a fresh account with a job and
 // an alert of its own. Needs the local services: `npm run services` in another terminal, and the
 // settings it prints (DATABASE_URL, REDIS_URL, NATS_URL). Run: `pnpm --filter @ratewire/web screenshots`.
 import { mkdirSync } from 'node:fs';
@@ -11,11 +11,13 @@ import type { Page } from 'playwright-core';
 import { buildConsole } from '../build.ts';
 import { openConsole } from '../test/browser.ts';
 import { startConsoleStack } from '../test/console-stack.ts';
+import { fullMarket } from '../test/full-market.ts';
 
 const OUT = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
 
 await buildConsole({ quiet: true });
-const cs = await startConsoleStack();
+const market = fullMarket();
+const cs = await startConsoleStack({ replay: { binance: market.fixtures } });
 try {
   const { stack } = cs;
   const user = await stack.user();
@@ -86,4 +88,5 @@ try {
   await phone.close();
 } finally {
   await cs.close();
+  market.remove();
 }

@@ -3,13 +3,11 @@
 // after the api restarts, the socket comes back and the table catches up without a page reload;
 // and the budgets: the first load's JavaScript (asserted, a size), the time to a usable table and
 // the event → DOM latency at 10 events/s (printed with [budget] and kept in apps/web/.budgets.json).
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
-import { DEFAULT_BINANCE_FIXTURES, readFixture } from '@ratewire/testkit/replay/index';
 import { connect } from 'nats';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,43 +16,13 @@ import { groupDigits, trimZeros } from '../src/core/format.ts';
 import { ROW_HEIGHT } from '../src/pages/markets/binance-market.ts';
 import { openConsole } from './browser.ts';
 import { startConsoleStack, type ConsoleStack } from './console-stack.ts';
+import { fullMarket } from './full-market.ts';
 
 const WEB = fileURLToPath(new URL('..', import.meta.url));
 const BUDGETS_FILE = join(WEB, '.budgets.json');
 const MARKET_SIZE = 2519;
 
-// ---- a full market for the replay server ------------------------------------------------------
-
-interface Ticker {
-  symbol: string;
-  price: string;
-}
-
-/**
- * The recorded ticker/price answer's symbols (those with a real price), and made-up ones up to
- * MARKET_SIZE, every one listed as TRADING in an exchangeInfo of the same symbols.
- */
-function fullMarket(): { prices: Ticker[]; info: unknown } {
-  const recorded = JSON.parse(readFixture(DEFAULT_BINANCE_FIXTURES.tickerPrice).toString('utf8')) as Ticker[];
-  const prices = recorded.filter((t) => /^[A-Z0-9]{2,30}$/.test(t.symbol) && /[1-9]/.test(t.price));
-  for (let i = 0; prices.length < MARKET_SIZE; i++) {
-    prices.push({
-      symbol: `ZZ${String(i).padStart(4, '0')}USDT`,
-      price: `${(i % 97) + 1}.${String(i).padStart(8, '0')}`,
-    });
-  }
-  const quotes = ['USDT', 'BUSD', 'USDC', 'BTC', 'ETH', 'BNB', 'EUR', 'TRY'];
-  const symbols = prices.map(({ symbol }) => {
-    const quote = quotes.find((q) => symbol.endsWith(q) && symbol.length > q.length) ?? symbol.slice(-3);
-    return { symbol, status: 'TRADING', baseAsset: symbol.slice(0, -quote.length) || symbol, quoteAsset: quote };
-  });
-  return { prices, info: { timezone: 'UTC', serverTime: Date.now(), rateLimits: [], symbols } };
-}
-
-const market = fullMarket();
-const fixtures = mkdtempSync(join(tmpdir(), 'ratewire-markets-'));
-writeFileSync(join(fixtures, 'ticker_price.json'), JSON.stringify(market.prices));
-writeFileSync(join(fixtures, 'exchangeInfo.json'), JSON.stringify(market.info));
+const market = fullMarket(MARKET_SIZE);
 
 /** The ticker/price answer with some prices changed. */
 const pricesWith = (changes: Record<string, string>) =>
@@ -94,18 +62,11 @@ const priceOf = (page: Page, symbol: string) =>
 
 let cs: ConsoleStack;
 beforeAll(async () => {
-  cs = await startConsoleStack({
-    replay: {
-      binance: {
-        tickerPrice: join(fixtures, 'ticker_price.json'),
-        exchangeInfo: join(fixtures, 'exchangeInfo.json'),
-      },
-    },
-  });
+  cs = await startConsoleStack({ replay: { binance: market.fixtures } });
 }, 120_000);
 afterAll(async () => {
   await cs?.close();
-  rmSync(fixtures, { recursive: true, force: true });
+  market.remove();
 });
 
 describe('the markets page', () => {
