@@ -289,7 +289,7 @@ describe('the Charts page', { timeout: 90_000 }, () => {
           previous = now;
           return same;
         },
-        { timeout: 30_000, intervals: [1500] },
+        { timeout: 30_000, interval: 1500 },
       )
       .toBe(true);
     const b = await openConsole(cs.browser, `${api}/charts?mode=binance&pair=BTCUSDT&interval=1m&span=1h`);
