@@ -26,7 +26,8 @@ function page(res: Response, status: number, title: string, body: string): void 
     .send(
       `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">` +
         `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-        `<title>${escapeHtml(title)} · Ratewire</title><link rel="stylesheet" href="/account/account.css"></head>` +
+        `<title>${escapeHtml(title)} · Ratewire</title><link rel="icon" href="/favicon.svg" type="image/svg+xml">` +
+        `<link rel="stylesheet" href="/account/account.css"></head>` +
         `<body><main><h1>${escapeHtml(title)}</h1>${body}</main></body></html>`,
     );
 }

@@ -137,11 +137,13 @@ function JobDetails({ job, live }: { job: ExchangeJobView; live: Status | null }
   const words =
     status === 'done' && !done
       ? 'Done: reading the result…'
-      : status === 'failed'
-        ? `Failed${job.error ? `: ${job.error}` : '.'}`
-        : status === 'done' && job.completed_at
-          ? `Done ${formatDateTime(job.completed_at)}.`
-          : STATUS_TEXT[status];
+      : status === 'failed' && job.status !== 'failed'
+        ? 'Failed: reading the details…'
+        : status === 'failed'
+          ? `Failed${job.error ? `: ${job.error}` : '.'}`
+          : status === 'done' && job.completed_at
+            ? `Done ${formatDateTime(job.completed_at)}.`
+            : STATUS_TEXT[status];
   return (
     <>
       <div class="job-progress">
