@@ -119,12 +119,13 @@ describe('the session cookie on REST', () => {
   it('refuses a write the cookie signs in when it comes from another site, or says nothing of where it came from', async () => {
     const user = await t.user();
     const { cookie } = await browserSignIn(user);
-    for (const headers of [
+    const forged: Record<string, string>[] = [
       { cookie, origin: 'https://evil.example' },
       { cookie, 'sec-fetch-site': 'cross-site' },
       { cookie, origin: 'null' },
       { cookie },
-    ]) {
+    ];
+    for (const headers of forged) {
       const res = await t.request<{ code: string }>('POST', '/api/v1/api-keys', {
         body: { name: 'forged', scopes: ['read'] },
         headers,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@ratewire/testkit/chromium';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startTestApi, type TestApi } from './harness.ts';
@@ -12,20 +13,14 @@ function renderInChromium(url: string): Promise<string> {
   const profile = mkdtempSync(join(tmpdir(), 'rw-chromium-'));
   const args = [
     '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
+    ...CHROMIUM_ARGS,
     `--user-data-dir=${profile}`,
     '--virtual-time-budget=10000',
     '--dump-dom',
     url,
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.env.CHROMIUM_PATH ?? 'chromium', args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(CHROMIUM_PATH, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     let dom = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (dom += d));
     child.once('error', reject);

@@ -1,24 +1,11 @@
 // The browser the console's tests drive: Debian's Chromium through playwright-core (nothing is
-// downloaded), headless, with the flags this machine's closed network needs, and a fresh profile.
+// downloaded), headless, with the flags of packages/testkit/src/chromium.ts, and a fresh profile.
 // Each page records the console errors and failed requests it met, so a test can assert there were none.
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@ratewire/testkit/chromium';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
-export const CHROMIUM_PATH = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
-
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS] });
 }
 
 export interface ConsolePage {

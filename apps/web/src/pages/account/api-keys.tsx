@@ -18,6 +18,7 @@ import { ago, formatDateTime, formatTime } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { CopyButton } from './copy.tsx';
 import { failureText, fieldsOf, issuesOf, privateRequest, type FieldMessages } from './private.ts';
+import { LoadStatus } from '../../components/load-status.tsx';
 
 const SCOPE_TEXT: Record<ApiKeyScope, string> = {
   read: 'read — rates, currencies and conversions, limited per key',
@@ -257,15 +258,7 @@ export function ApiKeys() {
       <p role="status" class="visually-hidden">
         {status}
       </p>
-      {list.state === 'loading' && <p class="muted">Loading the keys…</p>}
-      {list.state === 'failed' && (
-        <p role="alert" class="error">
-          The keys could not be loaded: {list.error}{' '}
-          <button type="button" class="secondary" onClick={reload}>
-            Try again
-          </button>
-        </p>
-      )}
+      <LoadStatus loaded={list} what="the keys" reload={reload} />
       {list.state === 'ready' &&
         (list.value.items.length === 0 ? (
           <p>No keys yet.</p>

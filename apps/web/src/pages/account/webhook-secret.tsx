@@ -10,6 +10,7 @@ import { formatDateTime } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { CopyButton } from './copy.tsx';
 import { failureText, privateRequest } from './private.ts';
+import { LoadStatus } from '../../components/load-status.tsx';
 
 export function WebhookSecret() {
   const [secret, reload] = useLoad(
@@ -42,15 +43,7 @@ export function WebhookSecret() {
         It signs the callbacks Ratewire sends to the addresses you give (a job’s callback URL), as Standard Webhooks:
         check the <code>webhook-signature</code> header with it. Keep it private.
       </p>
-      {secret.state === 'loading' && <p class="muted">Loading the secret…</p>}
-      {secret.state === 'failed' && (
-        <p role="alert" class="error">
-          The secret could not be loaded: {secret.error}{' '}
-          <button type="button" class="secondary" onClick={reload}>
-            Try again
-          </button>
-        </p>
-      )}
+      <LoadStatus loaded={secret} what="the secret" reload={reload} />
       {secret.state === 'ready' && (
         <>
           <label for="webhook-secret">Secret</label>

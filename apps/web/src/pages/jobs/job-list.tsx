@@ -8,6 +8,7 @@ import { formatDateTime, formatTime, groupDigits } from '../../core/format.ts';
 import { Link } from '../../core/router.tsx';
 import { useLoad } from '../../core/use.ts';
 import { privateRequest } from '../account/private.ts';
+import { LoadStatus } from '../../components/load-status.tsx';
 
 const PAGE = 20;
 
@@ -23,15 +24,7 @@ export function JobList() {
   return (
     <section class="panel job-list" aria-labelledby="job-list-title">
       <h2 id="job-list-title">Your jobs</h2>
-      {list.state === 'loading' && <p class="muted">Loading your jobs…</p>}
-      {list.state === 'failed' && (
-        <p role="alert" class="error">
-          Your jobs could not be loaded: {list.error}{' '}
-          <button type="button" class="secondary" onClick={reload}>
-            Try again
-          </button>
-        </p>
-      )}
+      <LoadStatus loaded={list} what="your jobs" reload={reload} />
       {list.state === 'ready' && list.value.total === 0 && <p>No jobs yet: submit one with the form.</p>}
       {list.state === 'ready' && list.value.items.length > 0 && (
         <>

@@ -17,6 +17,7 @@ import { Link } from '../../core/router.tsx';
 import { useChannel, useLoad } from '../../core/use.ts';
 import { privateRequest } from '../account/private.ts';
 import { submitted } from './bills.ts';
+import { LoadStatus } from '../../components/load-status.tsx';
 
 type Status = ExchangeJobView['status'];
 const RANK: Record<Status, number> = { queued: 0, running: 1, done: 2, failed: 2 };
@@ -253,15 +254,7 @@ export function JobView({ id }: { id: string }) {
           “{id}” is not a job id.
         </p>
       )}
-      {valid && job.state === 'loading' && <p class="muted">Loading the job…</p>}
-      {valid && job.state === 'failed' && (
-        <p role="alert" class="error">
-          The job could not be read: {job.error}{' '}
-          <button type="button" class="secondary" onClick={reload}>
-            Try again
-          </button>
-        </p>
-      )}
+      {valid && <LoadStatus loaded={job} what="the job" reload={reload} />}
       {current && <JobDetails job={current} live={live} />}
       {ignored > 0 && (
         <p class="hint">
