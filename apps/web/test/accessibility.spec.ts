@@ -65,7 +65,7 @@ async function settle(page: Page, title: string): Promise<void> {
   await page.locator('main h1', { hasText: title }).waitFor();
   await page.waitForLoadState('networkidle');
   await expect
-    .poll(() => page.locator('main').evaluate((m) => /Loading…/.test(m.textContent ?? '')), { timeout: 10_000 })
+    .poll(() => page.locator('main').evaluate((m) => /Loading[^.…]*…/.test(m.textContent ?? '')), { timeout: 10_000 })
     .toBe(false);
   await page.waitForTimeout(300);
 }

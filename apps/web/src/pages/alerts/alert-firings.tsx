@@ -4,6 +4,7 @@
 import { alertEventList, type AlertDto, type AlertEventDto } from '@ratewire/contracts/alerts.schemas';
 import { useState } from 'preact/hooks';
 
+import { LoadStatus } from '../../components/load-status.tsx';
 import { Source } from '../../components/page.tsx';
 import { ApiError, request } from '../../core/api.ts';
 import { formatDateTime, formatTime, groupDigits } from '../../core/format.ts';
@@ -71,15 +72,7 @@ export function AlertFirings({ alert, refresh }: { alert: AlertDto; refresh: num
       <h2 id="alert-firings-title" tabIndex={-1}>
         Firings of {what}
       </h2>
-      {loaded.state === 'loading' && <p class="muted">Loading firings…</p>}
-      {loaded.state === 'failed' && (
-        <p role="alert" class="error">
-          The firings could not be loaded: {loaded.error}{' '}
-          <button type="button" class="secondary" onClick={reload}>
-            Try again
-          </button>
-        </p>
-      )}
+      <LoadStatus loaded={loaded} what="the firings" reload={reload} />
       {loaded.state === 'ready' && (
         <>
           <Source>

@@ -12,6 +12,7 @@ import {
 } from '@ratewire/contracts/alerts.schemas';
 import { useRef, useState } from 'preact/hooks';
 
+import { LoadStatus } from '../../components/load-status.tsx';
 import { Page, Source } from '../../components/page.tsx';
 import { ApiError, messageOf, request } from '../../core/api.ts';
 import { formatTime } from '../../core/format.ts';
@@ -184,15 +185,7 @@ function AlertsConsole() {
             </select>
           </div>
         </div>
-        {list.state === 'loading' && <p class="muted">Loading alerts…</p>}
-        {list.state === 'failed' && (
-          <p role="alert" class="error">
-            The alerts could not be loaded: {list.error}{' '}
-            <button type="button" class="secondary" onClick={reload}>
-              Try again
-            </button>
-          </p>
-        )}
+        <LoadStatus loaded={list} what="the alerts" reload={reload} />
         {list.state === 'ready' && (
           <>
             <Source>
