@@ -3,62 +3,20 @@
 // 375 px, light and dark); every page is reached and used with the keyboard only (the skip link,
 // the nav, logging in, creating and deleting an alert), focus lands where a reader expects it and
 // is visible; and the rate flashes stop for readers who ask for reduced motion.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-
+import { CONSOLE_PAGES } from '@ratewire/contracts/console';
 import type { StackUser } from '@ratewire/testkit/stack';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { axeViolations } from './axe.ts';
 import { openConsole } from './browser.ts';
 import { startConsoleStack, type ConsoleStack } from './console-stack.ts';
 import { signIn } from './sign-in.ts';
 
-const PAGES = [
-  { path: '/', title: 'Markets' },
-  { path: '/charts', title: 'Charts' },
-  { path: '/convert', title: 'Convert' },
-  { path: '/jobs', title: 'Jobs' },
-  { path: '/alerts', title: 'Alerts' },
-  { path: '/account', title: 'Account' },
-] as const;
-
-// axe runs in the page through page.evaluate (the DevTools protocol), which the page's CSP does not
-// govern: the check sees the console exactly as served, CSP on. (page.addScriptTag would inject an
-// inline <script>, which script-src 'self' blocks — it would need bypassCSP.)
-const AXE_SOURCE = readFileSync(
-  join(dirname(createRequire(import.meta.url).resolve('axe-core')), 'axe.min.js'),
-  'utf8',
-);
+const PAGES = CONSOLE_PAGES;
 
 let cs: ConsoleStack;
 let user: StackUser;
-
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[]; failureSummary?: string }[];
-}
-
-async function axe(page: Page): Promise<Violation[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-  return page.evaluate(async () => {
-    const w = window as unknown as {
-      axe: {
-        run(ctx: Document, opts: object): Promise<{ violations: Violation[] }>;
-      };
-    };
-    const r = await w.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })),
-    }));
-  });
-}
 
 /** Opens `path` in place and waits until its page has loaded (heading, data, no "Loading…"). */
 async function settle(page: Page, title: string): Promise<void> {
@@ -86,7 +44,7 @@ async function scan(
       // nothing wider than the screen: wide tables scroll in their own box
       const overflow = await c.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       if (overflow > 0) serious.push(`${label} ${p.path}: the page is ${overflow} px wider than the screen`);
-      const violations = await axe(c.page);
+      const violations = await axeViolations(c.page);
       for (const v of violations) {
         const line = `${label} ${p.path}: [${v.impact}] ${v.id} — ${v.help}: ${v.nodes
           .slice(0, 5)

@@ -4,8 +4,7 @@
 // shows exactly what the API answers; invalid input is refused before anything is sent. Neither page
 // logs an error or a CSP violation, and the chart library stays out of the first load.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { DEFAULT_BINANCE_FIXTURES, formatCbrDate, parseCbrDate, spliceBytes } from '@ratewire/testkit/replay/index';
@@ -13,6 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { groupDigits } from '../src/core/format.ts';
+import { seriousViolations } from './axe.ts';
 import { openConsole, type ConsolePage } from './browser.ts';
 import { startConsoleStack, type ConsoleStack } from './console-stack.ts';
 
@@ -42,31 +42,6 @@ let cs: ConsoleStack;
 let api: string;
 /** While set, BTCUSDT keeps the fixture's price: the stored history stops changing. */
 let priceHeld = false;
-
-// axe runs through page.evaluate (the DevTools protocol), so the page keeps its CSP
-const AXE_SOURCE = readFileSync(
-  join(dirname(createRequire(import.meta.url).resolve('axe-core')), 'axe.min.js'),
-  'utf8',
-);
-
-/** axe-core's serious and critical findings on the page as it is. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(AXE_SOURCE);
-  return page.evaluate(async () => {
-    const w = window as unknown as {
-      axe: {
-        run(
-          ctx: Document,
-          opts: object,
-        ): Promise<{ violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[] }>;
-      };
-    };
-    const r = await w.axe.run(document, { resultTypes: ['violations'] });
-    return r.violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
-}
 
 async function getJson<T>(path: string): Promise<T> {
   const res = await fetch(`${api}${path}`);
