@@ -2,15 +2,18 @@
 // (api, worker, notifier over the feed replay server, with a full market of TRADING symbols), signed in as a fresh account with a job and
 // an alert of its own. Needs the local services: `npm run services` in another terminal, and the
 // settings it prints (DATABASE_URL, REDIS_URL, NATS_URL). Run: `pnpm --filter @ratewire/web screenshots`.
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { mul, roundFixed } from '@ratewire/money';
 import type { Page } from 'playwright-core';
 
 import { buildConsole } from '../build.ts';
 import { openConsole } from '../test/browser.ts';
 import { startConsoleStack } from '../test/console-stack.ts';
+import { loadCbrDays, scriptCbrHistory, weekdays } from '../test/cbr-history.ts';
 import { fullMarket } from '../test/full-market.ts';
 
 const OUT = fileURLToPath(new URL('../../../docs/console/', import.meta.url));
@@ -20,6 +23,10 @@ const market = fullMarket();
 const cs = await startConsoleStack({ replay: { binance: market.fixtures } });
 try {
   const { stack } = cs;
+  // three months of CBR publications before the newest, so the chart has a history to draw
+  const days = weekdays('2024-08-01', '2024-11-08');
+  scriptCbrHistory(stack.replay, days);
+  await loadCbrDays(stack.url, days);
   const user = await stack.user();
   const bearer = { authorization: `Bearer ${user.token}`, 'content-type': 'application/json' };
   const job = (await (
@@ -27,6 +34,7 @@ try {
       method: 'POST',
       headers: bearer,
       body: JSON.stringify({
+        request_id: randomUUID(),
         currency: 'USD',
         bills: [
           { denomination_id: 1, denomination: '100', count: 12 },
@@ -35,7 +43,7 @@ try {
         ],
       }),
     })
-  ).json()) as { id?: string };
+  ).json()) as { job_id?: string };
   await fetch(`${stack.url}/api/v1/alerts`, {
     method: 'POST',
     headers: bearer,
@@ -49,16 +57,34 @@ try {
   });
 
   mkdirSync(OUT, { recursive: true });
-  const shoot = async (page: Page, name: string) => {
+  const shoot = async (page: Page, name: string, fullPage = false) => {
     await page.waitForLoadState('networkidle').catch(() => undefined);
     await page.waitForTimeout(600);
-    await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: false });
+    await page.screenshot({ path: join(OUT, `${name}.png`), fullPage });
     console.log(`docs/console/${name}.png`);
   };
 
-  const desktop = await openConsole(cs.browser, `${stack.url}/`, { viewport: { width: 1280, height: 800 } });
+  // a few of the first rows move, twice, so the table shows changes as they arrive
+  const moving = [...market.prices].sort((a, b) => (a.symbol < b.symbol ? -1 : 1)).slice(0, 12);
+  const nudge = (price: string, up: boolean) => roundFixed(mul(price, up ? '1.0031' : '0.9974'), 8);
+  const move = (round: number) => {
+    const changed = new Map(moving.map((t, i) => [t.symbol, nudge(t.price, (i + round) % 3 !== 0)]));
+    stack.replay.respond('/api/v3/ticker/price', {
+      json: market.prices.map((t) => ({ symbol: t.symbol, price: changed.get(t.symbol) ?? t.price })),
+    });
+  };
+
+  const desktop = await openConsole(cs.browser, `${stack.url}/`, {
+    viewport: { width: 1280, height: 800 },
+    reducedMotion: 'no-preference',
+  });
   await desktop.page.locator('.connection[data-state="live"]').waitFor();
-  await shoot(desktop.page, 'markets');
+  move(0);
+  await desktop.page.waitForTimeout(2500);
+  move(1);
+  await desktop.page.locator('.flash-up, .flash-down').first().waitFor();
+  await desktop.page.screenshot({ path: join(OUT, 'markets.png'), fullPage: true });
+  console.log('docs/console/markets.png');
   await desktop.page.evaluate(
     async ({ email, password }) => {
       await fetch('/api/v1/auth/session', {
@@ -72,13 +98,13 @@ try {
   for (const [path, name] of [
     ['/charts', 'charts'],
     ['/convert', 'convert'],
-    [job.id ? `/jobs?id=${job.id}` : '/jobs', 'jobs'],
+    [job.job_id ? `/jobs?id=${job.job_id}` : '/jobs', 'jobs'],
     ['/alerts', 'alerts'],
     ['/account', 'account'],
   ] as const) {
     await desktop.page.goto(`${stack.url}${path}`);
     await desktop.page.locator('h1').waitFor();
-    await shoot(desktop.page, name);
+    await shoot(desktop.page, name, name !== 'charts' && name !== 'convert');
   }
   await desktop.close();
 

@@ -7,36 +7,21 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { DEFAULT_BINANCE_FIXTURES, formatCbrDate, parseCbrDate, spliceBytes } from '@ratewire/testkit/replay/index';
+import { DEFAULT_BINANCE_FIXTURES, spliceBytes } from '@ratewire/testkit/replay/index';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { groupDigits } from '../src/core/format.ts';
 import { seriousViolations } from './axe.ts';
+import { loadCbrDays, NEWEST_CBR, scriptCbrHistory, weekdays } from './cbr-history.ts';
 import { openConsole, type ConsolePage } from './browser.ts';
 import { startConsoleStack, type ConsoleStack } from './console-stack.ts';
 
 /** With CHARTS_SCREENSHOTS set, a picture of the page in /tmp for looking at by hand. */
-const snap = async (page: Page, name: string) => {
-  if (process.env['CHARTS_SCREENSHOTS']) await page.screenshot({ path: `/tmp/charts-${name}.png`, fullPage: true });
-};
-
 const DIST = fileURLToPath(new URL('../dist', import.meta.url));
 
-/** The weekdays from `from` to `to`, as YYYY-MM-DD. */
-function weekdays(from: string, to: string): string[] {
-  const out: string[] = [];
-  for (let d = new Date(`${from}T00:00:00Z`); d.toISOString().slice(0, 10) <= to; d.setUTCDate(d.getUTCDate() + 1)) {
-    if (d.getUTCDay() !== 0 && d.getUTCDay() !== 6) out.push(d.toISOString().slice(0, 10));
-  }
-  return out;
-}
-
-// CBR history for the charts: a publication on every weekday before the newest fixture (2024-11-09,
-// what the worker stores at start), each the newest fixture under its own date with its own USD rate
-const NEWEST = '2024-11-09';
+const NEWEST = NEWEST_CBR;
 const SEEDED = weekdays('2024-07-15', '2024-11-08');
-const usdOn = (k: number) => `${90 + (k % 7)},${String((k * 7919) % 10000).padStart(4, '0')}`;
 
 let cs: ConsoleStack;
 let api: string;
@@ -53,20 +38,7 @@ beforeAll(async () => {
   cs = await startConsoleStack();
   api = cs.stack.url;
   const replay = cs.stack.replay;
-  replay.respond('/scripts/XML_daily.asp', (req) => {
-    const date = parseCbrDate(req.query.get('date_req') ?? '');
-    const k = date ? SEEDED.indexOf(date) : -1;
-    if (!date || k < 0) return { useDefault: true };
-    return {
-      fixture: `cbr/XML_daily_${NEWEST}.xml`,
-      transform: (body) =>
-        spliceBytes(
-          spliceBytes(body, `Date="${formatCbrDate(NEWEST)}"`, `Date="${formatCbrDate(date)}"`),
-          '<Value>97,8335</Value><VunitRate>97,8335</VunitRate>',
-          `<Value>${usdOn(k)}</Value><VunitRate>${usdOn(k)}</VunitRate>`,
-        ),
-    };
-  });
+  scriptCbrHistory(replay, SEEDED);
   // BTCUSDT moves on every poll (until a test holds it), so the worker keeps a history of changes
   let polls = 0;
   replay.respond('/api/v3/ticker/price', (req) =>
@@ -83,9 +55,7 @@ beforeAll(async () => {
         },
   );
   // the api asks the worker for each day it does not have
-  for (let i = 0; i < SEEDED.length; i += 6) {
-    await Promise.all(SEEDED.slice(i, i + 6).map((d) => getJson(`/api/v1/rates/cbr/${d}`)));
-  }
+  await loadCbrDays(api, SEEDED);
 }, 180_000);
 afterAll(async () => {
   await cs?.close();
@@ -121,7 +91,6 @@ describe('the Charts page', { timeout: 90_000 }, () => {
     const { page } = c;
     await page.locator('.plot-canvas canvas').first().waitFor();
     console.log(`charts: CBR chart drawn ${Date.now() - started} ms after navigation`);
-    await snap(page, 'cbr');
     const series = await page.evaluate(
       () =>
         performance.getEntriesByType('resource').find((e) => new URL(e.name).pathname === '/api/v1/rates/cbr/series')
@@ -156,7 +125,6 @@ describe('the Charts page', { timeout: 90_000 }, () => {
       weeks.map((p) => [p.period_start, p.period_end, p.open, p.high, p.low, p.close, p.avg, String(p.count)]),
     );
     await page.locator('.plot-canvas canvas').first().waitFor();
-    await snap(page, 'week');
     expect(c.problems).toEqual([]);
   });
 
@@ -208,7 +176,6 @@ describe('the Charts page', { timeout: 90_000 }, () => {
     const { page } = c;
     await page.getByLabel('Second currency', { exact: true }).selectOption('EUR');
     await page.locator('table[data-series="EUR in RUB"]').waitFor({ state: 'attached' });
-    await snap(page, 'compare');
     await page.getByLabel('expressed in (cross rate)').check();
     await page.locator('table[data-series="USD in EUR"]').waitFor({ state: 'attached' });
     const url = new URL(page.url());
@@ -282,7 +249,6 @@ describe('the Charts page', { timeout: 90_000 }, () => {
         { t: string; open: string; high: string; low: string; close: string; count: number }[]
       >(asked.pathname + asked.search);
       expect(shown).toEqual(rows.map((r) => [r.t, r.open, r.high, r.low, r.close, String(r.count)]));
-      await snap(page, 'binance');
       const source = await page.locator('.source').textContent();
       expect(source).toContain('Binance spot prices');
       expect(source).toMatch(/\d+ buckets? of 1m/);
@@ -305,7 +271,6 @@ describe('the Charts page', { timeout: 90_000 }, () => {
     const n = await openConsole(cs.browser, `${api}/charts`, { viewport: { width: 375, height: 800 } });
     try {
       await n.page.locator('.plot-canvas canvas').first().waitFor();
-      await snap(n.page, 'narrow');
       expect(await n.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
       expect(n.problems).toEqual([]);
     } finally {
@@ -383,7 +348,6 @@ describe('the Convert page', { timeout: 90_000 }, () => {
       expect(await page.getByLabel('Amount').getAttribute('aria-describedby')).toContain('convert-amount-error');
       await page.waitForTimeout(300);
       expect(converts).toHaveLength(sent);
-      await snap(page, 'convert');
       expect(await seriousViolations(page)).toEqual([]);
       expect(c.problems).toEqual([]);
     } finally {
@@ -418,7 +382,6 @@ describe('the Convert page', { timeout: 90_000 }, () => {
     });
     try {
       await n.page.locator('[data-testid="convert-result"]').waitFor();
-      await snap(n.page, 'convert-narrow');
       expect(await n.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
       expect(n.problems).toEqual([]);
     } finally {
