@@ -34,13 +34,22 @@ export function Field({ id, label, hint, error, hiddenLabel, class: className, .
         aria-describedby={describedBy(id, hint, error)}
         {...input}
       />
+      <FieldNotes id={id} hint={hint} error={error} />
+    </div>
+  );
+}
+
+/** A control's hint and error, with the ids `describedBy` names: for controls other than `<input>`. */
+export function FieldNotes({ id, hint, error }: { id: string; hint?: ComponentChildren; error?: string | undefined }) {
+  return (
+    <>
       {hint && (
         <p id={`${id}-hint`} class="hint">
           {hint}
         </p>
       )}
       <FieldError id={`${id}-error`} message={error} />
-    </div>
+    </>
   );
 }
 

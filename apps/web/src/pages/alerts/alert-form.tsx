@@ -15,7 +15,7 @@ import { cbrRatesResponse } from '@ratewire/contracts/rates.schemas';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-import { describedBy, Field, FieldError, FormError } from '../../components/field.tsx';
+import { describedBy, Field, FieldError, FieldNotes, FormError } from '../../components/field.tsx';
 import { Source } from '../../components/page.tsx';
 import { ApiError, messageOf, request } from '../../core/api.ts';
 import { ago, formatDateTime, groupDigits } from '../../core/format.ts';
@@ -177,12 +177,7 @@ function Select<T extends string>({
           </option>
         ))}
       </select>
-      {hint && (
-        <p id={`${id}-hint`} class="hint">
-          {hint}
-        </p>
-      )}
-      <FieldError id={`${id}-error`} message={error} />
+      <FieldNotes id={id} hint={hint} error={error} />
     </div>
   );
 }
