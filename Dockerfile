@@ -54,6 +54,8 @@ COPY --from=web-pruner /out/json/ ./
 RUN --mount=type=cache,id=ratewire-pnpm-store,target=/pnpm/store \
     pnpm install --frozen-lockfile --store-dir /pnpm/store
 COPY --from=web-pruner /out/full/ ./
+# the console's tsconfig extends the root one (esbuild reads it for the JSX settings); prune leaves it out
+COPY --from=web-pruner /app/tsconfig.base.json ./
 RUN node apps/web/build.ts --force
 
 # ---- runtime -----------------------------------------------------------------------------------------
