@@ -29,8 +29,9 @@ const located: string[] = [];
 
 const email = `web-${randomUUID()}@console.test`;
 let password = `pw-${randomUUID()}`;
-/** The console errors this file causes on purpose, each once: a wrong current password, and the login with a wrong password. */
+/** The console errors this file causes on purpose, each once: a job's lost answer, a wrong current password, and the login with a wrong password. */
 const EXPECTED_ERRORS = [
+  /^Failed to load resource: net::ERR_CONNECTION_RESET \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/exchange-jobs\)$/,
   /^Failed to load resource: the server responded with a status of 403 \(Forbidden\) \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/auth\/password\)$/,
   /^Failed to load resource: the server responded with a status of 401 \(Unauthorized\) \(http:\/\/127\.0\.0\.1:\d+\/api\/v1\/auth\/session\)$/,
 ];
@@ -284,6 +285,39 @@ describe('the Jobs page', () => {
     expect(await page.locator('.breakdown .total').textContent()).toBe(groupDigits(expected.total_rub));
     expect(await page.locator('.job-facts .source').textContent()).toContain('The exchange rate given with the job');
     expect(received.some((r) => r.method === 'PUT' && r.body.includes(expected.breakdown[2]!.subtotal_rub))).toBe(true);
+  });
+});
+
+describe('a job sent again', () => {
+  it('keeps its request id after a lost answer: the service answers the job it stored, and stores no second one', async () => {
+    const { page } = c;
+    const total = () =>
+      page.evaluate(
+        async () => ((await (await fetch('/api/v1/exchange-jobs?limit=1')).json()) as { total: number }).total,
+      );
+    await page.getByRole('link', { name: /All jobs/ }).click();
+    const before = await total();
+    // the first POST reaches the service, which stores the job, but its answer never reaches the page
+    let stored: string | undefined;
+    await page.route(
+      (url) => url.pathname === '/api/v1/exchange-jobs',
+      async (route) => {
+        if (route.request().method() !== 'POST' || stored) return route.fallback();
+        stored = ((await (await route.fetch()).json()) as { job_id: string }).job_id;
+        await route.abort('connectionreset');
+      },
+    );
+    await page.getByLabel('Denomination, row 1', { exact: true }).fill('10');
+    await page.getByLabel('An exchange rate I give').check();
+    await page.getByLabel('Exchange rate (RUB per unit)').fill('3.5');
+    await page.getByRole('button', { name: 'Submit the job' }).click();
+    await page.getByText(/cannot be reached/).waitFor();
+    expect(stored).toBeDefined();
+    await page.getByRole('button', { name: 'Submit the job' }).click();
+    await page.waitForURL(/\/jobs\?id=/);
+    expect(new URL(page.url()).searchParams.get('id')).toBe(stored);
+    expect(await total()).toBe(before + 1);
+    await page.unrouteAll();
   });
 });
 

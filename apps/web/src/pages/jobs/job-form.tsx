@@ -263,6 +263,8 @@ export function JobForm() {
   const [errors, setErrors] = useState<FieldMessages>({});
   const [failure, setFailure] = useState<string>();
   const [busy, setBusy] = useState(false);
+  /** The job last sent and its request id, until the service accepts it. */
+  const attempt = useRef<{ key: string; requestId: string } | undefined>(undefined);
   const submit = async (e: Event) => {
     e.preventDefault();
     setFailure(undefined);
@@ -274,8 +276,7 @@ export function JobForm() {
     });
     if (mode === 'currency' && !currency) found['currency'] = 'choose a currency';
     if (mode === 'rate' && !rate.trim()) found['exchange_rate'] = 'required';
-    const body = {
-      request_id: crypto.randomUUID(),
+    const job = {
       bills: rows.map((r) => ({
         // ids and counts are whole numbers of bills, not money
         denomination_id: WHOLE.test(r.id) ? Number(r.id) : -1,
@@ -285,7 +286,11 @@ export function JobForm() {
       ...(mode === 'currency' ? { currency } : { exchange_rate: rate.trim() }),
       ...(callback.trim() ? { callback_url: callback.trim() } : {}),
     };
-    const parsed = exchangeJobBody.safeParse(body);
+    // the same job sent again after a failed attempt (a lost answer, say) keeps its request id, so
+    // the service answers the job it may already have stored instead of storing a second one
+    const key = JSON.stringify(job);
+    if (attempt.current?.key !== key) attempt.current = { key, requestId: crypto.randomUUID() };
+    const parsed = exchangeJobBody.safeParse({ request_id: attempt.current.requestId, ...job });
     const all = { ...(parsed.success ? {} : issuesOf(parsed.error)), ...found };
     setErrors(all);
     if (!parsed.success || Object.keys(found).length) {
@@ -303,6 +308,7 @@ export function JobForm() {
         bills: parsed.data.bills.map((b) => ({ id: b.denomination_id, denomination: b.denomination, count: b.count })),
         callback: parsed.data.callback_url !== undefined,
       });
+      attempt.current = undefined;
       navigate(`/jobs?id=${accepted.job_id}`);
     } catch (err) {
       const fields = fieldsOf(err);
