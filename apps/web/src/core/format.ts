@@ -14,23 +14,6 @@ export function trimZeros(value: string): string {
   return value.includes('.') ? value.replace(/\.?0+$/, '') : value;
 }
 
-/** Exact order of two decimal strings (-1, 0, 1), without converting them to numbers. */
-export function compareDecimals(a: string, b: string): number {
-  const neg = (s: string) => s.startsWith('-');
-  if (neg(a) !== neg(b)) return neg(a) ? -1 : 1;
-  const sign = neg(a) ? -1 : 1;
-  const [ai = '', af = ''] = a.replace(/^-/, '').split('.');
-  const [bi = '', bf = ''] = b.replace(/^-/, '').split('.');
-  const ia = ai.replace(/^0+(?=\d)/, '');
-  const ib = bi.replace(/^0+(?=\d)/, '');
-  if (ia.length !== ib.length) return ia.length < ib.length ? -sign : sign;
-  if (ia !== ib) return ia < ib ? -sign : sign;
-  const len = Math.max(af.length, bf.length);
-  const fa = af.padEnd(len, '0');
-  const fb = bf.padEnd(len, '0');
-  return fa === fb ? 0 : fa < fb ? -sign : sign;
-}
-
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 

@@ -13,12 +13,12 @@ import {
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { Field, FieldError, FormError, describedBy } from '../../components/field.tsx';
+import { LoadStatus } from '../../components/load-status.tsx';
 import { Source } from '../../components/page.tsx';
 import { ago, formatDateTime, formatTime } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { CopyButton } from './copy.tsx';
 import { failureText, fieldsOf, issuesOf, privateRequest, type FieldMessages } from './private.ts';
-import { LoadStatus } from '../../components/load-status.tsx';
 
 const SCOPE_TEXT: Record<ApiKeyScope, string> = {
   read: 'read — rates, currencies and conversions, limited per key',

@@ -5,12 +5,12 @@ import { webhookSecretSchema } from '@ratewire/contracts/webhooks.schemas';
 import { useState } from 'preact/hooks';
 
 import { FormError } from '../../components/field.tsx';
+import { LoadStatus } from '../../components/load-status.tsx';
 import { Source } from '../../components/page.tsx';
 import { formatDateTime } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { CopyButton } from './copy.tsx';
 import { failureText, privateRequest } from './private.ts';
-import { LoadStatus } from '../../components/load-status.tsx';
 
 export function WebhookSecret() {
   const [secret, reload] = useLoad(

@@ -8,7 +8,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { Source } from '../../components/page.tsx';
 import { request, urlOf } from '../../core/api.ts';
-import { compareDecimals, formatDateTime, formatTime, groupDigits } from '../../core/format.ts';
+import { compareDecimals } from '../../core/decimal.ts';
+import { formatDateTime, formatTime, groupDigits } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { DataTable, ExportBar, ViewStatus, type View } from './chart-parts.tsx';
 import { pixel, plural, type Dataset } from './dataset.ts';

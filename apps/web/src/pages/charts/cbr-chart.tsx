@@ -15,7 +15,8 @@ import { z } from 'zod';
 
 import { Source } from '../../components/page.tsx';
 import { request, urlOf } from '../../core/api.ts';
-import { compareDecimals, daysBefore } from '../../core/format.ts';
+import { compareDecimals } from '../../core/decimal.ts';
+import { daysBefore } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { currencyLabel, type CbrCurrencies } from '../convert/currencies.ts';
 import { DataTable, ExportBar, ViewStatus, type View } from './chart-parts.tsx';

@@ -3,12 +3,12 @@
 import { exchangeJobList } from '@ratewire/contracts/jobs.schemas';
 import { useState } from 'preact/hooks';
 
+import { LoadStatus } from '../../components/load-status.tsx';
 import { Source } from '../../components/page.tsx';
 import { formatDateTime, formatTime, groupDigits } from '../../core/format.ts';
 import { Link } from '../../core/router.tsx';
 import { useLoad } from '../../core/use.ts';
 import { privateRequest } from '../account/private.ts';
-import { LoadStatus } from '../../components/load-status.tsx';
 
 const PAGE = 20;
 

@@ -8,16 +8,17 @@ import { exchangeJobView, jobIdParams, type ExchangeJobView } from '@ratewire/co
 import { cbrRatesResponse } from '@ratewire/contracts/rates.schemas';
 import { useEffect, useState } from 'preact/hooks';
 
+import { LoadStatus } from '../../components/load-status.tsx';
 import { Source } from '../../components/page.tsx';
 import { toast } from '../../components/toasts.tsx';
 import { request } from '../../core/api.ts';
-import { compareDecimals, formatDateTime, groupDigits } from '../../core/format.ts';
+import { compareDecimals } from '../../core/decimal.ts';
+import { formatDateTime, groupDigits } from '../../core/format.ts';
 import { connection } from '../../core/live.ts';
 import { Link } from '../../core/router.tsx';
 import { useChannel, useLoad } from '../../core/use.ts';
 import { privateRequest } from '../account/private.ts';
 import { submitted } from './bills.ts';
-import { LoadStatus } from '../../components/load-status.tsx';
 
 type Status = ExchangeJobView['status'];
 const RANK: Record<Status, number> = { queued: 0, running: 1, done: 2, failed: 2 };

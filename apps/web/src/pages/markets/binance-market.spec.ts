@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { Market, matcherOf, orderRows, searchProblem } from './binance-market.ts';
-import { percentChange, subtractDecimals } from './decimal.ts';
+import { percentChange, subtractDecimals } from '../../core/decimal.ts';
 
 const snapshot = (updated_at: string, prices: Record<string, string>) => ({
   updated_at,

@@ -4,8 +4,7 @@
 // price comparison is exact (compareDecimals on the strings the API sent).
 import type { BinancePricesResponse } from '@ratewire/contracts/binance.schemas';
 
-import { compareDecimals } from '../../core/format.ts';
-import { percentChange, subtractDecimals } from './decimal.ts';
+import { compareDecimals, percentChange, subtractDecimals } from '../../core/decimal.ts';
 
 /** Each table row's height in px: markets.css sets `.market-table tbody tr` to the same. */
 export const ROW_HEIGHT = 36;

@@ -8,7 +8,8 @@ import { useRef, useState } from 'preact/hooks';
 
 import { Source } from '../../components/page.tsx';
 import { request } from '../../core/api.ts';
-import { compareDecimals, formatTime, groupDigits } from '../../core/format.ts';
+import { compareDecimals } from '../../core/decimal.ts';
+import { formatTime, groupDigits } from '../../core/format.ts';
 import { useChannel, useLoad } from '../../core/use.ts';
 
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'long', timeZone: 'UTC' });
