@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 
+import { dec } from '@ratewire/money';
 import { connect } from 'nats';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -469,11 +470,5 @@ describe('the markets page', () => {
 });
 
 /** Exact order of two non-negative decimal strings (the test's own, apart from the page's code). */
-function compareExact(a: string, b: string): number {
-  const [ai = '', af = ''] = a.split('.');
-  const [bi = '', bf = ''] = b.split('.');
-  const len = Math.max(af.length, bf.length);
-  const x = BigInt(ai + af.padEnd(len, '0'));
-  const y = BigInt(bi + bf.padEnd(len, '0'));
-  return x < y ? -1 : x > y ? 1 : 0;
-}
+/** The exact order of two decimal strings, by decimal.js (what the service computes with). */
+const compareExact = (a: string, b: string): number => dec(a).comparedTo(dec(b));
