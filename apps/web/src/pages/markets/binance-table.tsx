@@ -313,7 +313,7 @@ export function BinanceTable() {
       <h2 id="binance-title">Binance spot</h2>
       <Source>
         Binance spot · last event <LastEvent at={lastEvent} /> · snapshot{' '}
-        <At iso={snapshotAt.value} empty="not read yet" />
+        <At iso={snapshotAt.value} empty="with no prices yet" />
       </Source>
       <div class="market-tools">
         <div class="market-search">
@@ -403,7 +403,13 @@ export function BinanceTable() {
             </tbody>
           </table>
           {load.state === 'ready' && list.length === 0 && (
-            <p class="market-empty">{applied ? `No symbol matches “${applied}”.` : 'No symbol trades now.'}</p>
+            <p class="market-empty">
+              {applied
+                ? `No symbol matches “${applied}”.`
+                : snapshotAt.value === null
+                  ? 'No prices are stored yet: the worker has not had an answer from Binance (the header shows the feed’s state). They appear here as soon as it does.'
+                  : 'No symbol trades now.'}
+            </p>
           )}
         </div>
       )}

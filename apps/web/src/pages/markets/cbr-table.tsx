@@ -7,7 +7,7 @@ import type { WsEventFrame } from '@ratewire/contracts/ws.schemas';
 import { useRef, useState } from 'preact/hooks';
 
 import { Source } from '../../components/page.tsx';
-import { request } from '../../core/api.ts';
+import { ApiError, request } from '../../core/api.ts';
 import { compareDecimals } from '../../core/decimal.ts';
 import { formatTime, groupDigits } from '../../core/format.ts';
 import { useChannel, useLoad } from '../../core/use.ts';
@@ -33,9 +33,15 @@ interface Flash {
 export function CbrTable() {
   const [readAt, setReadAt] = useState<string | null>(null);
   const [loaded, reload] = useLoad(async (signal) => {
-    const body = await request('/api/v1/rates/cbr/latest', { schema: cbrRatesResponse, signal, cache: 'no-cache' });
-    setReadAt(new Date().toISOString());
-    return body;
+    try {
+      const body = await request('/api/v1/rates/cbr/latest', { schema: cbrRatesResponse, signal, cache: 'no-cache' });
+      setReadAt(new Date().toISOString());
+      return body;
+    } catch (err) {
+      // a service that has not stored a publication yet (a first start, the feed unreachable)
+      if (err instanceof ApiError && err.code === 'no_cbr_rates') return null;
+      throw err;
+    }
   }, []);
   const [flashes, setFlashes] = useState<ReadonlyMap<string, Flash>>(new Map());
   const seq = useRef(0);
@@ -79,6 +85,17 @@ export function CbrTable() {
     );
   }
   const body = loaded.value;
+  if (!body) {
+    return (
+      <section class="market" aria-labelledby="cbr-title">
+        <h2 id="cbr-title">Central Bank of Russia</h2>
+        <p role="status">
+          No CBR rates are stored yet: the worker has not fetched a publication (the header shows the feed's state).
+          They appear here as soon as it does.
+        </p>
+      </section>
+    );
+  }
   const codes = Object.keys(body.rates).sort();
   const effective = dateFormat.format(new Date(`${body.date}T00:00:00Z`));
   return (
