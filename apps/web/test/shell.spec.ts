@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { openConsole } from './browser.ts';
 import { startConsoleStack, type ConsoleStack } from './console-stack.ts';
+import { signIn } from './sign-in.ts';
 
 let cs: ConsoleStack;
 beforeAll(async () => {
@@ -50,6 +51,26 @@ describe('the console at /', () => {
       await expect.poll(() => c.page.locator('.feed[data-feed="binance"]').getAttribute('data-mode')).toBe('polling');
       expect(await c.page.title()).toContain('Ratewire');
       expect(c.problems).toEqual([]);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('signs the console out when the service says its session ended elsewhere (a 401 on any request)', async () => {
+    const user = await cs.stack.user();
+    const c = await openConsole(cs.browser, cs.stack.url);
+    try {
+      await signIn(c.page, user);
+      // every session of the account ends, from another client
+      const out = await fetch(`${cs.stack.url}/api/v1/auth/logout-all`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${user.token}` },
+      });
+      expect(out.status).toBe(204);
+      // the next private read (the jobs list) is answered 401: the header says so without a reload
+      await c.page.getByRole('link', { name: 'Jobs' }).click();
+      await c.page.locator('.account-link', { hasText: 'Log in' }).waitFor();
+      expect(c.problems.filter((p) => !/status of 401/.test(p))).toEqual([]);
     } finally {
       await c.close();
     }

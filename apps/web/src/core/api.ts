@@ -51,6 +51,17 @@ export function urlOf(path: string, query?: Query): string {
   return qs ? `${path}?${qs}` : path;
 }
 
+let unauthorized: (() => void) | undefined;
+
+/**
+ * What to do when the service answers 401: the session the browser held has ended (logout
+ * elsewhere, a password change, expiry). core/session.ts signs the console out; every request
+ * passes here, so no page has to remember to.
+ */
+export function onUnauthorized(handler: () => void): void {
+  unauthorized = handler;
+}
+
 async function send(path: string, opts: RequestOptions<unknown>, accept: string): Promise<Response> {
   const headers: Record<string, string> = { accept, ...opts.headers };
   if (opts.body !== undefined) headers['content-type'] = 'application/json';
@@ -68,6 +79,7 @@ async function send(path: string, opts: RequestOptions<unknown>, accept: string)
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'unreachable', 'The service cannot be reached; check the connection and try again.');
   }
+  if (res.status === 401) unauthorized?.();
   if (!res.ok) throw await problemOf(res);
   return res;
 }

@@ -3,7 +3,7 @@
 import { signal } from '@preact/signals';
 import { browserSessionSchema, userSchema, type UserDto } from '@ratewire/contracts/auth.schemas';
 
-import { request } from './api.ts';
+import { onUnauthorized, request } from './api.ts';
 import { renew } from './live.ts';
 
 /** undefined while the first /auth/me is on its way; null when nobody is signed in. */
@@ -36,10 +36,12 @@ export async function logOut(): Promise<void> {
   }
 }
 
-/** A request answered 401: the session ended elsewhere (logout-all, password change, expiry). */
+/** A request was answered 401: the session ended elsewhere (logout-all, password change, expiry). */
 export function sessionEnded(): void {
   if (me.value) {
     me.value = null;
     renew();
   }
 }
+
+onUnauthorized(sessionEnded);

@@ -18,7 +18,8 @@ import { Source } from '../../components/page.tsx';
 import { ago, formatDateTime, formatTime } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { CopyButton } from './copy.tsx';
-import { failureText, fieldsOf, issuesOf, privateRequest, type FieldMessages } from './private.ts';
+import { failureText, fieldsOf, issuesOf, type FieldMessages } from '../../core/form-errors.ts';
+import { request } from '../../core/api.ts';
 
 const SCOPE_TEXT: Record<ApiKeyScope, string> = {
   read: 'read — rates, currencies and conversions, limited per key',
@@ -101,7 +102,7 @@ function CreateKeyForm({ onCreated }: { onCreated: (key: CreatedApiKeyDto) => vo
     setErrors({});
     setBusy(true);
     try {
-      const created = await privateRequest('/api/v1/api-keys', {
+      const created = await request('/api/v1/api-keys', {
         method: 'POST',
         body: parsed.data,
         schema: createdApiKeySchema,
@@ -176,7 +177,7 @@ function KeyRow({ item, onDeleted }: { item: ApiKeyDto; onDeleted: (name: string
     setBusy(true);
     setFailure(undefined);
     try {
-      await privateRequest(`/api/v1/api-keys/${encodeURIComponent(item.id)}`, { method: 'DELETE' });
+      await request(`/api/v1/api-keys/${encodeURIComponent(item.id)}`, { method: 'DELETE' });
       onDeleted(item.name);
     } catch (err) {
       setFailure(failureText(err, 'Deleting the key'));
@@ -236,8 +237,7 @@ function KeyRow({ item, onDeleted }: { item: ApiKeyDto; onDeleted: (name: string
 
 export function ApiKeys() {
   const [list, reload] = useLoad(
-    (signal) =>
-      privateRequest('/api/v1/api-keys', { schema: apiKeyList, signal }).then((l) => ({ ...l, at: Date.now() })),
+    (signal) => request('/api/v1/api-keys', { schema: apiKeyList, signal }).then((l) => ({ ...l, at: Date.now() })),
     [],
   );
   const [created, setCreated] = useState<CreatedApiKeyDto | null>(null);

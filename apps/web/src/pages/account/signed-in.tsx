@@ -6,11 +6,11 @@ import { useEffect, useState } from 'preact/hooks';
 
 import { Field, FormError } from '../../components/field.tsx';
 import { toast } from '../../components/toasts.tsx';
-import { ApiError } from '../../core/api.ts';
+import { ApiError, request } from '../../core/api.ts';
 import { formatDateTime } from '../../core/format.ts';
 import { loadSession, logOut } from '../../core/session.ts';
 import { ApiKeys } from './api-keys.tsx';
-import { failureText, fieldsOf, issuesOf, privateRequest, type FieldMessages } from './private.ts';
+import { failureText, fieldsOf, issuesOf, type FieldMessages } from '../../core/form-errors.ts';
 import { accountNotice } from './signed-out.tsx';
 import { WebhookSecret } from './webhook-secret.tsx';
 
@@ -21,7 +21,7 @@ function Confirmation({ user }: { user: UserDto }) {
     setBusy(true);
     setMessage(undefined);
     try {
-      await privateRequest('/api/v1/auth/confirm/resend', { method: 'POST' });
+      await request('/api/v1/auth/confirm/resend', { method: 'POST' });
       setMessage({
         ok: true,
         text: `We sent a new confirmation link to ${user.email}; the earlier links stop working.`,
@@ -87,7 +87,7 @@ function ChangePassword() {
     setErrors({});
     setBusy(true);
     try {
-      await privateRequest('/api/v1/auth/password', { method: 'POST', body: parsed.data });
+      await request('/api/v1/auth/password', { method: 'POST', body: parsed.data });
       setCurrent('');
       setNext('');
       setDone('The password is changed. Every other session of this account has ended; this one stays signed in.');
@@ -144,7 +144,7 @@ function Sessions() {
     setBusy(true);
     setFailure(undefined);
     try {
-      if (everywhere) await privateRequest('/api/v1/auth/logout-all', { method: 'POST' });
+      if (everywhere) await request('/api/v1/auth/logout-all', { method: 'POST' });
       await logOut();
       toast({ title: everywhere ? 'Logged out everywhere' : 'Logged out', tone: 'info' });
     } catch (err) {

@@ -8,10 +8,10 @@ import { CONSOLE_PAGES } from '@ratewire/contracts/console';
 import { useRef, useState } from 'preact/hooks';
 
 import { Field, FormError } from '../../components/field.tsx';
-import { ApiError, messageOf } from '../../core/api.ts';
+import { ApiError, messageOf, request } from '../../core/api.ts';
 import { navigate, queryParam } from '../../core/router.tsx';
 import { logIn } from '../../core/session.ts';
-import { failureText, fieldsOf, issuesOf, privateRequest, type FieldMessages } from './private.ts';
+import { failureText, fieldsOf, issuesOf, type FieldMessages } from '../../core/form-errors.ts';
 
 /** A notice the signed-in view shows once (set by a registration, just before the view changes). */
 export const accountNotice = signal<string | null>(null);
@@ -113,7 +113,7 @@ function RegisterForm() {
     setErrors({});
     setBusy(true);
     try {
-      await privateRequest('/api/v1/auth/register', { method: 'POST', body: parsed.data });
+      await request('/api/v1/auth/register', { method: 'POST', body: parsed.data });
     } catch (err) {
       setBusy(false);
       if (err instanceof ApiError && err.status === 409) {
@@ -197,7 +197,7 @@ function ForgotForm() {
     setErrors({});
     setBusy(true);
     try {
-      await privateRequest('/api/v1/auth/password-reset', { method: 'POST', body: parsed.data });
+      await request('/api/v1/auth/password-reset', { method: 'POST', body: parsed.data });
       setSent(
         `If an account exists for ${parsed.data.email}, we sent it a link to set a new password. ` +
           'The link works once, for 30 minutes.',

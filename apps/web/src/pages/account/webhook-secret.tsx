@@ -10,11 +10,12 @@ import { Source } from '../../components/page.tsx';
 import { formatDateTime } from '../../core/format.ts';
 import { useLoad } from '../../core/use.ts';
 import { CopyButton } from './copy.tsx';
-import { failureText, privateRequest } from './private.ts';
+import { failureText } from '../../core/form-errors.ts';
+import { request } from '../../core/api.ts';
 
 export function WebhookSecret() {
   const [secret, reload] = useLoad(
-    (signal) => privateRequest('/api/v1/webhooks/secret', { schema: webhookSecretSchema, signal }),
+    (signal) => request('/api/v1/webhooks/secret', { schema: webhookSecretSchema, signal }),
     [],
   );
   const [shown, setShown] = useState(false);
@@ -26,7 +27,7 @@ export function WebhookSecret() {
     setBusy(true);
     setFailure(undefined);
     try {
-      await privateRequest('/api/v1/webhooks/secret/rotate', { method: 'POST', schema: webhookSecretSchema });
+      await request('/api/v1/webhooks/secret/rotate', { method: 'POST', schema: webhookSecretSchema });
       setConfirming(false);
       setStatus('The secret was rotated.');
       reload();

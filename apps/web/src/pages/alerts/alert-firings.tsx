@@ -6,9 +6,8 @@ import { useState } from 'preact/hooks';
 
 import { LoadStatus } from '../../components/load-status.tsx';
 import { Source } from '../../components/page.tsx';
-import { ApiError, request } from '../../core/api.ts';
+import { request } from '../../core/api.ts';
 import { formatDateTime, formatTime, groupDigits } from '../../core/format.ts';
-import { sessionEnded } from '../../core/session.ts';
 import { useLoad } from '../../core/use.ts';
 import { alertFirings } from './alert-toasts.tsx';
 import { CHANNEL_WORDS, describeCondition, SOURCE_WORDS } from './describe.ts';
@@ -52,17 +51,12 @@ export function AlertFirings({ alert, refresh }: { alert: AlertDto; refresh: num
   const firings = alertFirings.value;
   const [loaded, reload] = useLoad(
     async (signal) => {
-      try {
-        const list = await request(`/api/v1/alerts/${alert.id}/events`, {
-          query: { limit },
-          schema: alertEventList,
-          signal,
-        });
-        return { ...list, readAt: new Date().toISOString() };
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 401) sessionEnded();
-        throw err;
-      }
+      const list = await request(`/api/v1/alerts/${alert.id}/events`, {
+        query: { limit },
+        schema: alertEventList,
+        signal,
+      });
+      return { ...list, readAt: new Date().toISOString() };
     },
     [alert.id, limit, firings, refresh, alert.fired_count],
   );

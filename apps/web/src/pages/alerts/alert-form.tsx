@@ -19,7 +19,7 @@ import { describedBy, Field, FieldError, FieldNotes, FormError } from '../../com
 import { Source } from '../../components/page.tsx';
 import { ApiError, messageOf, request } from '../../core/api.ts';
 import { ago, formatDateTime, groupDigits } from '../../core/format.ts';
-import { me, sessionEnded } from '../../core/session.ts';
+import { me } from '../../core/session.ts';
 import { CHANNEL_WORDS, describeCondition, FREQUENCY_WORDS, SOURCE_WORDS } from './describe.ts';
 
 type Source = 'binance' | 'cbr';
@@ -282,7 +282,6 @@ export function AlertForm({ onCreated }: { onCreated: (alert: AlertDto) => void 
       setErrors({});
       onCreated(alert);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) sessionEnded();
       if (err instanceof ApiError && err.fields.length) {
         const { messages: found, rest } = serviceMessages(err);
         setErrors(found);

@@ -14,10 +14,10 @@ import { useRef, useState } from 'preact/hooks';
 
 import { LoadStatus } from '../../components/load-status.tsx';
 import { Page, Source } from '../../components/page.tsx';
-import { ApiError, messageOf, request } from '../../core/api.ts';
+import { messageOf, request } from '../../core/api.ts';
 import { formatTime } from '../../core/format.ts';
 import { Link, navigate, queryParam } from '../../core/router.tsx';
-import { me, sessionEnded } from '../../core/session.ts';
+import { me } from '../../core/session.ts';
 import { useLoad } from '../../core/use.ts';
 import { AlertFirings } from './alert-firings.tsx';
 import { AlertForm } from './alert-form.tsx';
@@ -53,17 +53,12 @@ function AlertsConsole() {
   const firings = alertFirings.value;
   const [list, reload] = useLoad(
     async (signal) => {
-      try {
-        const page = await request('/api/v1/alerts', {
-          query: { limit, status: filter || undefined },
-          schema: alertList,
-          signal,
-        });
-        return { ...page, readAt: new Date().toISOString() };
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 401) sessionEnded();
-        throw err;
-      }
+      const page = await request('/api/v1/alerts', {
+        query: { limit, status: filter || undefined },
+        schema: alertList,
+        signal,
+      });
+      return { ...page, readAt: new Date().toISOString() };
     },
     [filter, limit, firings, version],
   );
@@ -72,7 +67,6 @@ function AlertsConsole() {
   const selected = alerts.find((a) => a.id === selectedId) ?? null;
 
   const failed = (what: string, err: unknown) => {
-    if (err instanceof ApiError && err.status === 401) sessionEnded();
     setNotice({ tone: 'error', text: `${what}: ${messageOf(err)}` });
   };
 

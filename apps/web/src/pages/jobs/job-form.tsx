@@ -12,7 +12,7 @@ import { ApiError, request } from '../../core/api.ts';
 import { groupDigits, trimZeros } from '../../core/format.ts';
 import { navigate } from '../../core/router.tsx';
 import { useLoad } from '../../core/use.ts';
-import { failureText, fieldsOf, issuesOf, privateRequest, type FieldMessages } from '../account/private.ts';
+import { failureText, fieldsOf, issuesOf, type FieldMessages } from '../../core/form-errors.ts';
 import { newRow, parseBills, submitted, type BillRow } from './bills.ts';
 
 type RateMode = 'currency' | 'rate';
@@ -299,7 +299,7 @@ export function JobForm() {
     }
     setBusy(true);
     try {
-      const accepted = await privateRequest('/api/v1/exchange-jobs', {
+      const accepted = await request('/api/v1/exchange-jobs', {
         method: 'POST',
         body: parsed.data,
         schema: exchangeJobAccepted,

@@ -1,5 +1,6 @@
 // The signed-in user's exchange jobs, newest first, a page at a time (the API paginates with limit
 // and offset): when, status, rate, total; each opens its view.
+import { request } from '../../core/api.ts';
 import { exchangeJobList } from '@ratewire/contracts/jobs.schemas';
 import { useState } from 'preact/hooks';
 
@@ -8,7 +9,6 @@ import { Source } from '../../components/page.tsx';
 import { formatDateTime, formatTime, groupDigits } from '../../core/format.ts';
 import { Link } from '../../core/router.tsx';
 import { useLoad } from '../../core/use.ts';
-import { privateRequest } from '../account/private.ts';
 
 const PAGE = 20;
 
@@ -16,7 +16,7 @@ export function JobList() {
   const [offset, setOffset] = useState(0);
   const [list, reload] = useLoad(
     (signal) =>
-      privateRequest('/api/v1/exchange-jobs', { query: { limit: PAGE, offset }, schema: exchangeJobList, signal }).then(
+      request('/api/v1/exchange-jobs', { query: { limit: PAGE, offset }, schema: exchangeJobList, signal }).then(
         (l) => ({ ...l, at: new Date().toISOString() }),
       ),
     [offset],

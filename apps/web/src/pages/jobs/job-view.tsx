@@ -17,7 +17,6 @@ import { formatDateTime, groupDigits } from '../../core/format.ts';
 import { connection } from '../../core/live.ts';
 import { Link } from '../../core/router.tsx';
 import { useChannel, useLoad } from '../../core/use.ts';
-import { privateRequest } from '../account/private.ts';
 import { submitted } from './bills.ts';
 
 type Status = ExchangeJobView['status'];
@@ -198,7 +197,7 @@ export function JobView({ id }: { id: string }) {
   const [job, reload] = useLoad(
     (signal) =>
       valid
-        ? privateRequest(`/api/v1/exchange-jobs/${id}`, { schema: exchangeJobView, signal })
+        ? request(`/api/v1/exchange-jobs/${id}`, { schema: exchangeJobView, signal })
         : Promise.reject(new Error('not a job id')),
     [id],
   );

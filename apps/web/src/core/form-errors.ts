@@ -1,23 +1,11 @@
-// Calls the Account and Jobs pages share: a private request (a 401 means the session ended, so the
-// console signs out), the messages of a form's fields from the contract's check or from the
-// service's problem, and the wait a 429 asks for.
+// What the forms show when a request is refused: the messages of a form's fields from the
+// contract's check or from the service's problem, and a line for the rest (the wait a 429 asks for).
 import type { ZodError } from 'zod';
 
-import { ApiError, messageOf, request, type RequestOptions } from '../../core/api.ts';
-import { sessionEnded } from '../../core/session.ts';
+import { ApiError, messageOf } from './api.ts';
 
 /** Field messages by dotted path (`bills.0.count`), the first message of each. */
 export type FieldMessages = Record<string, string>;
-
-/** A request that needs the session: a 401 ends it here too. */
-export async function privateRequest<T = undefined>(path: string, opts: RequestOptions<T> = {}): Promise<T> {
-  try {
-    return await request(path, opts);
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) sessionEnded();
-    throw err;
-  }
-}
 
 /** The contract's complaints, by field. */
 export function issuesOf(error: ZodError): FieldMessages {
