@@ -245,6 +245,11 @@ export const apiSettingsSchema = commonSettingsSchema
     WS_PING_INTERVAL_MS: intSetting(100, 600_000).default(30_000),
     /** Open /ws sockets one client address may hold; the next one is closed with 1008. */
     WS_MAX_CONNECTIONS_PER_IP: intSetting(1, 1_000_000).default(50),
+    /**
+     * On SIGTERM: how long /readyz answers 503 `draining` while HTTP and /ws are still served, so a
+     * balancer (or Kubernetes endpoints) stops sending here before the server stops accepting.
+     */
+    SHUTDOWN_DRAIN_MS: intSetting(0, 120_000).default(5000),
     /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`. */
     METRICS_TOKEN: optionalNonEmpty.pipe(z.string().min(16, { message: 'must be at least 16 characters' }).optional()),
     /** Requests per minute one API key may make (its token bucket's size; refilled evenly over the minute). */
