@@ -19,5 +19,9 @@ export {
   type JobSubmitMessage,
   type OutgoingMessage,
 } from './jobs.messages.ts';
-export { JetStreamBatchPublisher } from './jetstream.publisher.ts';
+export {
+  JetStreamBatchPublisher,
+  type JetStreamBatchPublisherOptions,
+  type PublishOutcome,
+} from './jetstream.publisher.ts';
 export { OutboxRelay, type OutboxRelayDeps, type OutboxRelayOptions } from './outbox.relay.ts';

@@ -4,7 +4,10 @@
 // with Nats-Msg-Id = job id, and marks the acknowledged rows in one statement; it wakes on
 // an in-process signal after each submit and sweeps periodically for rows other (crashed)
 // processes left. A row published but not marked (crash in between) is published again later and
-// dropped by the stream's duplicate window.
+// dropped by the stream's duplicate window. While the NATS connection is down no round claims rows
+// (a publish then would be lost, and its round would hold the rows until the ack timeout); when the
+// connection is back every loop starts a round at once, so rows committed during an outage are
+// carried within moments of NATS returning.
 import { claimOutbox, markOutboxPublished, pruneOutboxPublished, type Database } from '@ratewire/db';
 import { WakeLoop, errorMessage, type Logger, type NatsConnection } from '@ratewire/runtime';
 
@@ -16,6 +19,7 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** How often to look for rows nobody signalled (other processes, restarts). */
   sweepMs?: number;
+  /** How long a round waits for the stream to acknowledge its batch (the connection staying up). */
   publishTimeoutMs?: number;
   /** Published rows are deleted after this long. */
   pruneAfterMs?: number;
@@ -52,7 +56,7 @@ export class OutboxRelay {
     this.sweepMs = deps.sweepMs ?? 1000;
     this.publishTimeoutMs = deps.publishTimeoutMs ?? 5000;
     this.pruneAfterMs = deps.pruneAfterMs ?? 3_600_000;
-    this.publisher = new JetStreamBatchPublisher(this.nc);
+    this.publisher = new JetStreamBatchPublisher(this.nc, { onReconnect: () => this.loop.wake() });
     this.loop = new WakeLoop({
       loops: deps.loops ?? 2,
       round: ({ retrying }) => this.round(retrying),
@@ -90,9 +94,18 @@ export class OutboxRelay {
 
   /** One round; resolves with how long to sleep: none after a full batch, else until the next sweep. */
   private async round(retrying: boolean): Promise<number> {
+    // the publisher wakes the loops when the connection is back
+    if (!this.publisher.connected) throw new Error('NATS is not connected; publishing when it is back');
     await this.ensureStream();
-    const { published, failed } = await this.publishBatch();
-    if (failed) throw new Error(`${failed} of ${failed + published} publishes failed`);
+    const { published, failed, unanswered, disconnected } = await this.publishBatch();
+    if (failed) {
+      const why = disconnected
+        ? 'the NATS connection dropped'
+        : unanswered
+          ? `${unanswered} not acknowledged within ${this.publishTimeoutMs} ms`
+          : 'refused by the stream';
+      throw new Error(`${failed} of ${failed + published} publishes failed: ${why}`);
+    }
     if (retrying) this.log.info({ published }, 'outbox relay publishing again');
     if (Date.now() - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = Date.now();
@@ -102,14 +115,20 @@ export class OutboxRelay {
   }
 
   /** One batch: claim, publish pipelined, mark what JetStream acknowledged. */
-  private async publishBatch(): Promise<{ published: number; failed: number }> {
+  private async publishBatch(): Promise<{
+    published: number;
+    failed: number;
+    unanswered: number;
+    disconnected: boolean;
+  }> {
     return this.db.transaction().execute(async (trx) => {
       const rows = await claimOutbox(trx, this.batchSize);
-      if (!rows.length) return { published: 0, failed: 0 };
-      const acked = await this.publisher.publishAll(rows.map(outboxMessage), this.publishTimeoutMs);
-      const ok = rows.filter((_, i) => acked[i]).map((r) => r.id);
+      if (!rows.length) return { published: 0, failed: 0, unanswered: 0, disconnected: false };
+      const outcome = await this.publisher.publishAll(rows.map(outboxMessage), this.publishTimeoutMs);
+      const ok = rows.filter((_, i) => outcome.acked[i]).map((r) => r.id);
       await markOutboxPublished(trx, ok);
-      return { published: ok.length, failed: rows.length - ok.length };
+      const { unanswered, disconnected } = outcome;
+      return { published: ok.length, failed: rows.length - ok.length, unanswered, disconnected };
     });
   }
 }

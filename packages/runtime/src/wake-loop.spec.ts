@@ -114,6 +114,19 @@ describe('WakeLoop', () => {
     await until('the retry', () => rounds.length === 2);
   });
 
+  it('wake() ends every backoff and every sleep, and the next round still reports retrying', async () => {
+    const { loop, rounds } = scripted([new Error('down'), new Error('down'), LONG], {
+      loops: 3,
+      backoff: { firstMs: LONG, maxMs: LONG },
+    });
+    loop.start();
+    // two loops fail and back off for LONG, the third sleeps LONG after its round
+    await until('three rounds', () => rounds.length === 3);
+    loop.wake();
+    await until('every loop ran again', () => rounds.length === 6);
+    expect(rounds.slice(3).filter((r) => r.retrying)).toHaveLength(2);
+  });
+
   it("wakes one sleeping loop per notify() by default, every one with notifyWakes: 'all'", async () => {
     for (const [notifyWakes, woken] of [
       ['one', 1],

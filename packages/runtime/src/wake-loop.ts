@@ -1,7 +1,7 @@
 // A background loop of rounds: each round says how long to sleep before the next; notify() ends a
 // sleep early (new work exists) and a notify() during a round makes the next start at once; a round
 // that throws backs off (doubling, reset by a round that succeeds), and that backoff is cut short
-// only by close(), unless told otherwise. close() stops the loops and waits for their running rounds.
+// only by wake() or close(), unless told otherwise. close() stops the loops and waits for their running rounds.
 
 export interface RoundContext {
   /** The previous round of this loop failed (it is now backing off or just retried). */
@@ -51,6 +51,17 @@ export class WakeLoop {
     if (this.options.notifyWakes === 'all') for (const wake of [...this.idle]) wake();
     else [...this.idle][0]?.();
     if (this.options.notifyEndsBackoff) for (const wake of [...this.backingOff]) wake();
+  }
+
+  /**
+   * What the rounds were failing on is back (a connection reconnected): every sleep and backoff ends
+   * now, and a loop in a round starts its next one at once. The backoff is not reset; the next
+   * round's success resets it.
+   */
+  wake(): void {
+    if (this.stopped) return;
+    this.signalled = true;
+    for (const wake of [...this.idle, ...this.backingOff]) wake();
   }
 
   /** Stops the loops: sleeps and backoffs end, and the rounds running are waited for. */
