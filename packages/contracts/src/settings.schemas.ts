@@ -147,6 +147,12 @@ export const commonSettingsSchema = z
     /** Client certificate and key for NATS servers that verify clients (set both). */
     NATS_TLS_CERT_FILE: filePath,
     NATS_TLS_KEY_FILE: filePath,
+    /**
+     * Copies JetStream keeps of every stream and durable consumer the apps create: 1 on a single
+     * server, 3 on a three-node cluster (a node may then be lost). An existing stream or consumer with
+     * another count is brought to this one at start-up.
+     */
+    NATS_STREAM_REPLICAS: intSetting(1, 5).default(1),
   })
   // kept by .extend(): every app's settings get these checks
   .superRefine(connectionChecks);
