@@ -1,13 +1,17 @@
 // One WebSocket session to the service's /ws that survives the connection: it reconnects with
 // growing delays, authenticates again, and resubscribes every channel with `since` = the last frame
-// id it delivered there, so frames missed while away are replayed and none is delivered twice.
+// id it delivered there, so frames missed while away are replayed and none is delivered twice. A
+// live connection the service closes with 1012 (service restart: a replica stopping in a rolling
+// restart) is no failure: the session connects again at once, after a small random pause that
+// spreads a replica's sockets over the others, without a `reconnecting` state or a back-off step.
 // Shared by the CLI and the web console: it uses only what browsers and Node (22.4+) both have —
 // the standard WebSocket, timers and AbortSignal.
 import { compareFrameIds, wsServerFrame, type WsErrorCode, type WsEventFrame } from '@ratewire/contracts/ws.schemas';
 
 /**
  * `connecting`: each attempt (detail: the URL); `live`: every channel subscribed; `reconnecting`: the
- * connection ended or could not be made (detail: why, and the delay before the next attempt).
+ * connection ended or could not be made (detail: why, and the delay before the next attempt). A
+ * live connection closed with 1012 (service restart) goes from `live` straight to `connecting`.
  */
 export type LiveState = 'connecting' | 'live' | 'reconnecting';
 
@@ -51,6 +55,10 @@ const PING_EVERY_MS = 15_000;
 /** No frame (not even a pong) for this long: the connection is dead even if TCP has not noticed. */
 const SILENCE_MS = 40_000;
 const MAX_DELAY_MS = 5_000;
+/** Close code of a service restart (IANA registry): reconnect at once. */
+export const CLOSE_SERVICE_RESTART = 1012;
+/** Longest random pause before reconnecting after a service restart. */
+const RESTART_JITTER_MS = 250;
 
 export class LiveSession {
   readonly #opts: LiveOptions;
@@ -118,29 +126,41 @@ export class LiveSession {
     let attempt = 0;
     while (!this.#closed) {
       this.#opts.handlers.state?.('connecting', wsUrl);
-      const reason = await this.#connectOnce(wsUrl, () => {
+      const ended = await this.#connectOnce(wsUrl, () => {
         attempt = 0;
       });
       if (this.#closed) break;
+      if (ended.restart) {
+        // a planned restart of the replica that served us: the next connection lands elsewhere (or on
+        // it, back); only a connection that was live counts, so a server refusing at once still backs off
+        await this.#pause(Math.random() * RESTART_JITTER_MS);
+        continue;
+      }
       attempt++;
       const delay = Math.min(MAX_DELAY_MS, 200 * 2 ** Math.min(attempt - 1, 5)) * (0.75 + Math.random() * 0.5);
-      this.#opts.handlers.state?.('reconnecting', `${reason}; again in ${(delay / 1000).toFixed(1)} s`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.#wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+      this.#opts.handlers.state?.('reconnecting', `${ended.reason}; again in ${(delay / 1000).toFixed(1)} s`);
+      await this.#pause(delay);
     }
     if (this.#failure) throw this.#failure;
   }
 
-  /** One connection, from open to close; answers why it ended. */
-  #connectOnce(wsUrl: string, opened: () => void): Promise<string> {
-    return new Promise<string>((resolve) => {
+  /** Waits `ms`, or less when close() wakes it. */
+  #pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  /** One connection, from open to close; answers why it ended, and whether it was a live one's restart. */
+  #connectOnce(wsUrl: string, opened: () => void): Promise<{ reason: string; restart: boolean }> {
+    return new Promise((resolve) => {
       const ws = new WebSocket(wsUrl);
       this.#ws = ws;
+      let live = false;
       let lastFrameAt = Date.now();
       let authed = !this.#opts.token;
       const pending = new Set<string>();
@@ -180,6 +200,7 @@ export class LiveSession {
           case 'subscribed': {
             const resumed = this.#last.has(frame.channel) || this.#start.has(frame.channel);
             if (pending.delete(frame.channel) && pending.size === 0) {
+              live = true;
               opened();
               this.#opts.handlers.state?.('live', wsUrl);
             }
@@ -208,11 +229,13 @@ export class LiveSession {
       });
       ws.addEventListener('close', (ev: CloseEvent) => {
         clearInterval(timer);
-        resolve(
-          ev.code === 1012
+        const restart = ev.code === CLOSE_SERVICE_RESTART;
+        resolve({
+          reason: restart
             ? 'the server restarted'
             : `connection closed (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`,
-        );
+          restart: restart && live,
+        });
       });
       ws.addEventListener('error', () => {
         // 'close' follows and says it

@@ -197,9 +197,9 @@ describe('LiveSession', () => {
     const r = record();
     open({ baseUrl: peer.baseUrl, channels: ['rates.cbr'], handlers: r.handlers });
     await until(() => expect(r.states.at(-1)?.[0]).toBe('live'));
-    peer.conn(0).socket.close(1012, 'restart');
+    peer.conn(0).socket.close(4001, 'gone');
     await until(() => expect(r.states.filter(([s]) => s === 'live')).toHaveLength(2));
-    peer.conn(1).socket.close(4001, 'gone');
+    peer.conn(1).socket.close(1001, 'going away');
     await until(() => expect(r.states.filter(([s]) => s === 'live')).toHaveLength(3));
     expect(r.states.map(([s]) => s)).toEqual([
       'connecting',
@@ -211,8 +211,116 @@ describe('LiveSession', () => {
       'connecting',
       'live',
     ]);
-    expect(r.states[2]?.[1]).toMatch(/^the server restarted; again in \d+\.\d s$/);
-    expect(r.states[5]?.[1]).toMatch(/^connection closed \(4001 gone\); again in \d+\.\d s$/);
+    expect(r.states[2]?.[1]).toMatch(/^connection closed \(4001 gone\); again in \d+\.\d s$/);
+    expect(r.states[5]?.[1]).toMatch(/^connection closed \(1001 going away\); again in \d+\.\d s$/);
+  });
+
+  describe('a live connection closed with 1012 (service restart)', () => {
+    it('connects again with no reconnecting state and resumes each channel since its last id, losing and repeating no frame', async () => {
+      const r = record();
+      const session = open({
+        baseUrl: peer.baseUrl,
+        token: 'tok-1',
+        channels: ['rates.cbr', 'currencies'],
+        handlers: r.handlers,
+      });
+      await until(() => expect(r.states.at(-1)?.[0]).toBe('live'));
+      const first = peer.conn(0);
+      send(first, event('rates.cbr', '1764581400000-0'));
+      send(first, event('currencies', '1764581400500-0'));
+      send(first, event('rates.cbr', '1764581400000-1'));
+      await until(() => expect(r.delivered).toHaveLength(3));
+
+      first.socket.close(1012, 'service restart');
+      await until(() => expect(peer.conns).toHaveLength(2));
+      const second = peer.conn(1);
+      await until(() => expect(second.ops).toHaveLength(3));
+      expect(second.ops).toEqual([
+        { op: 'auth', token: 'tok-1' },
+        { op: 'subscribe', channel: 'rates.cbr', since: '1764581400000-1' },
+        { op: 'subscribe', channel: 'currencies', since: '1764581400500-0' },
+      ]);
+      await until(() => expect(r.states.filter(([s]) => s === 'live')).toHaveLength(2));
+      // the replica that takes over replays from `since` (inclusive here), then goes on live
+      send(second, event('rates.cbr', '1764581400000-1'));
+      send(second, event('rates.cbr', '1764581400000-2'));
+      send(second, event('currencies', '1764581400500-0'));
+      send(second, event('currencies', '1764581401000-0'));
+      send(second, event('rates.cbr', '1764581402000-0'));
+      await until(() => expect(r.delivered).toHaveLength(6));
+      expect(r.delivered.map((d) => `${d.channel} ${d.id}`)).toEqual([
+        'rates.cbr 1764581400000-0',
+        'currencies 1764581400500-0',
+        'rates.cbr 1764581400000-1',
+        'rates.cbr 1764581400000-2',
+        'currencies 1764581401000-0',
+        'rates.cbr 1764581402000-0',
+      ]);
+      // a restart is not a lost connection: live → connecting → live, nothing for a UI to warn about
+      expect(r.states).toEqual([
+        ['connecting', peer.url],
+        ['live', peer.url],
+        ['connecting', peer.url],
+        ['live', peer.url],
+      ]);
+      expect(session.positions.get('currencies')).toBe('1764581401000-0');
+    });
+
+    it('takes no back-off step: restart after restart, each reconnect is at once and never says reconnecting', async () => {
+      const r = record();
+      open({ baseUrl: peer.baseUrl, channels: ['rates.cbr'], handlers: r.handlers });
+      for (let i = 1; i <= 8; i++) {
+        await until(() => expect(r.states.filter(([s]) => s === 'live')).toHaveLength(i));
+        peer.conn(i - 1).socket.close(1012, 'service restart');
+      }
+      await until(() => expect(r.states.filter(([s]) => s === 'live')).toHaveLength(9));
+      expect(r.states.map(([s]) => s)).toEqual(Array.from({ length: 9 }, () => ['connecting', 'live']).flat());
+      // each connection resumed where the last one was
+      expect(peer.conns.slice(1).every((c) => c.ops[0]?.since !== undefined)).toBe(true);
+    });
+
+    it('a drop after a restart backs off from the first step, as after any live connection', async () => {
+      const r = record();
+      open({ baseUrl: peer.baseUrl, channels: ['rates.cbr'], handlers: r.handlers });
+      await until(() => expect(r.states.at(-1)?.[0]).toBe('live'));
+      peer.conn(0).socket.close(1012, 'service restart');
+      await until(() => expect(r.states.filter(([s]) => s === 'live')).toHaveLength(2));
+      peer.conn(1).socket.close(4001, 'gone');
+      await until(() => expect(r.states.filter(([s]) => s === 'live')).toHaveLength(3));
+      expect(r.states.map(([s]) => s)).toEqual([
+        'connecting',
+        'live',
+        'connecting',
+        'live',
+        'reconnecting',
+        'connecting',
+        'live',
+      ]);
+      // the first step of the back-off (200 ms ± 25 %), as after any live connection
+      expect(r.states[4]?.[1]).toMatch(/^connection closed \(4001 gone\); again in 0\.[12] s$/);
+    });
+
+    it('a 1012 before the connection was live is a failed attempt: it backs off like any other', async () => {
+      const r = record();
+      let refusals = 2;
+      peer.answer = (conn, op) => {
+        if (op.op !== 'subscribe') return;
+        if (refusals-- > 0) conn.socket.close(1012, 'service restart');
+        else send(conn, { type: 'subscribed', channel: op.channel });
+      };
+      open({ baseUrl: peer.baseUrl, channels: ['rates.cbr'], handlers: r.handlers });
+      await until(() => expect(r.states.at(-1)?.[0]).toBe('live'));
+      expect(r.states.map(([s]) => s)).toEqual([
+        'connecting',
+        'reconnecting',
+        'connecting',
+        'reconnecting',
+        'connecting',
+        'live',
+      ]);
+      expect(r.states[1]?.[1]).toMatch(/^the server restarted; again in \d+\.\d s$/);
+      expect(peer.conns).toHaveLength(3);
+    });
   });
 
   it('resumes a channel that delivered nothing from when it was first subscribed, and says so', async () => {
