@@ -166,6 +166,7 @@ export function composeWorker(
     scheduleMs: settings.CALLBACK_RETRY_SCHEDULE_MS,
     maxAttempts: settings.CALLBACK_MAX_ATTEMPTS,
     timeoutMs: settings.CALLBACK_TIMEOUT_MS,
+    concurrency: settings.CALLBACK_CONCURRENCY,
   });
   const consumer = new JobsConsumer({
     db,

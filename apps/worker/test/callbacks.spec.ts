@@ -57,7 +57,7 @@ function delivery(options: Partial<CallbackDeliveryOptions> = {}) {
     maxAttempts: 20,
     timeoutMs: 2000,
     maxIdleMs: 100,
-    loops: 2,
+    concurrency: 4,
     ...options,
   });
 }

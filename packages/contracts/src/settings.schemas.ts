@@ -316,6 +316,11 @@ export const workerSettingsSchema = commonSettingsSchema.superRefine(binanceStre
   CALLBACK_MAX_ATTEMPTS: intSetting(1, 100).default(8),
   /** Per-attempt callback timeout; a claimed delivery whose worker died is retried after this + 5 s. */
   CALLBACK_TIMEOUT_MS: intSetting(100, 120_000).default(15_000),
+  /**
+   * Callbacks one worker sends at a time (and claims: no more than it sends); each outcome is stored
+   * as soon as its send ends, so a worker killed mid-send sends again at most this many.
+   */
+  CALLBACK_CONCURRENCY: intSetting(1, 1000).default(32),
   /** JetStream ack wait of the job consumer: a job whose worker died is redelivered after this. */
   JOBS_ACK_WAIT_MS: intSetting(1000, 600_000).default(30_000),
   /** Ack wait of the shared alert-evaluation consumer: a tick whose worker died is judged again after this. */

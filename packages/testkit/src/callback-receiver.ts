@@ -20,6 +20,8 @@ export interface Receiver {
   script: number[];
   /** Answered once `script` is used up (default 200). */
   status: number;
+  /** Holds each answer this long after the request arrived (a slow receiver; default 0). */
+  delayMs: number;
   stop(): Promise<void>;
   /** Listens again on the same port. */
   start(): Promise<void>;
@@ -34,6 +36,7 @@ export async function startReceiver(port = 0): Promise<Receiver> {
     received: [],
     script: [],
     status: 200,
+    delayMs: 0,
     async stop() {
       const s = server;
       server = null;
@@ -59,7 +62,8 @@ export async function startReceiver(port = 0): Promise<Receiver> {
           });
           res.statusCode = receiver.script.shift() ?? receiver.status;
           if (res.statusCode >= 300 && res.statusCode < 400) res.setHeader('location', '/redirected');
-          res.end();
+          if (receiver.delayMs > 0) setTimeout(() => res.end(), receiver.delayMs);
+          else res.end();
         });
       });
       await new Promise<void>((r) => s.listen(receiver.port, '127.0.0.1', () => r()));

@@ -1,9 +1,13 @@
-// Callback delivery: every worker runs a few delivery loops over the callback_deliveries table,
-// which carries both exchange-job results and alert firings. A loop claims due rows of either kind
-// (lease + skip locked), sends the signed body to each at once — a job's result by PUT, as the
-// async exchange service did, a firing by POST — records all outcomes in one statement and
-// schedules retries (Standard Webhooks style, the same settings for both kinds).
-// The signing keys are read per round (callback.keys.ts), so a secret rotated between two attempts
+// Callback delivery: every worker runs a delivery loop over the callback_deliveries table, which
+// carries both exchange-job results and alert firings. The loop claims due rows of either kind
+// (lease + skip locked), never more than it has free send slots (`concurrency`), and sends the
+// signed body to each — a job's result by PUT, as the async exchange service did, a firing by POST.
+// Each outcome is stored as soon as its send ends (the outcomes that end while one is being
+// stored go in the next statement together), a freed slot makes the loop claim again, and retries
+// are scheduled (Standard Webhooks style, the same settings for both kinds).
+// So a worker killed mid-send leaves at most `concurrency` rows whose outcome was not stored:
+// those, and only those, are sent again when their lease ends.
+// The signing keys are read per claim (callback.keys.ts), so a secret rotated between two attempts
 // signs the next one: the operator's token for EXCHANGE_CALLBACK_URL, the owner's own webhook
 // secret for an address the owner supplied — a job's callback_url, or any alert's (callback.signer.ts).
 // Only job deliveries are announced on NATS (jobs.exchange.callback.delivered|failed).
@@ -44,9 +48,8 @@ export interface CallbackDeliveryOptions {
   scheduleMs: readonly number[];
   maxAttempts: number;
   timeoutMs: number;
-  /** Parallel loops in this worker. */
-  loops?: number;
-  batchSize?: number;
+  /** Callbacks this worker sends at a time, and so claims at most (CALLBACK_CONCURRENCY; default 32). */
+  concurrency?: number;
   /** Longest sleep between looks at the table (rows other workers created or left). */
   maxIdleMs?: number;
 }
@@ -70,6 +73,16 @@ export class CallbackDelivery {
   private readonly guarded: Got;
   private readonly agents: http.Agent[] = [];
   private readonly loop: WakeLoop;
+  private readonly concurrency: number;
+  /** Sends under way, each until its outcome is stored (or failed to be). */
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Outcomes waiting for the statement that stores them. */
+  private pending: {
+    outcome: DeliveryOutcome;
+    resolve: (attempts: number | undefined) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private writing: Promise<void> | null = null;
 
   constructor({ db, nats, log, ...options }: CallbackDeliveryDeps) {
     this.db = db;
@@ -91,19 +104,20 @@ export class CallbackDelivery {
     };
     this.trusted = client();
     this.guarded = client(guardedLookup(options.allowedHosts));
-    const batchSize = options.batchSize ?? 100;
+    this.concurrency = Math.max(1, options.concurrency ?? 32);
     const maxIdle = options.maxIdleMs ?? 1000;
     this.loop = new WakeLoop({
-      loops: options.loops ?? 4,
-      // a full batch: look again at once; else sleep until the next row is due (new rows: notify)
+      // one loop claims for every free slot; a send that ends frees its slot and wakes it
       round: async () => {
-        if ((await this.round(batchSize)) >= batchSize) return 0;
+        const free = this.concurrency - this.inFlight.size;
+        if (free <= 0) return maxIdle;
+        if ((await this.claimAndSend(free)) >= free) return 0;
         const next = await msUntilNextDelivery(this.db);
         return Math.max(5, Math.min(next ?? maxIdle, maxIdle));
       },
       backoff: { firstMs: 100, maxMs: 5000 },
       onError: (err, retryMs) => this.log.warn({ err: errorMessage(err), retry_ms: retryMs }, 'callback round failed'),
-      // every loop looks (each claims its own rows), even one backing off: the jobs' commit says Postgres is up
+      // the jobs' commit says Postgres is up: a notify ends a backoff too
       notifyWakes: 'all',
       notifyEndsBackoff: true,
     });
@@ -118,49 +132,92 @@ export class CallbackDelivery {
     this.loop.notify();
   }
 
+  /** Stops claiming, lets the sends under way end and stores their outcomes. */
   async close(): Promise<void> {
     await this.loop.close();
+    await Promise.all([...this.inFlight]);
     for (const agent of this.agents) agent.destroy();
   }
 
-  private async round(batchSize: number): Promise<number> {
-    const due = await claimDueDeliveries(this.db, batchSize, this.options.timeoutMs + 5000);
+  /** Claims up to `limit` due rows and starts sending each; resolves once they are under way. */
+  private async claimAndSend(limit: number): Promise<number> {
+    const due = await claimDueDeliveries(this.db, limit, this.options.timeoutMs + 5000);
     if (!due.length) return 0;
+    // nothing is sent when the keys cannot be read: the claimed rows come back when their lease ends
     const keys = await loadCallbackKeys(this.db, this.options.token ?? null, due.map(targetOf));
-    const outcomes = await Promise.all(due.map((d, i) => this.attempt(d, keys[i])));
-    const attempts = await recordDeliveryOutcomes(this.db, outcomes);
-    for (const [i, outcome] of outcomes.entries()) {
-      if (outcome.status === 'pending') continue;
-      const d = due[i]!;
-      const made = attempts.get(d.id) ?? d.attempts + 1;
-      if (d.kind === 'alert') {
-        // a firing's delivery state is read with its events (GET /alerts/{id}/events); no job event
-        if (outcome.status === 'failed') {
-          this.log.warn(
-            { alert_id: d.firing.alert_id, event_id: d.firing.event_id, attempts: made, err: outcome.error },
-            'alert callback failed: no attempts left',
-          );
-        }
-        continue;
-      }
-      const event: CallbackEvent = {
-        job_id: d.job_id,
-        request_id: d.request_id,
-        webhook_id: d.webhook_id,
-        attempts: made,
-        status_code: outcome.httpStatus,
-        ...(outcome.error ? { error: outcome.error } : {}),
-      };
-      try {
-        this.nc.publish(
-          outcome.status === 'delivered' ? SUBJECTS.callbackDelivered : SUBJECTS.callbackFailed,
-          encoder.encode(JSON.stringify(event)),
-        );
-      } catch (err) {
-        this.log.warn({ err: errorMessage(err), job_id: d.job_id }, 'callback event not published');
-      }
+    for (const [i, d] of due.entries()) {
+      const send: Promise<void> = this.attempt(d, keys[i])
+        .then((outcome) => this.settle(d, outcome))
+        .catch((err: unknown) => {
+          // the outcome was not stored: the row is sent again when its lease ends
+          this.log.warn({ ...subjectOf(d), err: errorMessage(err) }, 'callback outcome not recorded');
+        })
+        .finally(() => {
+          this.inFlight.delete(send);
+          this.loop.notify();
+        });
+      this.inFlight.add(send);
     }
     return due.length;
+  }
+
+  /** Stores one outcome (with the others that ended meanwhile), then announces it. */
+  private async settle(d: DueDelivery, outcome: DeliveryOutcome): Promise<void> {
+    const stored = await this.record(outcome);
+    if (outcome.status === 'pending') return;
+    const made = stored ?? d.attempts + 1;
+    if (d.kind === 'alert') {
+      // a firing's delivery state is read with its events (GET /alerts/{id}/events); no job event
+      if (outcome.status === 'failed') {
+        this.log.warn(
+          { alert_id: d.firing.alert_id, event_id: d.firing.event_id, attempts: made, err: outcome.error },
+          'alert callback failed: no attempts left',
+        );
+      }
+      return;
+    }
+    const event: CallbackEvent = {
+      job_id: d.job_id,
+      request_id: d.request_id,
+      webhook_id: d.webhook_id,
+      attempts: made,
+      status_code: outcome.httpStatus,
+      ...(outcome.error ? { error: outcome.error } : {}),
+    };
+    try {
+      this.nc.publish(
+        outcome.status === 'delivered' ? SUBJECTS.callbackDelivered : SUBJECTS.callbackFailed,
+        encoder.encode(JSON.stringify(event)),
+      );
+    } catch (err) {
+      this.log.warn({ err: errorMessage(err), job_id: d.job_id }, 'callback event not published');
+    }
+  }
+
+  /**
+   * Queues an outcome for the next statement: one runs at a time, taking every outcome that ended
+   * while the previous one ran. Resolves with the row's attempts count once stored.
+   */
+  private record(outcome: DeliveryOutcome): Promise<number | undefined> {
+    return new Promise<number | undefined>((resolve, reject) => {
+      this.pending.push({ outcome, resolve, reject });
+      this.writing ??= this.writeAll().finally(() => (this.writing = null));
+    });
+  }
+
+  private async writeAll(): Promise<void> {
+    while (this.pending.length) {
+      const group = this.pending.splice(0);
+      try {
+        const attempts = await recordDeliveryOutcomes(
+          this.db,
+          group.map((p) => p.outcome),
+        );
+        for (const p of group) p.resolve(attempts.get(p.outcome.id));
+      } catch (err) {
+        for (const p of group) p.reject(err);
+      }
+    }
   }
 
   private async attempt(d: DueDelivery, keys: CallbackKeys | undefined): Promise<DeliveryOutcome> {

@@ -1,6 +1,6 @@
 // callback_deliveries: one row per callback to send — a job's result (created with the result) or
 // an alert's firing (created with the firing, alert-events.repository.ts) — claimed when due under a
-// lease, and updated with each round's outcomes, by the row's own id.
+// lease, and updated with each attempt's outcome as soon as it is known, by the row's own id.
 import { sql } from 'kysely';
 
 import type { AlertFiringRow } from '../alerts/alert-events.repository.ts';
@@ -126,7 +126,10 @@ export interface DeliveryOutcome {
   retryInMs: number | null;
 }
 
-/** Records the attempts of one round in one statement; returns the attempts count per delivery id. */
+/**
+ * Records attempts that ended (one, or the few that ended together) in one statement; returns the
+ * attempts count per delivery id. A row no longer pending (recorded already) is left alone.
+ */
 export async function recordDeliveryOutcomes(db: Database, outcomes: DeliveryOutcome[]): Promise<Map<string, number>> {
   if (!outcomes.length) return new Map();
   const result = await sql<{ id: string; attempts: number }>`
