@@ -1,10 +1,13 @@
 // The api's composition root: every part is built here once, from one typed deps object each, and
-// registers its shutdown in its phase — stop accepting (HTTP, WebSocket) → in-flight work (the
-// outbox relay, event subscriptions, the accounts listener) — before main.ts's connections go
-// (NATS → Redis → pool). main.ts parses settings and connects; tests call this with their own.
+// registers its shutdown in its phase — drain (/readyz says draining while everything is still
+// served, for SHUTDOWN_DRAIN_MS) → stop accepting (HTTP, WebSocket closed with 1012) → in-flight
+// work (the outbox relay, event subscriptions, the accounts listener) — before main.ts's
+// connections go (NATS → Redis → pool). main.ts parses settings and connects; tests call this with
+// their own.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import express from 'express';
@@ -67,9 +70,10 @@ export interface ApiApp {
   /** Listens on `port` (0 = ephemeral) and resolves with the base URL. */
   listen(port: number, host?: string): Promise<string>;
   /**
-   * Runs this app's shutdown steps: stops accepting (idle keep-alive sockets and WebSockets are
-   * closed, in-flight requests finish), then stops in-flight work. The connections in `deps` stay
-   * open: they belong to the caller.
+   * Runs this app's shutdown steps: drains (SHUTDOWN_DRAIN_MS of /readyz 503 `draining`, still
+   * serving), stops accepting (idle keep-alive sockets are closed, in-flight requests finish with
+   * `Connection: close`, WebSockets are closed with 1012), then stops in-flight work. The
+   * connections in `deps` stay open: they belong to the caller.
    */
   close(): Promise<void>;
 }
@@ -148,7 +152,7 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
     new AlertsService({ db, nats, log, maxActivePerUser: settings.ALERTS_MAX_ACTIVE_PER_USER }),
   );
   compatRoutes(router, routes, { currencies, exchange, rates, tasks });
-  healthRoutes(router, routes, deps, feedsReadiness(deps));
+  healthRoutes(router, routes, deps, feedsReadiness(deps), () => shutdown.stopping);
   router.use(consoleRouter(settings.WEB_DIST_DIR ?? WEB_DIST_DIR));
 
   const openapi = () =>
@@ -163,7 +167,18 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   const metrics = createHttpMetrics();
   const app = createHttpApp({ settings, log, metrics, accounts, apiKeys, router, openapi, asyncapi });
   lane.useMetrics(metrics.requests);
-  const server = createServer(lane.listener(app));
+  const listener = lane.listener(app);
+  // requests not answered yet when the server stops accepting: their answers say Connection: close
+  const unanswered = new Set<ServerResponse>();
+  let accepting = true;
+  const server = createServer((req, res) => {
+    if (!accepting) res.setHeader('connection', 'close');
+    else if (!unanswered.has(res)) {
+      unanswered.add(res);
+      res.once('close', () => unanswered.delete(res));
+    }
+    listener(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
@@ -171,13 +186,28 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   // every cache has subscribed by now
   changes.start();
 
+  // /readyz answers 503 `draining` from the signal on (shutdown.stopping); everything else is still
+  // served while balancers notice and send new requests and sockets elsewhere
+  const drainMs = settings.SHUTDOWN_DRAIN_MS;
+  shutdown.add(
+    'draining',
+    'http',
+    async () => {
+      if (drainMs === 0) return;
+      log.info({ ms: drainMs }, 'draining: /readyz answers 503 while requests are still served');
+      await sleep(drainMs);
+    },
+    { timeoutMs: drainMs + 1000 },
+  );
   shutdown.add('accepting', 'http', async () => {
+    accepting = false;
+    for (const res of unanswered) if (!res.headersSent) res.setHeader('connection', 'close');
     const stopped = new Promise<void>((resolve) => {
       if (!server.listening) return resolve();
       server.close(() => resolve());
       server.closeIdleConnections();
     });
-    // upgraded sockets keep the server open: they are closed (1001) before it can finish
+    // upgraded sockets keep the server open: they are closed (1012, service restart) before it can finish
     await gateway.close();
     await stopped;
   });

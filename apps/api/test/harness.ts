@@ -64,6 +64,8 @@ export async function startTestApi(
     ...urls,
     DATABASE_URL: database.url,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // close() stops at once unless a test drains
+    SHUTDOWN_DRAIN_MS: '0',
     ...env,
   });
   const log = createLogger('api-test', settings.LOG_LEVEL);

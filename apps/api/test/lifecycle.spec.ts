@@ -11,11 +11,18 @@ afterAll(async () => {
 });
 
 describe('api process', () => {
-  it('ends within 5 s of SIGTERM, exit 0, no error logged', async () => {
-    const result = await startThenTerminate('api', { DATABASE_URL: database.url, PORT: '0' }, /"msg":"api listening"/);
+  it('drains for SHUTDOWN_DRAIN_MS, then ends within 5 s of SIGTERM, exit 0, no error logged', async () => {
+    const result = await startThenTerminate(
+      'api',
+      { DATABASE_URL: database.url, PORT: '0', SHUTDOWN_DRAIN_MS: '500' },
+      /"msg":"api listening"/,
+    );
     expect(result.errors).toEqual([]);
     expect(result.code).toBe(0);
-    expect(result.output.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+    const draining = result.output.findIndex((l) => l.includes('"msg":"draining: /readyz answers 503'));
+    const stopped = result.output.findIndex((l) => l.includes('"msg":"stopped"'));
+    expect(draining).toBeGreaterThanOrEqual(0);
+    expect(stopped).toBeGreaterThan(draining);
   });
 
   it('refuses to start with a bad setting and names the key', async () => {

@@ -433,12 +433,12 @@ describe('/ws protocol', () => {
     expect(healthy.ws.readyState).toBe(healthy.ws.OPEN);
   });
 
-  it('closes every socket with 1001 when the api stops', async () => {
+  it('closes every socket with 1012 (service restart) when the api stops', async () => {
     const extra = await startWsApi(database, redisServer.url, natsServer.url);
     const c = await WsClient.open(extra.wsUrl);
     await c.subscribe('tasks');
     await extra.close();
-    expect((await c.closed).code).toBe(1001);
+    expect(await c.closed).toEqual({ code: 1012, reason: 'service restart' });
     const refused = await fetch(`${extra.url}/healthz`).then(
       () => 'answered',
       () => 'refused',

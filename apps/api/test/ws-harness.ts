@@ -39,6 +39,8 @@ export async function startWsApi(
     REDIS_URL: redisUrl,
     NATS_URL: natsUrl,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    // close() stops at once unless a test drains
+    SHUTDOWN_DRAIN_MS: '0',
     ...env,
   });
   const log = createLogger('api-test', settings.LOG_LEVEL);

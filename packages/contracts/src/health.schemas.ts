@@ -22,7 +22,8 @@ export const feedHealthSchema = z.object({
 
 export const readinessSchema = z
   .object({
-    status: z.enum(['ok', 'unavailable']),
+    /** `draining`: the process is stopping (SIGTERM) and still serves for a moment; send new work elsewhere. */
+    status: z.enum(['ok', 'unavailable', 'draining']),
     checks: z.object({
       postgres: dependencyCheckSchema,
       redis: dependencyCheckSchema,

@@ -1,15 +1,23 @@
 import type { Logger } from 'pino';
 
-export type ShutdownPhase = 'accepting' | 'in-flight' | 'nats' | 'redis' | 'postgres';
-const ORDER: ShutdownPhase[] = ['accepting', 'in-flight', 'nats', 'redis', 'postgres'];
+export type ShutdownPhase = 'draining' | 'accepting' | 'in-flight' | 'nats' | 'redis' | 'postgres';
+const ORDER: ShutdownPhase[] = ['draining', 'accepting', 'in-flight', 'nats', 'redis', 'postgres'];
+
+export interface ShutdownStepOptions {
+  /** How long this step may take before it is given up (the shutdown's own timeout by default). */
+  timeoutMs?: number;
+}
 
 /**
- * Graceful shutdown in one fixed order: stop accepting → finish or hand back in-flight work →
- * drain NATS → quit Redis → close the pool. Steps register under their phase; a second
- * signal exits at once.
+ * Graceful shutdown in one fixed order: drain (say not ready while still serving, so balancers
+ * move away) → stop accepting → finish or hand back in-flight work → drain NATS → quit Redis →
+ * close the pool. Steps register under their phase; a second signal exits at once.
  */
 export class Shutdown {
-  private readonly steps = new Map<ShutdownPhase, { name: string; fn: () => Promise<void> | void }[]>();
+  private readonly steps = new Map<
+    ShutdownPhase,
+    { name: string; fn: () => Promise<void> | void; timeoutMs: number | undefined }[]
+  >();
   private running: Promise<void> | null = null;
   private readonly log: Logger;
   private readonly timeoutMs: number;
@@ -19,12 +27,13 @@ export class Shutdown {
     this.timeoutMs = timeoutMs;
   }
 
-  add(phase: ShutdownPhase, name: string, fn: () => Promise<void> | void): void {
+  add(phase: ShutdownPhase, name: string, fn: () => Promise<void> | void, options: ShutdownStepOptions = {}): void {
     const list = this.steps.get(phase) ?? [];
-    list.push({ name, fn });
+    list.push({ name, fn, timeoutMs: options.timeoutMs });
     this.steps.set(phase, list);
   }
 
+  /** True from the first signal (or run()) on: readiness answers 'draining' from then. */
   get stopping(): boolean {
     return this.running !== null;
   }
@@ -42,7 +51,8 @@ export class Shutdown {
       for (const step of [...(this.steps.get(phase) ?? [])].reverse()) {
         const started = Date.now();
         try {
-          await withTimeout(Promise.resolve(step.fn()), this.timeoutMs, `${phase}/${step.name}`);
+          const ms = step.timeoutMs ?? this.timeoutMs;
+          await withTimeout(Promise.resolve(step.fn()), ms, `${phase}/${step.name}`);
           this.log.debug({ phase, step: step.name, ms: Date.now() - started }, 'shutdown step done');
         } catch (err) {
           this.log.warn({ phase, step: step.name, err }, 'shutdown step failed');

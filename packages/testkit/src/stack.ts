@@ -84,6 +84,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     SMTP_URL: mailbox.url,
     PUBLIC_BASE_URL: url,
     CALLBACK_ALLOWED_HOSTS: '127.0.0.1,localhost',
+    // restartApi() and close() stop the api at once unless a test drains
+    SHUTDOWN_DRAIN_MS: '0',
     ...options.env,
   };
   const start = (app: keyof typeof READY) => {

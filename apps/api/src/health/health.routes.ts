@@ -11,7 +11,17 @@ import type { RouteRegistry } from '../http/route.ts';
 /** Extra readiness facts contributed by features (e.g. feed ages); never fail readiness. */
 export type ReadinessExtras = () => Promise<Pick<Readiness, 'feeds'>>;
 
-export function healthRoutes(router: Router, routes: RouteRegistry, deps: ApiDeps, extras?: ReadinessExtras) {
+/**
+ * /healthz and /readyz. `draining` tells that the process is stopping: /readyz then answers 503
+ * `draining` (with the checks as they are) while the rest is still served.
+ */
+export function healthRoutes(
+  router: Router,
+  routes: RouteRegistry,
+  deps: ApiDeps,
+  extras?: ReadinessExtras,
+  draining: () => boolean = () => false,
+) {
   routes.add(
     router,
     {
@@ -30,11 +40,16 @@ export function healthRoutes(router: Router, routes: RouteRegistry, deps: ApiDep
       method: 'get',
       path: '/readyz',
       operationId: 'readyz',
-      summary: 'Readiness: Postgres, Redis and NATS reachable (feed ages reported, never failing)',
+      summary:
+        'Readiness: Postgres, Redis and NATS reachable (feed ages reported, never failing); 503 draining once the process is stopping',
       tags: ['operations'],
       responses: {
         200: { description: 'Ready', schema: readinessSchema },
-        503: { description: 'A dependency is unreachable', schema: readinessSchema },
+        503: {
+          description:
+            'A dependency is unreachable, or the process is stopping (`draining`: it still serves for a moment)',
+          schema: readinessSchema,
+        },
       },
     },
     async () => {
@@ -45,8 +60,9 @@ export function healthRoutes(router: Router, routes: RouteRegistry, deps: ApiDep
         extras ? extras().catch(() => ({})) : Promise.resolve({}),
       ]);
       const ok = postgres.ok && redis.ok && nats.ok;
-      const body: Readiness = { status: ok ? 'ok' : 'unavailable', checks: { postgres, redis, nats }, ...extra };
-      return { status: ok ? 200 : 503, body, headers: { 'cache-control': 'no-store' } };
+      const status = draining() ? 'draining' : ok ? 'ok' : 'unavailable';
+      const body: Readiness = { status, checks: { postgres, redis, nats }, ...extra };
+      return { status: status === 'ok' ? 200 : 503, body, headers: { 'cache-control': 'no-store' } };
     },
   );
 }

@@ -18,12 +18,17 @@ import { readSince } from './ws.history.ts';
 import { WsSession, type GatewayContext, type GatewayStats } from './ws.session.ts';
 
 export const WS_PATH = '/ws';
+/** The close code of every socket when the api stops: Service Restart in the IANA WebSocket close code registry. */
+export const CLOSE_SERVICE_RESTART = 1012;
 
 export interface WsGateway {
   readonly stats: GatewayStats;
   connections(): number;
   channels(): number;
-  /** Refuses new sockets, closes every open one with 1001 and drops the Redis subscriber. */
+  /**
+   * Refuses new sockets, closes every open one with 1012 (service restart: clients reconnect at once,
+   * to another replica, and resume with `since`) and drops the Redis subscriber.
+   */
   close(): Promise<void>;
 }
 
@@ -80,7 +85,7 @@ export function createWsGateway(deps: WsGatewayDeps): WsGateway {
 
   function onConnection(ws: WebSocket, token: string | null, address: string): void {
     if (closing) {
-      ws.close(1001, 'server shutting down');
+      ws.close(CLOSE_SERVICE_RESTART, 'service restart');
       return;
     }
     if (!perAddress.acquire(address)) {
@@ -167,7 +172,7 @@ export function createWsGateway(deps: WsGatewayDeps): WsGateway {
       );
       for (const s of open) {
         s.dispose();
-        s.ws.close(1001, 'server shutting down');
+        s.ws.close(CLOSE_SERVICE_RESTART, 'service restart');
       }
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([closed, new Promise((r) => (timer = setTimeout(r, 2000)))]);
