@@ -101,7 +101,12 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
     accounts,
   });
   lane.useKeys(apiKeys);
-  const relay = new OutboxRelay({ db, nats, log: log.child({ part: 'outbox-relay' }) });
+  const relay = new OutboxRelay({
+    db,
+    nats,
+    log: log.child({ part: 'outbox-relay' }),
+    streamReplicas: settings.NATS_STREAM_REPLICAS,
+  });
   relay.start();
 
   const rates = new RatesService({ db, nats, log, versions: cache });

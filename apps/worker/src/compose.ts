@@ -174,6 +174,7 @@ export function composeWorker(
     redis,
     log: log.child({ part: 'jobs' }),
     ackWaitMs: settings.JOBS_ACK_WAIT_MS,
+    streamReplicas: settings.NATS_STREAM_REPLICAS,
     defaultCallbackUrl: settings.EXCHANGE_CALLBACK_URL,
     firstCallbackDelayMs: settings.CALLBACK_RETRY_SCHEDULE_MS[0] ?? 0,
     onCallbacks: () => delivery.notify(),
@@ -206,6 +207,7 @@ export function composeWorker(
     nats,
     log: log.child({ part: 'alerts' }),
     ackWaitMs: settings.ALERTS_ACK_WAIT_MS,
+    streamReplicas: settings.NATS_STREAM_REPLICAS,
     onFirings: () => {
       delivery.notify();
       mail?.notify();

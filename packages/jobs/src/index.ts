@@ -9,6 +9,7 @@ export {
   ensureJobsStream,
   jobsConsumerConfig,
   jobsStreamConfig,
+  type JetStreamTopologyOptions,
 } from './jobs.stream.ts';
 export {
   MSG_ID_HEADER,

@@ -25,6 +25,8 @@ export interface OutboxRelayOptions {
   pruneAfterMs?: number;
   /** Rounds in flight at once (each claims different rows), so new rows need not wait for a slow round. */
   loops?: number;
+  /** Copies of the jobs stream (NATS_STREAM_REPLICAS). Default 1. */
+  streamReplicas?: number;
 }
 
 export interface OutboxRelayDeps extends OutboxRelayOptions {
@@ -43,6 +45,7 @@ export class OutboxRelay {
   private readonly sweepMs: number;
   private readonly publishTimeoutMs: number;
   private readonly pruneAfterMs: number;
+  private readonly streamReplicas: number;
   private readonly loop: WakeLoop;
   private streamReady: Promise<void> | null = null;
   private lastPrune = Date.now();
@@ -56,6 +59,7 @@ export class OutboxRelay {
     this.sweepMs = deps.sweepMs ?? 1000;
     this.publishTimeoutMs = deps.publishTimeoutMs ?? 5000;
     this.pruneAfterMs = deps.pruneAfterMs ?? 3_600_000;
+    this.streamReplicas = deps.streamReplicas ?? 1;
     this.publisher = new JetStreamBatchPublisher(this.nc, { onReconnect: () => this.loop.wake() });
     this.loop = new WakeLoop({
       loops: deps.loops ?? 2,
@@ -85,10 +89,12 @@ export class OutboxRelay {
 
   /** The stream, ensured once per process (retried by the loops until it succeeds). */
   private ensureStream(): Promise<void> {
-    this.streamReady ??= ensureJobsStream(this.nc).catch((err: unknown) => {
-      this.streamReady = null;
-      throw err;
-    });
+    this.streamReady ??= ensureJobsStream(this.nc, { replicas: this.streamReplicas, log: this.log }).catch(
+      (err: unknown) => {
+        this.streamReady = null;
+        throw err;
+      },
+    );
     return this.streamReady;
   }
 

@@ -79,6 +79,34 @@ describe('ensureJobsStream', () => {
   });
 });
 
+describe('NATS_STREAM_REPLICAS on a single server', () => {
+  it('creates the stream and the consumer with one replica by default', async () => {
+    await deleteStream();
+    await ensureJobsConsumer(nc, 30_000);
+    expect((await jsm.streams.info(JOBS_STREAM)).config.num_replicas).toBe(1);
+    expect((await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER)).config.num_replicas).toBe(1);
+  });
+
+  it('refuses to create a stream of 3 replicas with an error naming the setting', async () => {
+    await deleteStream();
+    await expect(ensureJobsStream(nc, { replicas: 3 })).rejects.toThrow(/^NATS_STREAM_REPLICAS=3: .*replicas/);
+  });
+
+  it('keeps an existing stream it cannot scale, logging the refusal under the setting', async () => {
+    await deleteStream();
+    await ensureJobsConsumer(nc, 30_000);
+    const lines: string[] = [];
+    const log = createLogger('jobs-stream-test', 'info', { write: (line: string) => void lines.push(line) });
+    await ensureJobsConsumer(nc, 30_000, { replicas: 3, log });
+    expect((await jsm.streams.info(JOBS_STREAM)).config.num_replicas).toBe(1);
+    const refusals = lines.map((l) => JSON.parse(l) as { msg: string; stream?: string; wanted?: number });
+    expect(refusals.filter((l) => l.msg.startsWith('NATS_STREAM_REPLICAS:'))).toEqual([
+      expect.objectContaining({ stream: JOBS_STREAM, wanted: 3 }),
+      expect.objectContaining({ wanted: 3 }),
+    ]);
+  });
+});
+
 describe('ensureJobsConsumer', () => {
   it('creates the stream and the durable consumer on the submit subject', async () => {
     await deleteStream();

@@ -22,6 +22,7 @@ export {
   type RedisConnectionSettings,
 } from './connections.ts';
 export { errorMessage, isUnavailableError } from './errors.ts';
+export { ensureConsumerReplicas, ensureStreamReplicas, withReplicasHint } from './jetstream-replicas.ts';
 export { startHealthServer, type Checks, type ReadinessInfo } from './health-server.ts';
 export { createLogger, type Logger } from './logger.ts';
 export {

@@ -16,7 +16,10 @@ import {
   MAX_JSON_DEPTH,
   WakeLoop,
   decodeMessage,
+  ensureConsumerReplicas,
+  ensureStreamReplicas,
   errorMessage,
+  withReplicasHint,
   type Logger,
   type NatsConnection,
 } from '@ratewire/runtime';
@@ -45,6 +48,8 @@ export interface AlertsConsumerOptions {
   sweepMs?: number;
   /** A firing this old and still unannounced is announced by the sweep. */
   announceAfterMs?: number;
+  /** Copies of the ticks stream and of the evaluators' consumer (NATS_STREAM_REPLICAS). Default 1. */
+  streamReplicas?: number;
 }
 
 export interface AlertsConsumerDeps extends AlertsConsumerOptions {
@@ -141,7 +146,10 @@ export class AlertsConsumer {
   private async run(): Promise<void> {
     for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 5000)) {
       try {
-        await ensureAlertTicks(this.deps.nats, this.ackWaitMs);
+        await ensureAlertTicks(this.deps.nats, this.ackWaitMs, {
+          replicas: this.deps.streamReplicas ?? 1,
+          log: this.deps.log,
+        });
         const loaded = await this.evaluator.load();
         const consumer = await this.deps.nats.jetstream().consumers.get(ALERT_TICKS_STREAM, ALERT_EVALUATORS);
         if (this.stopped) return;
@@ -218,8 +226,15 @@ function refusedByPostgres(err: unknown): boolean {
   return typeof code === 'string' && /^(22|42)[0-9A-Z]{3}$/.test(code);
 }
 
-/** The stream and the shared consumer; either may already exist (another worker made it). */
-export async function ensureAlertTicks(nc: NatsConnection, ackWaitMs: number): Promise<void> {
+/**
+ * The stream and the shared consumer; either may already exist (another worker made it). Both keep
+ * `replicas` copies; an existing one with another count is brought to it.
+ */
+export async function ensureAlertTicks(
+  nc: NatsConnection,
+  ackWaitMs: number,
+  { replicas = 1, log }: { replicas?: number; log?: Logger } = {},
+): Promise<void> {
   const jsm = await nc.jetstreamManager();
   const stream = {
     name: ALERT_TICKS_STREAM,
@@ -229,10 +244,12 @@ export async function ensureAlertTicks(nc: NatsConnection, ackWaitMs: number): P
     discard: DiscardPolicy.Old,
     max_age: nanos(60 * 60_000),
     max_bytes: 512 * 1024 * 1024,
-    num_replicas: 1,
+    num_replicas: replicas,
   };
   await jsm.streams.add(stream).catch(async (err: unknown) => {
-    if (!(await jsm.streams.info(ALERT_TICKS_STREAM).catch(() => null))) throw err;
+    const existing = await jsm.streams.info(ALERT_TICKS_STREAM).catch(() => null);
+    if (!existing) throw withReplicasHint(err, replicas);
+    await ensureStreamReplicas(jsm, existing, replicas, log);
   });
   const consumer = {
     durable_name: ALERT_EVALUATORS,
@@ -241,12 +258,14 @@ export async function ensureAlertTicks(nc: NatsConnection, ackWaitMs: number): P
     max_ack_pending: 1,
     max_deliver: -1,
     deliver_policy: DeliverPolicy.All,
+    num_replicas: replicas,
   };
   await jsm.consumers.add(ALERT_TICKS_STREAM, consumer).catch(async (err: unknown) => {
     const existing = await jsm.consumers.info(ALERT_TICKS_STREAM, ALERT_EVALUATORS).catch(() => null);
-    if (!existing) throw err;
+    if (!existing) throw withReplicasHint(err, replicas);
     if (existing.config.ack_wait !== consumer.ack_wait) {
       await jsm.consumers.update(ALERT_TICKS_STREAM, ALERT_EVALUATORS, { ack_wait: consumer.ack_wait });
     }
+    await ensureConsumerReplicas(jsm, existing, replicas, log);
   });
 }

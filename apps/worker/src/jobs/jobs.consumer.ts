@@ -14,6 +14,8 @@ const BATCH_MAX = 500;
 
 export interface JobsConsumerOptions extends ProcessorOptions {
   ackWaitMs: number;
+  /** Copies of the jobs stream and consumer (NATS_STREAM_REPLICAS). Default 1. */
+  streamReplicas?: number;
   /** Batches processed at once by this worker. */
   concurrency?: number;
   /** Told when a batch created pending callbacks. */
@@ -59,7 +61,10 @@ export class JobsConsumer {
   private async begin(): Promise<void> {
     for (let delay = 250; !this.stopped; delay = Math.min(delay * 2, 5000)) {
       try {
-        await ensureJobsConsumer(this.nc, this.options.ackWaitMs);
+        await ensureJobsConsumer(this.nc, this.options.ackWaitMs, {
+          replicas: this.options.streamReplicas ?? 1,
+          log: this.log,
+        });
         const consumer = await this.nc.jetstream().consumers.get(JOBS_STREAM, JOBS_CONSUMER);
         if (this.stopped) return;
         this.messages = await consumer.consume({
