@@ -1,6 +1,7 @@
 // The worker's composition root: every part is built here once, from one typed deps object each, and
-// registers its shutdown in its phase ('in-flight': the job consumer finishes the batches in hand,
-// the delivery loops their round, the pollers the poll in flight) before main.ts's connections go
+// registers its shutdown in its phase ('accepting': the pollers finish the poll in flight and the
+// feed lock is let go, so another replica leads at once; 'in-flight': the job consumer finishes the
+// batches in hand, the delivery loops their sends) before main.ts's connections go
 // (NATS → Redis → pool). main.ts parses settings and connects; tests call this with their own.
 //
 // Feeds (CBR and Binance pollers, the Binance stream when BINANCE_STREAM is auto or on, history
@@ -77,6 +78,8 @@ export function composeWorker(
   tuning: { binanceStream?: BinanceStreamTuning; alerts?: AlertsTuning } = {},
 ): WorkerApp {
   const { settings, log, db, nats, redis } = deps;
+  // from the first signal on, no feed poll starts and no lock is taken (the leader-only parts stop first)
+  const stopping = () => shutdown.stopping;
 
   // feeds: 8 s for CBR, as a past-day fetch must answer within the api's 10 s request timeout
   const cbr = { client: new CbrClient({ baseUrl: settings.CBR_BASE_URL, timeoutMs: 8000 }), db, log, nats };
@@ -86,6 +89,7 @@ export function composeWorker(
     db,
     log,
     poll: (signal) => pollCbr(cbr, signal),
+    stopping,
   });
   const binance = new BinanceService({
     client: new BinanceClient({ baseUrl: settings.BINANCE_BASE_URL }),
@@ -108,6 +112,7 @@ export function composeWorker(
     db,
     log,
     poll: (signal) => (binanceStream ? binanceStream.poll(signal) : binance.poll(signal)),
+    stopping,
   });
   const binanceStream: BinanceStream | null = streamWanted
     ? new BinanceStream({
@@ -125,7 +130,7 @@ export function composeWorker(
   const tasks = new RatesRefreshRunner({ db, nats, redis, log, pollers: [cbrPoller, binancePoller] });
   const fetchDay = serveCbrFetchDay(cbr);
 
-  const elector = new LeaderElector({ databaseUrl: settings.DATABASE_URL, log });
+  const elector = new LeaderElector({ databaseUrl: settings.DATABASE_URL, log, stopping });
   elector.onChange((leader) => {
     if (leader) {
       binance.reset();
@@ -216,18 +221,14 @@ export function composeWorker(
   });
   alerts.start();
 
-  // a phase's steps run last-added first: the consumer stops, then the delivery loops, then the feeds
-  shutdown.add('in-flight', 'feeds', async () => {
-    await Promise.all([
-      cbrPoller.stop(),
-      binancePoller.stop(),
-      binanceStream?.stop(),
-      retention.stop(),
-      tasks.stop(),
-      fetchDay.stop(),
-    ]);
+  // leadership goes first, so another replica leads while this one finishes its in-flight work: the
+  // leader-only parts stop (a poll in flight finishes), then the lock is let go
+  shutdown.add('accepting', 'feed leadership', async () => {
+    await Promise.all([cbrPoller.stop(), binancePoller.stop(), binanceStream?.stop(), retention.stop(), tasks.stop()]);
     await elector.stop();
   });
+  // a phase's steps run last-added first: the consumer stops, then the delivery loops, then past-day fetches
+  shutdown.add('in-flight', 'past-day fetches', () => fetchDay.stop());
   shutdown.add('in-flight', 'callbacks', () => delivery.close());
   shutdown.add('in-flight', 'alerts', () => alerts.close());
   if (mail) shutdown.add('in-flight', 'mail', () => mail.close());

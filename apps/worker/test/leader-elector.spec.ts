@@ -71,4 +71,42 @@ describe('LeaderElector', () => {
     await leader.stop();
     await waitFor(() => other.isLeader, { what: 'the other to lead' });
   });
+
+  it('once shutting down it takes no lock, and a leader gives its lock up at the next check', async () => {
+    await Promise.all(electors.map((e) => e.stop()));
+    let stopping = false;
+    const name = 'rw-test-leader-stopping';
+    const e = new LeaderElector({
+      databaseUrl: database.url,
+      log: testLog,
+      retryMs: 100,
+      checkMs: 100,
+      name,
+      stopping: () => stopping,
+    });
+    electors.push(e);
+    e.start();
+    await waitFor(() => e.isLeader, { what: 'it to lead' });
+    stopping = true;
+    await waitFor(() => !e.isLeader, { what: 'it to give up' });
+    const sessions = async () =>
+      Number(
+        (
+          await database.pool.query<{ n: string }>(
+            'select count(*) as n from pg_stat_activity where application_name = $1',
+            [name],
+          )
+        ).rows[0]?.n,
+      );
+    await waitFor(async () => (await sessions()) === 0, { what: 'its lock session to end' });
+    const next = elector('rw-test-leader-next');
+    next.e.start();
+    await waitFor(() => next.e.isLeader, { what: 'the next to lead' });
+    await next.e.stop();
+    // the lock is free now, and it still takes nothing: not even a connection
+    e.start();
+    await new Promise((r) => setTimeout(r, 500));
+    expect(e.isLeader).toBe(false);
+    expect(await sessions()).toBe(0);
+  });
 });

@@ -25,6 +25,8 @@ export interface FeedPollerOptions {
   /** Longest wait between polls while failing (default 10 × interval, at most 15 min). */
   maxBackoffMs?: number;
   random?: () => number;
+  /** True once the process is shutting down: from then on no poll starts (one in flight finishes). */
+  stopping?: () => boolean;
 }
 
 /** Delay before the next poll after `failures` consecutive failures: exponential, "equal jitter". */
@@ -57,7 +59,7 @@ export class FeedPoller {
 
   /** Starts polling now and then on the interval (called when this replica becomes leader). */
   start(): void {
-    if (this.running) return;
+    if (this.running || this.opts.stopping?.()) return;
     this.running = true;
     this.schedule(0);
   }
@@ -74,6 +76,7 @@ export class FeedPoller {
   /** Polls at once, or joins the poll in flight; does not call a source that asked us to wait. */
   pollNow(): Promise<PollOutcome> {
     if (this.inFlight) return this.inFlight;
+    if (this.opts.stopping?.()) return Promise.resolve({ ok: false, error: 'shutting down' });
     const wait = this.pausedUntil - Date.now();
     if (wait > 0) {
       return Promise.resolve({
@@ -97,7 +100,7 @@ export class FeedPoller {
   }
 
   private async tick(): Promise<void> {
-    if (!this.running) return;
+    if (!this.running || this.opts.stopping?.()) return;
     const wait = this.pausedUntil - Date.now();
     if (wait > 0) return this.schedule(wait);
     await (this.inFlight ?? this.runOnce());

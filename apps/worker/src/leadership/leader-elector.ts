@@ -2,6 +2,9 @@
 // connection (never from the pool), is the leader. Followers retry every few seconds; a killed
 // leader's connection closes and frees the lock, so another replica takes over within one retry.
 // A leader whose lock connection fails or stops answering stops at once.
+// Once the process is shutting down (`stopping`), the elector takes no lock any more — an attempt
+// already under way lets go of what it got — and a leader gives the lock up at its next check, if
+// stop() has not come first; so a replica on its way out never starts leading.
 import { connectDedicated, ping, tryAdvisoryLock, type DedicatedClient } from '@ratewire/db';
 import { errorMessage, type Logger } from '@ratewire/runtime';
 
@@ -17,6 +20,8 @@ export interface LeaderElectorOptions {
   /** Between liveness checks of the lock connection while leading (default 2 s). */
   checkMs?: number;
   name?: string;
+  /** True once the process is shutting down (Shutdown.stopping): no lock is taken from then on. */
+  stopping?: () => boolean;
 }
 
 export type LeadershipListener = (leader: boolean) => void;
@@ -44,7 +49,7 @@ export class LeaderElector {
   }
 
   start(): void {
-    if (!this.stopped) return;
+    if (!this.stopped || this.shuttingDown) return;
     this.stopped = false;
     this.schedule(0);
   }
@@ -57,6 +62,10 @@ export class LeaderElector {
     await this.dropClient();
   }
 
+  private get shuttingDown(): boolean {
+    return this.opts.stopping?.() === true;
+  }
+
   private schedule(ms: number): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -65,6 +74,7 @@ export class LeaderElector {
 
   private async step(): Promise<void> {
     if (this.stopped || this.busy) return;
+    if (this.shuttingDown) return this.stop();
     this.busy = true;
     try {
       if (this.leader) await this.check();
@@ -79,17 +89,23 @@ export class LeaderElector {
     try {
       if (!this.client) {
         const client = await connectDedicated(this.opts.databaseUrl, this.opts.name ?? 'ratewire-worker-leader');
+        if (this.stopped || this.shuttingDown) {
+          await client.end().catch(() => undefined);
+          return;
+        }
         client.on('error', (err) => this.lost(`lock connection error: ${err.message}`, client));
         client.on('end', () => this.lost('lock connection ended', client));
         this.client = client;
       }
-      if (await tryAdvisoryLock(this.client, this.opts.key ?? FEED_LEADER_LOCK)) {
-        if (this.stopped) return;
+      const locked = await tryAdvisoryLock(this.client, this.opts.key ?? FEED_LEADER_LOCK);
+      // stopped or shutting down while asking: ending the session frees a lock just granted
+      if (this.stopped || this.shuttingDown) return await this.dropClient();
+      if (locked) {
         this.opts.log.info({ lock: this.opts.key ?? FEED_LEADER_LOCK }, 'became feed leader');
         this.setLeader(true);
       }
     } catch (err) {
-      this.opts.log.warn({ err: errorMessage(err) }, 'leader lock attempt failed');
+      if (!this.stopped) this.opts.log.warn({ err: errorMessage(err) }, 'leader lock attempt failed');
       await this.dropClient();
     }
   }
