@@ -163,3 +163,151 @@ export async function startPrivateNats(options: PrivateNatsOptions = {}): Promis
     () => rmSync(store, { recursive: true, force: true }),
   );
 }
+
+/** A node of a private NATS cluster. */
+export interface PrivateNatsNode {
+  /** Its server_name (JetStream reports leaders by it). */
+  name: string;
+  url: string;
+  port: number;
+  /** The monitoring endpoint (`/jsz`, `/healthz`). */
+  monitorUrl: string;
+  /** Whether its process runs. */
+  readonly running: boolean;
+  /** SIGKILLs the node (an outage); its store survives. */
+  stop(): Promise<void>;
+  /** Starts it again with the same ports and store; resolves once it sees a JetStream meta leader. */
+  start(): Promise<void>;
+}
+
+export interface PrivateNatsCluster {
+  /** Every node's URL, comma-joined: a NATS_URL. */
+  url: string;
+  urls: string[];
+  nodes: PrivateNatsNode[];
+  /** The node named `name` (a stream's leader, say). */
+  node(name: string): PrivateNatsNode;
+  /** Resolves once every running node sees the same JetStream meta leader and every peer of it current. */
+  ready(): Promise<void>;
+  /** Kills every node and removes their stores. */
+  close(): Promise<void>;
+}
+
+interface Jsz {
+  meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { name: string; current: boolean }[] };
+}
+
+async function jsz(monitorUrl: string): Promise<Jsz | null> {
+  try {
+    const res = await fetch(`${monitorUrl}/jsz`, { signal: AbortSignal.timeout(1000) });
+    return res.ok ? ((await res.json()) as Jsz) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A JetStream cluster of a test's own: `nodes` nats-server processes (3 by default), each with its
+ * own store, client, cluster and monitoring port, routes to every other, and a unique server_name.
+ * Resolves once the cluster has a JetStream meta leader that every node sees.
+ */
+export async function startPrivateNatsCluster(options: { nodes?: number } = {}): Promise<PrivateNatsCluster> {
+  const cmd = binary('nats-server');
+  const n = options.nodes ?? 3;
+  const dir = mkdtempSync(join(tmpdir(), 'rw-nats-cluster-'));
+  const ports: { client: number; cluster: number; http: number }[] = [];
+  for (let i = 0; i < n; i++)
+    ports.push({ client: await freePort(), cluster: await freePort(), http: await freePort() });
+  const children = new Map<string, ChildProcess>();
+  const kill = async (name: string) => {
+    const c = children.get(name);
+    children.delete(name);
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((r) => {
+      c.once('exit', () => r());
+      c.kill('SIGKILL');
+    });
+  };
+  const nodes: PrivateNatsNode[] = ports.map((p, i) => {
+    const name = `n${i + 1}`;
+    const config = join(dir, `${name}.conf`);
+    // JSON is valid NATS configuration
+    writeFileSync(
+      config,
+      JSON.stringify({
+        server_name: name,
+        listen: `127.0.0.1:${p.client}`,
+        http: `127.0.0.1:${p.http}`,
+        jetstream: { store_dir: join(dir, name) },
+        cluster: {
+          name: 'rw-test',
+          listen: `127.0.0.1:${p.cluster}`,
+          routes: ports.filter((o) => o !== p).map((o) => `nats-route://127.0.0.1:${o.cluster}`),
+        },
+      }),
+    );
+    const monitorUrl = `http://127.0.0.1:${p.http}`;
+    const node: PrivateNatsNode = {
+      name,
+      url: `nats://127.0.0.1:${p.client}`,
+      port: p.client,
+      monitorUrl,
+      get running() {
+        return children.has(name);
+      },
+      stop: () => kill(name),
+      async start() {
+        if (children.has(name)) return;
+        children.set(name, await launch(cmd, ['-c', config], /Server is ready/));
+        await waitForCluster(`${name} to see a JetStream meta leader`, async () =>
+          Boolean((await jsz(monitorUrl))?.meta_cluster?.leader),
+        );
+      },
+    };
+    return node;
+  });
+  const ready = () =>
+    waitForCluster('a JetStream meta leader every node sees, with every peer current', async () => {
+      const running = nodes.filter((x) => x.running);
+      const seen = await Promise.all(running.map((x) => jsz(x.monitorUrl)));
+      const leaders = new Set(seen.map((s) => s?.meta_cluster?.leader ?? ''));
+      const [leader] = [...leaders];
+      if (leaders.size !== 1 || !leader) return false;
+      const fromLeader = seen[running.findIndex((x) => x.name === leader)];
+      const peers = fromLeader?.meta_cluster?.replicas ?? [];
+      return running.every((x) => x.name === leader || peers.some((r) => r.name === x.name && r.current));
+    });
+  const close = async () => {
+    await Promise.all(nodes.map((x) => x.stop()));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    // every node at once: a node waits for a meta leader, which needs a quorum of them
+    await Promise.all(nodes.map((x) => x.start()));
+    await ready();
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const urls = nodes.map((x) => x.url);
+  return {
+    url: urls.join(','),
+    urls,
+    nodes,
+    node(name) {
+      const found = nodes.find((x) => x.name === name);
+      if (!found) throw new Error(`no node named ${name} in the cluster (${nodes.map((x) => x.name).join(', ')})`);
+      return found;
+    },
+    ready,
+    close,
+  };
+}
+
+async function waitForCluster(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`nats cluster: timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
