@@ -1,7 +1,8 @@
 // Stopping the api without a gap for its clients: first /readyz says `draining` while REST and /ws
 // are still served (SHUTDOWN_DRAIN_MS), then the server stops accepting — an idle keep-alive
-// connection is closed, a request still being received is answered with `Connection: close`, every
-// socket is closed with 1012 (service restart) — and only then the rest of the shutdown runs.
+// connection is closed, a request still being received is answered with `Connection: close`, an
+// upgrade still being received is dropped unanswered (a balancer retries it on another replica),
+// every socket is closed with 1012 (service restart) — and only then the rest of the shutdown runs.
 import { connect, type Socket } from 'node:net';
 
 import { afterEach, describe, expect, it } from 'vitest';
@@ -81,9 +82,14 @@ describe('api shutdown with SHUTDOWN_DRAIN_MS', () => {
     await late.subscribe('tasks');
     expect(idle.ended).toBe(false);
 
-    // a request whose head is still arriving when the server stops accepting
+    // a request whose head is still arriving when the server stops accepting, and an upgrade
     const inFlight = rawConnection(url);
     inFlight.write(`GET /api/v1/currencies HTTP/1.1\r\nHost: 127.0.0.1\r\n`);
+    const upgrade = rawConnection(url);
+    upgrade.write(
+      'GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n',
+    );
 
     expect(await socket.closed).toEqual({ code: 1012, reason: 'service restart' });
     expect(await late.closed).toEqual({ code: 1012, reason: 'service restart' });
@@ -92,6 +98,10 @@ describe('api shutdown with SHUTDOWN_DRAIN_MS', () => {
     await poll(() => inFlight.ended, 'the in-flight connection to be closed after its answer');
     expect(inFlight.received).toMatch(/^HTTP\/1\.1 200 /);
     expect(inFlight.received).toMatch(/^connection: close\r$/im);
+    // no socket opens now: the connection is dropped unanswered, which a balancer retries elsewhere
+    upgrade.write('\r\n');
+    await poll(() => upgrade.ended, 'the late upgrade’s connection to be dropped');
+    expect(upgrade.received).toBe('');
 
     await closing;
     const after = await fetch(`${url}/healthz`).then(

@@ -64,10 +64,16 @@ export function createWsGateway(deps: WsGatewayDeps): WsGateway {
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    // stopped accepting: an upgrade can only come on a connection opened before, as a balancer's
+    // pooled one; dropped unanswered, as if it had been closed just before, the balancer tries the
+    // next replica (nginx: proxy_next_upstream error), where a 503 would reach the client
+    if (closing) {
+      socket.destroy();
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== WS_PATH || closing) {
-      const status = closing ? '503 Service Unavailable' : '404 Not Found';
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    if (url.pathname !== WS_PATH) {
+      socket.end(`HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       return;
     }
     const address = clientAddress(req, deps.settings.TRUST_PROXY);
