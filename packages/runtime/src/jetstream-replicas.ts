@@ -68,7 +68,7 @@ export async function ensureConsumerReplicas(
 /** A create refused for its replica count says which setting asked for it. */
 export function withReplicasHint(err: unknown, replicas: number): unknown {
   const message = errorMessage(err);
-  if (replicas > 1 && /replica|cluster|insufficient resources/i.test(message)) {
+  if (replicas > 1 && /replica|cluster|peer|placement|insufficient resources/i.test(message)) {
     return new Error(`NATS_STREAM_REPLICAS=${replicas}: ${message}`, { cause: err });
   }
   return err;
