@@ -536,10 +536,13 @@ function connectionProblems(objects: K8sObject[]): string[] {
   }
   if (!inCluster(hostOf(redisUrl), redis.release))
     problems.push(`REDIS_URL: ${hostOf(redisUrl)} is not the release ${redis.release}`);
-  const natsValues = parse(read(HELM.nats)) as NatsValues;
-  const replicas = Number(settings['NATS_STREAM_REPLICAS'] ?? 1);
-  if (replicas > (natsValues.config?.cluster?.replicas ?? 1)) {
-    problems.push(`NATS_STREAM_REPLICAS ${replicas} is more than the NATS servers`);
+  // every stream and consumer as many copies as there are NATS servers: one server may be lost
+  const servers = (parse(read(HELM.nats)) as NatsValues).config?.cluster?.replicas ?? 1;
+  for (const app of APP_NAMES) {
+    const replicas = settingsOf(objects, app)?.['NATS_STREAM_REPLICAS'];
+    if (replicas !== servers) {
+      problems.push(`${app}: NATS_STREAM_REPLICAS ${String(replicas)}, the NATS cluster has ${servers} servers`);
+    }
   }
   return problems;
 }
@@ -883,6 +886,14 @@ describe('deploy/kubernetes against the apps', () => {
       /terminationGracePeriodSeconds 15/,
     ],
     [
+      'a drain longer than the grace period allows',
+      'rollout',
+      (o) => {
+        firstContainer(o, 'Deployment', 'ratewire-api').env = [{ name: 'SHUTDOWN_DRAIN_MS', value: '30000' }];
+      },
+      /terminationGracePeriodSeconds 45 ≤ the drain \(30 s\)/,
+    ],
+    [
       'a Job running another command',
       'migrations',
       (o) => {
@@ -906,6 +917,14 @@ describe('deploy/kubernetes against the apps', () => {
         firstContainer(o, 'Job', 'ratewire-migrate').env = [{ name: 'NATS_URL', value: 'nats://nats:4222' }];
       },
       /NATS_URL: nats is not the release ratewire-nats/,
+    ],
+    [
+      'streams with fewer copies than NATS servers',
+      'connections',
+      (o) => {
+        firstContainer(o, 'Deployment', 'ratewire-worker').env = [{ name: 'NATS_STREAM_REPLICAS', value: '1' }];
+      },
+      /ratewire-worker: NATS_STREAM_REPLICAS 1, the NATS cluster has 3 servers/,
     ],
   ];
 
