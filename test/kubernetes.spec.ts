@@ -28,7 +28,7 @@ import {
   workerSettingsSchema,
 } from '@ratewire/contracts';
 
-import { KUBERNETES_DIR, kustomizeBuild, parseEnvFile, type K8sObject } from './kustomize.ts';
+import { KUBERNETES_DIR, kustomizeBuild, nameHash, parseEnvFile, type K8sObject } from './kustomize.ts';
 
 const ROOT = resolve(KUBERNETES_DIR, '..', '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
@@ -614,6 +614,18 @@ describe('deploy/kubernetes rendered by the kustomize subset (test/kustomize.ts)
     expect(data).toMatchObject(own);
     expect(data?.['HEALTH_PORT']).toBe(configMapData(base, 'ratewire-worker')?.['HEALTH_PORT']);
     expect(configMapData(base, 'ratewire-worker')?.['PUBLIC_BASE_URL']).not.toBe(own['PUBLIC_BASE_URL']);
+  });
+
+  it('hashes names as kustomize does (its api/hasher test vectors)', () => {
+    const object = (kind: string, rest: object) => ({ apiVersion: 'v1', kind, metadata: { name: '' }, ...rest });
+    expect(nameHash(object('ConfigMap', {}))).toBe('6ct58987ht');
+    expect(nameHash(object('ConfigMap', { data: { one: '' } }))).toBe('9g67k2htb6');
+    // keys in any order: one name
+    expect(nameHash(object('ConfigMap', { data: { two: '2', one: '' } }))).toBe(
+      nameHash(object('ConfigMap', { data: { one: '', two: '2' } })),
+    );
+    expect(nameHash(object('Secret', { type: 'my-type' }))).toBe('5gmgkf8578');
+    expect(nameHash(object('Secret', { type: 'my-type', data: { one: '' } }))).toBe('74bd68bm66');
   });
 
   it('names generated ConfigMaps and Secrets by their content, and every reference follows the new name', () => {

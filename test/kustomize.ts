@@ -13,8 +13,9 @@
 //                      `envs` files and `literals`, behavior create | merge | replace, `options.labels`
 //   generatorOptions   labels, disableNameSuffixHash
 //
-// Generated names get kustomize's content-hash suffix (sha256 of the object's kind, name and data, as
-// kustomize computes it), applied once the whole tree is built; references to them are rewritten in
+// Generated names get a content-hash suffix by kustomize's recipe (api/hasher: sha256 over Go's JSON of
+// the kind, name, type and data; checked against that package's test vectors), applied once the whole
+// tree is built, so a merged ConfigMap is named by its merged content; references to them are rewritten in
 // envFrom, env valueFrom and volumes, the places the manifests name a ConfigMap or Secret.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -252,7 +253,7 @@ function build(dir: string): K8sObject[] {
 }
 
 /** kustomize's name suffix: the first 10 hex digits of a sha256 over the object, with 0 1 3 a e swapped out. */
-function nameHash(obj: K8sObject): string {
+export function nameHash(obj: K8sObject): string {
   const sorted = (value: Json): Json =>
     isObject(value)
       ? Object.fromEntries(
@@ -261,11 +262,16 @@ function nameHash(obj: K8sObject): string {
             .map((key) => [key, sorted(value[key]!)]),
         )
       : value;
-  const encoded = JSON.stringify(
+  // Go's encoding/json escapes <, >, & and the two line separators; MAIL_FROM has <…>
+  const goJson = (value: Json) =>
+    JSON.stringify(value).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  // no data at all is encoded as "" (api/hasher)
+  const data = isObject(obj['data']) && Object.keys(obj['data']).length ? obj['data'] : '';
+  const encoded = goJson(
     sorted(
       (obj.kind === 'Secret'
-        ? { kind: 'Secret', type: obj['type'] ?? 'Opaque', name: obj.metadata.name, data: obj['data'] ?? {} }
-        : { kind: 'ConfigMap', name: obj.metadata.name, data: obj['data'] ?? {} }) as unknown as Json,
+        ? { kind: 'Secret', type: obj['type'] ?? 'Opaque', name: obj.metadata.name, data }
+        : { kind: 'ConfigMap', name: obj.metadata.name, data }) as unknown as Json,
     ),
   );
   const swap: Record<string, string> = { '0': 'g', '1': 'h', '3': 'k', a: 'm', e: 't' };
