@@ -14,8 +14,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { mailLine, startMailCatcher, type MailCatcher } from './mail.ts';
+import { ensureNginx, startNginx } from './nginx.ts';
 import { assertPortFree } from './ports.ts';
 import { alive, cmdline, readJson, stopPid, writeJson } from './procs.ts';
+import { parseReplicas, planReplicas, type ReplicaApp, type ReplicaCounts } from './replicas.ts';
 import { killSpawned, portSetting, startServices, stopSpawned, type Services } from './services.ts';
 import { BootstrapError, aptInstall, ensureLocalhost, which } from './system.ts';
 
@@ -46,8 +48,11 @@ function runSync(cmd: string, args: string[], what: string): void {
 interface AppsState {
   owner: number;
   apps: { name: string; pid: number }[];
+  /** The nginx master in front of the api replicas (`--replicas`), run from `dir`. */
+  nginx?: { pid: number; dir: string };
 }
 const APPS_STATE = join(ROOT, '.data', 'apps.json');
+const NGINX_DIR = join(ROOT, '.data', 'nginx');
 
 /** Stops the apps a bootstrap that died left running; refuses when a live one still runs them. */
 async function cleanUpLeftApps(): Promise<void> {
@@ -63,6 +68,12 @@ async function cleanUpLeftApps(): Promise<void> {
   for (const a of left) {
     log(`${a.name}: stopping pid ${a.pid}, left running by a previous run that did not stop`);
     await stopPid(a.pid, 'SIGTERM');
+  }
+  const nginx = state.nginx;
+  if (nginx && alive(nginx.pid) && cmdline(nginx.pid).includes(nginx.dir)) {
+    log(`nginx: stopping pid ${nginx.pid}, left running by a previous run that did not stop`);
+    // SIGTERM to the master: it stops its workers, then itself
+    await stopPid(nginx.pid, 'SIGTERM', 5000);
   }
   rmSync(APPS_STATE, { force: true });
 }
@@ -119,12 +130,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const extraArgs = process.argv.slice(3);
+  // `npm start -- --replicas api=3,worker=2,notifier=2`: checked before anything is installed or started
+  const replicaCounts: ReplicaCounts | null = command === 'start' ? parseReplicas(extraArgs) : null;
   const pnpm = process.env['RATEWIRE_PNPM'];
   if (!pnpm) throw new BootstrapError('RATEWIRE_PNPM is not set', 'run this through scripts/ratewire.mjs (npm start)');
 
   let stopping = false;
   let services: Services | null = null;
   let mail: MailCatcher | null = null;
+  let nginx: { stop(): Promise<void> } | null = null;
   const children = new Set<ChildProcess>();
 
   const shutdown = async (code: number): Promise<never> => {
@@ -137,6 +151,7 @@ async function main(): Promise<void> {
         ),
       );
       rmSync(APPS_STATE, { force: true });
+      await nginx?.stop();
       await mail?.stop();
       await services?.stop();
       await stopSpawned();
@@ -163,6 +178,8 @@ async function main(): Promise<void> {
     });
   }
 
+  // log prefixes: `notifier` in one column, or `notifier.2` with --replicas
+  const prefixWidth = replicaCounts ? 11 : 8;
   const spawnChild = (name: string, args: string[], opts: { env: NodeJS.ProcessEnv; prefix?: boolean }) => {
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
@@ -180,7 +197,7 @@ async function main(): Promise<void> {
           buf += chunk;
           let i;
           while ((i = buf.indexOf('\n')) >= 0) {
-            process.stdout.write(`\x1b[35m${name.padEnd(8)}\x1b[0m ${buf.slice(0, i)}\n`);
+            process.stdout.write(`\x1b[35m${name.padEnd(prefixWidth)}\x1b[0m ${buf.slice(0, i)}\n`);
             buf = buf.slice(i + 1);
           }
         });
@@ -208,11 +225,19 @@ async function main(): Promise<void> {
     // The CLI's terminal tests drive a real terminal (tmux) and check the zsh completion script in zsh.
     if (command === 'test' && !which('tmux')) aptInstall('tmux', log);
     if (command === 'test' && !which('zsh')) aptInstall('zsh', log);
+    // The nginx tests run Debian's nginx (the local multi-replica mode's, and nginx -t of the compose one).
+    if (command === 'test') ensureNginx(log);
     // bench/http drives every target with the same load tool: wrk (Debian's package).
     if (command === 'bench' && !which('wrk')) aptInstall('wrk', log);
+    // --replicas: each replica on a port of its own, nginx on the api's port in front of the api replicas
+    const replicas = replicaCounts ? planReplicas(replicaCounts, [{ name: 'nginx', port: APPS[0]!.port }]) : null;
+    if (replicas) ensureNginx(log);
     if (command === 'start') {
       await cleanUpLeftApps();
-      for (const app of APPS) await assertPortFree(app.name, app.port, app.portSetting);
+      if (replicas) {
+        await assertPortFree('nginx (the api)', APPS[0]!.port, APPS[0]!.portSetting);
+        for (const r of replicas) await assertPortFree(r.name, r.port, r.portSetting);
+      } else for (const app of APPS) await assertPortFree(app.name, app.port, app.portSetting);
     }
 
     services = await startServices(ROOT, log);
@@ -250,37 +275,89 @@ async function main(): Promise<void> {
       return void (await shutdown(code));
     }
 
-    // start: the three apps, each as its own process, logs prefixed with the app's name. Mailed
-    // links point at this api unless PUBLIC_BASE_URL says otherwise.
-    const publicBaseUrl = process.env['PUBLIC_BASE_URL'] || `http://localhost:${APPS[0]!.port}`;
-    const apps = APPS.map((app) => ({
-      name: app.name,
-      child: spawnChild(app.name, [`apps/${app.name}/src/main.ts`], {
-        env: { ...env, PUBLIC_BASE_URL: publicBaseUrl, [app.env]: String(app.port) },
+    // start: the three apps, each as its own process (or, with --replicas, several of each), logs
+    // prefixed with the process's name. Mailed links point at this api unless PUBLIC_BASE_URL says otherwise.
+    const port = APPS[0]!.port;
+    const publicBaseUrl = process.env['PUBLIC_BASE_URL'] || `http://localhost:${port}`;
+    const procs = (
+      replicas ?? APPS.map((app) => ({ app: app.name, name: app.name, port: app.port, portSetting: app.portSetting }))
+    ).map((p) => ({ ...p, envKey: APPS.find((a) => a.name === p.app)!.env }));
+    const apps = procs.map((p) => ({
+      ...p,
+      child: spawnChild(p.name, [`apps/${p.app}/src/main.ts`], {
+        env: {
+          ...env,
+          PUBLIC_BASE_URL: publicBaseUrl,
+          [p.envKey]: String(p.port),
+          // behind nginx, the client's address is in X-Forwarded-For
+          ...(replicas && p.app === 'api' ? { TRUST_PROXY: process.env['TRUST_PROXY'] || 'true' } : {}),
+        },
         prefix: true,
       }),
     }));
-    writeJson(APPS_STATE, {
-      owner: process.pid,
-      apps: apps.map((a) => ({ name: a.name, pid: a.child.pid ?? 0 })),
-    } satisfies AppsState);
-    for (const { name, child } of apps) {
+    const state: AppsState = { owner: process.pid, apps: apps.map((a) => ({ name: a.app, pid: a.child.pid ?? 0 })) };
+    writeJson(APPS_STATE, state);
+    const running = (app: string) =>
+      apps.filter((a) => a.app === app && a.child.exitCode === null && a.child.signalCode === null).length;
+    for (const { name, app, child } of apps) {
       void waitFor(child).then((code) => {
-        if (!stopping) {
+        if (stopping) return;
+        if (!replicas) {
           log(`${name} exited with ${code}: stopping everything`);
+          return void shutdown(code || 1);
+        }
+        // a replica that exits is reported; the others go on serving until the last of its app is gone
+        const left = running(app);
+        log(
+          `${name} (pid ${child.pid}) exited with ${code}: ${left} of ${replicaCounts![app as ReplicaApp]} ${app} replicas run`,
+        );
+        if (left === 0) {
+          log(`no ${app} runs any more: stopping everything`);
           void shutdown(code || 1);
         }
       });
     }
-    const port = APPS[0]!.port;
+    const apiReplicas = apps.filter((a) => a.app === 'api');
+    if (replicas) {
+      const proxy = await startNginx({
+        port,
+        upstreams: apiReplicas.map((a) => `127.0.0.1:${a.port}`),
+        dir: NGINX_DIR,
+      });
+      nginx = proxy;
+      const pid = Number(readFileSync(join(NGINX_DIR, 'nginx.pid'), 'utf8').trim());
+      writeJson(APPS_STATE, { ...state, nginx: { pid, dir: NGINX_DIR } } satisfies AppsState);
+      const watch = setInterval(() => {
+        if (stopping || alive(pid)) return;
+        clearInterval(watch);
+        log(`nginx (pid ${pid}) exited: stopping everything (its log: ${join(NGINX_DIR, 'logs', 'error.log')})`);
+        void shutdown(1);
+      }, 1000);
+      watch.unref();
+      for (const a of apiReplicas) await waitReady(`http://127.0.0.1:${a.port}/readyz`, () => stopping);
+    }
     await waitReady(`http://127.0.0.1:${port}/readyz`, () => stopping);
     if (!stopping) {
-      log('ready:');
+      if (replicas) {
+        const n = (app: string) => `${replicaCounts![app as ReplicaApp]} ${app}`;
+        log(`ready: ${n('api')}, ${n('worker')} and ${n('notifier')} replicas, nginx in front of the api replicas:`);
+      } else log('ready:');
       log(`  console  http://127.0.0.1:${port}/`);
-      log(`  api      http://127.0.0.1:${port}/api/v1`);
+      log(
+        `  api      http://127.0.0.1:${port}/api/v1${replicas ? '   (nginx, round robin over the api replicas)' : ''}`,
+      );
       log(`  docs     http://127.0.0.1:${port}/docs`);
       log(`  ws       ws://127.0.0.1:${port}/ws`);
       log(`  health   http://127.0.0.1:${port}/readyz`);
+      if (replicas) {
+        for (const a of apps) {
+          const url = a.app === 'api' ? `http://127.0.0.1:${a.port}/api/v1` : `http://127.0.0.1:${a.port}/readyz`;
+          log(`  ${a.name.padEnd(10)} ${url}   (pid ${a.child.pid})`);
+        }
+        log(
+          `  nginx    X-Upstream on each answer names the replica; access log ${join(NGINX_DIR, 'logs', 'access.log')}`,
+        );
+      }
       log(
         `  cli      pnpm ratewire --help   (or node apps/cli/bin/ratewire.js; RATEWIRE_URL=http://127.0.0.1:${port})`,
       );

@@ -1,85 +1,16 @@
 // `npm start` as a newcomer runs it: from a fresh copy of this checkout inside a 0700 directory (as
 // root, the Postgres service user cannot enter it), on ports of its own, as real processes.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  chmodSync,
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  readlinkSync,
-  rmSync,
-  symlinkSync,
-} from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { externalDataDir } from '../../scripts/bootstrap/services.ts';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { copyCheckout, isolatedEnv, isolatedPorts, processesIn, runBootstrap, type Run } from './checkout.ts';
+
 const isRoot = process.getuid?.() === 0;
-
-/** Copies the files git knows (tracked or not ignored) into a new 0700 directory, as a clone would hold them. */
-function copyCheckout(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rw-first-run-'));
-  chmodSync(dir, 0o700);
-  const files = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: REPO,
-    encoding: 'utf8',
-  }).stdout.split('\0');
-  for (const f of files) {
-    if (!f || !existsSync(join(REPO, f))) continue;
-    mkdirSync(dirname(join(dir, f)), { recursive: true });
-    cpSync(join(REPO, f), join(dir, f));
-  }
-  // The pinned pnpm of this checkout's toolchain, so that the copy fetches nothing.
-  mkdirSync(join(dir, '.toolchain'), { recursive: true });
-  symlinkSync(join(REPO, '.toolchain', 'pnpm'), join(dir, '.toolchain', 'pnpm'));
-  return dir;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => r(port));
-    });
-  });
-}
-
-/** Processes whose command line or working directory lies in one of `dirs` (the bootstrap's own and its servers). */
-function processesIn(dirs: string[]): { pid: number; ppid: number; cmd: string }[] {
-  const out: { pid: number; ppid: number; cmd: string }[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let cmd = '';
-    let cwd = '';
-    let ppid = 0;
-    try {
-      cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      cwd = readlinkSync(`/proc/${entry}/cwd`);
-      ppid = Number(/^PPid:\s*(\d+)/m.exec(readFileSync(`/proc/${entry}/status`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // gone, or a kernel thread
-    }
-    if (dirs.some((d) => cmd.includes(d) || cwd.startsWith(d))) out.push({ pid: Number(entry), ppid, cmd: cmd.trim() });
-  }
-  return out;
-}
-
-interface Run {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number>;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
-}
 
 // Real processes starting real servers: minutes, not seconds, on a loaded CI machine.
 describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_000 }, () => {
@@ -87,33 +18,7 @@ describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_0
   let env: NodeJS.ProcessEnv;
   let ports: Record<string, number>;
 
-  const start = (command = 'start'): Run => {
-    const child = spawn(process.execPath, ['scripts/ratewire.mjs', command], {
-      cwd: checkout,
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let text = '';
-    // eslint-disable-next-line no-control-regex
-    const add = (d: Buffer) => (text += d.toString().replace(/\x1b\[[0-9;]*m/g, ''));
-    child.stdout.on('data', add);
-    child.stderr.on('data', add);
-    const exited = new Promise<number>((r) => child.once('exit', (code, signal) => r(code ?? (signal ? -1 : 0))));
-    return {
-      child,
-      output: () => text,
-      exited,
-      async waitFor(pattern, timeoutMs = 150_000) {
-        const deadline = Date.now() + timeoutMs;
-        while (!pattern.test(text)) {
-          if (child.exitCode !== null || Date.now() > deadline) {
-            throw new Error(`no ${pattern} in the bootstrap's output:\n${text}`);
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      },
-    };
-  };
+  const start = (command = 'start'): Run => runBootstrap(checkout, env, [command]);
   const leftOver = () => processesIn([checkout, externalDataDir(checkout)]);
   const stop = async (run: Run) => {
     run.child.kill('SIGINT');
@@ -123,31 +28,8 @@ describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_0
 
   beforeAll(async () => {
     checkout = copyCheckout();
-    ports = {};
-    for (const key of [
-      'RATEWIRE_PG_PORT',
-      'RATEWIRE_REDIS_PORT',
-      'RATEWIRE_NATS_PORT',
-      'RATEWIRE_NATS_MONITOR_PORT',
-      'PORT',
-      'RATEWIRE_WORKER_HEALTH_PORT',
-      'RATEWIRE_NOTIFIER_HEALTH_PORT',
-      'RATEWIRE_SMTP_PORT',
-    ]) {
-      ports[key] = await freePort();
-    }
-    env = { ...process.env, ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
-    for (const key of [
-      'DATABASE_URL',
-      'REDIS_URL',
-      'NATS_URL',
-      'SMTP_URL',
-      'PUBLIC_BASE_URL',
-      'NODE_ENV',
-      'VITEST',
-      'VITEST_POOL_ID',
-    ])
-      delete env[key];
+    ports = await isolatedPorts();
+    env = isolatedEnv(ports);
   });
 
   afterAll(() => {
