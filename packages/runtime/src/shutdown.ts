@@ -19,6 +19,7 @@ export class Shutdown {
     { name: string; fn: () => Promise<void> | void; timeoutMs: number | undefined }[]
   >();
   private running: Promise<void> | null = null;
+  private started = false;
   private readonly log: Logger;
   private readonly timeoutMs: number;
 
@@ -35,11 +36,13 @@ export class Shutdown {
 
   /** True from the first signal (or run()) on: readiness answers 'draining' from then. */
   get stopping(): boolean {
-    return this.running !== null;
+    return this.started;
   }
 
   /** Runs every step once; later calls return the same promise. */
   run(reason: string): Promise<void> {
+    // set before the first step runs: a step (or what it awaits) already sees `stopping`
+    this.started = true;
     this.running ??= this.execute(reason);
     return this.running;
   }

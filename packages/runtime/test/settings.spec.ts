@@ -136,6 +136,15 @@ describe('operational settings', () => {
     expect(parseSettings(notifierSettingsSchema, { HEALTH_HOST: '0.0.0.0' }).HEALTH_HOST).toBe('0.0.0.0');
   });
 
+  it('SHUTDOWN_DRAIN_MS: 5 s by default, 0 to stop at once; a bad value names the key', () => {
+    expect(parseSettings(apiSettingsSchema, {}).SHUTDOWN_DRAIN_MS).toBe(5000);
+    expect(parseSettings(apiSettingsSchema, { SHUTDOWN_DRAIN_MS: '0' }).SHUTDOWN_DRAIN_MS).toBe(0);
+    for (const bad of ['-1', '1.5', 'soon', '120001'])
+      expect(errorKeys(() => parseSettings(apiSettingsSchema, { SHUTDOWN_DRAIN_MS: bad }))).toEqual([
+        'SHUTDOWN_DRAIN_MS',
+      ]);
+  });
+
   it('names a bad HEALTH_HOST, WS_MAX_CONNECTIONS_PER_IP or METRICS_TOKEN', () => {
     expect(errorKeys(() => parseSettings(workerSettingsSchema, { HEALTH_HOST: 'not a host' }))).toEqual([
       'HEALTH_HOST',
