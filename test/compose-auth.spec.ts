@@ -179,7 +179,8 @@ describe('docker-compose.yml credentials', () => {
   });
 
   it('does not pass /metrics on through nginx, in any letter case', () => {
-    const nginx = read('infra/nginx/nginx.conf').replace(/(^|\s)#.*$/gm, '$1');
+    // the proxy rules the compose nginx (and the local multi-replica mode) include
+    const nginx = read('infra/nginx/ratewire-proxy.conf').replace(/(^|\s)#.*$/gm, '$1');
     const block = /location\s+~\*\s+(\S+)\s*\{([^}]*)\}/.exec(nginx);
     expect(block).not.toBeNull();
     const pattern = new RegExp(block![1]!, 'i');

@@ -2,7 +2,8 @@
 // the compose-spec schema by dclint (which bundles it and runs offline; rules in .dclintrc.yaml), and
 // here only what no schema can know is checked — that the files agree with each other and with the
 // workspace: commands that exist, ports that match the settings, settings keys the apps know.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -18,6 +19,8 @@ import {
   workerSettingsSchema,
 } from '@ratewire/contracts';
 
+import { ensureNginx } from '../scripts/bootstrap/nginx.ts';
+
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 
@@ -31,6 +34,8 @@ interface Service {
   healthcheck?: { test?: string[] };
   depends_on?: Record<string, { condition?: string }>;
   container_name?: string;
+  volumes?: string[];
+  stop_grace_period?: string;
 }
 
 // Compose merges `<<:` keys (YAML 1.1), which the yaml package only does when asked.
@@ -144,9 +149,9 @@ describe('docker-compose.yml against the workspace', () => {
   });
 
   it('sends nginx to the api port, and publishes the port nginx listens on', () => {
-    const nginx = strip(read('infra/nginx/nginx.conf'));
+    const nginx = strip(read('infra/nginx/nginx.conf.template'));
     const api = apiSettingsSchema.parse(environment(service('api')));
-    expect(nginx).toMatch(new RegExp(`server\\s+api:${api.PORT}\\b`));
+    expect(nginx).toMatch(new RegExp(`set\\s+\\$ratewire_api\\s+api:${api.PORT};`));
     const published = interpolate(service('nginx').ports?.[0] ?? '');
     const target = published.split(':').at(-1);
     expect(nginx).toMatch(new RegExp(`listen\\s+${target}\\b`));
@@ -174,5 +179,112 @@ describe('docker-compose.yml against the workspace', () => {
   it('builds with the pnpm pinned in package.json', () => {
     const pinned = (JSON.parse(read('package.json')) as { packageManager: string }).packageManager;
     expect(read('Dockerfile')).toContain(`ARG PNPM_VERSION=${pinned.split('@')[1]}`);
+  });
+
+  it('gives a stopping api replica longer than its drain before Docker kills it', () => {
+    const api = apiSettingsSchema.parse(environment(service('api')));
+    const grace = /^(\d+)s$/.exec(service('api').stop_grace_period ?? '')?.[1];
+    expect(api.SHUTDOWN_DRAIN_MS).toBeGreaterThan(0);
+    expect(Number(grace) * 1000).toBeGreaterThan(api.SHUTDOWN_DRAIN_MS + 10_000);
+  });
+});
+
+/** The files the nginx service mounts, by their path in the container. */
+const nginxMounts = () =>
+  Object.fromEntries(
+    (service('nginx').volumes ?? []).map((v) => {
+      const [host, container] = v.split(':');
+      return [container!, host!.replace(/^\.\//, '')];
+    }),
+  );
+/** The official image's envsubst (20-envsubst-on-templates.sh): only variables set in `env` are replaced. */
+const envsubst = (template: string, env: Record<string, string>) =>
+  template.replace(/\$\{(\w+)\}|\$(\w+)/g, (m, braced?: string, bare?: string) => env[(braced ?? bare)!] ?? m);
+/** A duration in nginx's units, in ms. */
+const nginxMs = (value: string) => {
+  const m = /^(\d+)(ms|s|m)?$/.exec(value);
+  if (!m) throw new Error(`not an nginx duration: ${value}`);
+  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000 }[m[2] ?? 's']!;
+};
+
+describe('the nginx service and the local multi-replica mode', () => {
+  const template = read('infra/nginx/nginx.conf.template');
+  const local = read('infra/nginx/local.conf.template');
+  const proxy = strip(read('infra/nginx/ratewire-proxy.conf'));
+
+  it('renders nginx.conf from a template with the container’s own resolvers, not a fixed DNS address', () => {
+    const env = environment(service('nginx'));
+    // 15-local-resolvers.envsh exports NGINX_LOCAL_RESOLVERS when this is set; 20-envsubst-on-templates.sh
+    // writes /etc/nginx/templates/X.template to $NGINX_ENVSUBST_OUTPUT_DIR/X
+    expect(env['NGINX_ENTRYPOINT_LOCAL_RESOLVERS']).toBe('1');
+    expect(env['NGINX_ENVSUBST_OUTPUT_DIR']).toBe('/etc/nginx');
+    expect(nginxMounts()['/etc/nginx/templates/nginx.conf.template']).toBe('infra/nginx/nginx.conf.template');
+    expect(nginxMounts()['/etc/nginx/nginx.conf']).toBeUndefined();
+    expect(strip(template)).toMatch(/^\s*resolver \$\{NGINX_LOCAL_RESOLVERS\} valid=\d+s\b/m);
+    // the only variables of the container's environment it uses are the entrypoint's
+    expect([...strip(template).matchAll(/\$\{?([A-Z][A-Z0-9_]*)\}?/g)].map((m) => m[1])).toEqual([
+      'NGINX_LOCAL_RESOLVERS',
+    ]);
+    for (const file of ['docker-compose.yml', 'infra/nginx/nginx.conf.template', 'infra/nginx/ratewire-proxy.conf']) {
+      expect(strip(read(file)), file).not.toContain('127.0.0.11');
+    }
+    // no upstream `resolve` (nginx >= 1.27.3): the same rules run on Debian 12's nginx 1.22
+    for (const conf of [template, local, proxy]) expect(strip(conf)).not.toMatch(/\sresolve[\s;]/);
+  });
+
+  it('runs one set of proxy rules in both, mounted where the compose config includes them', () => {
+    for (const [name, conf] of [
+      ['compose', template],
+      ['local', local],
+    ] as const) {
+      const http = /http\s*\{([\s\S]*)\}\s*$/.exec(strip(conf))?.[1] ?? '';
+      expect(http, name).toMatch(/^\s*include ratewire-http\.conf;/m);
+      // in the server that listens for clients, which sets where requests go
+      expect(http, name).toMatch(/^\s*set \$ratewire_api \S+;$/m);
+      expect(http.match(/^\s*include ratewire-proxy\.conf;$/gm), name).toHaveLength(1);
+      // no location of its own that bypasses them (bar nginx's own health)
+      expect(
+        strip(conf)
+          .match(/location\s+(?:[=~^*]+\s+)?\S+/g)
+          ?.filter((l) => !/nginx-(health|status)/.test(l)) ?? [],
+        name,
+      ).toEqual([]);
+    }
+    for (const file of ['ratewire-http.conf', 'ratewire-proxy.conf']) {
+      expect(nginxMounts()[`/etc/nginx/${file}`]).toBe(`infra/nginx/${file}`);
+    }
+    expect(proxy).toMatch(/location \/ws \{[^}]*proxy_pass http:\/\/\$ratewire_api;/);
+    expect(proxy).toMatch(/location \/ \{[^}]*proxy_pass http:\/\/\$ratewire_api;/);
+  });
+
+  it('moves on from a dead api replica in under a second', () => {
+    const timeouts = [...proxy.matchAll(/proxy_connect_timeout\s+(\S+);/g)].map((m) => nginxMs(m[1]!));
+    expect(timeouts.length).toBeGreaterThan(0);
+    for (const t of timeouts) expect(t).toBeLessThanOrEqual(1000);
+    for (const conf of [template, local]) expect(strip(conf)).not.toContain('proxy_connect_timeout');
+    expect(proxy).toMatch(/proxy_next_upstream error timeout\b/);
+    expect(Number(/proxy_next_upstream_tries (\d+);/.exec(proxy)?.[1])).toBeGreaterThanOrEqual(2);
+  });
+
+  it('is a configuration Debian’s nginx 1.22 accepts (nginx -t), as the entrypoint renders it', () => {
+    const bin = ensureNginx(() => {});
+    const dir = mkdtempSync(join(tmpdir(), 'rw-compose-nginx-'));
+    try {
+      const rendered = envsubst(template, { NGINX_LOCAL_RESOLVERS: '127.0.0.1 [::1]' })
+        // the image's user and log directory, which this machine need not have
+        .replace(/^user nginx;$/m, '')
+        .replaceAll('/var/log/nginx/', `${dir}/`)
+        .replaceAll('/var/run/nginx.pid', `${dir}/nginx.pid`);
+      writeFileSync(join(dir, 'nginx.conf'), rendered);
+      for (const f of ['ratewire-http.conf', 'ratewire-proxy.conf'])
+        copyFileSync(join(ROOT, 'infra/nginx', f), join(dir, f));
+      const t = spawnSync(bin, ['-t', '-p', `${dir}/`, '-c', join(dir, 'nginx.conf'), '-e', join(dir, 'error.log')], {
+        encoding: 'utf8',
+      });
+      expect(t.stderr).toContain('test is successful');
+      expect(t.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
