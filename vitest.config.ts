@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 // `npm test` runs every package's suite in one vitest run (one summary at the end).
 export default defineConfig({
   test: {
-    projects: ['apps/*', 'packages/*', 'test'],
+    // test/rolling-restart: three api processes behind nginx restarted one by one under live sessions
+    projects: ['apps/*', 'packages/*', 'test', 'test/rolling-restart'],
   },
 });
