@@ -274,6 +274,7 @@ function settingsProblems(objects: K8sObject[]): string[] {
     // The defaults are for a laptop: a setting left at one that names this machine (a local service
     // URL, localhost links in mail) is a setting the deployment forgot.
     for (const [key, field] of Object.entries(shape)) {
+      if (env[key] && LOCAL.test(env[key])) problems.push(`${app}: ${key} names this machine (${env[key]})`);
       if (env[key]) continue;
       const byDefault = field.safeParse(undefined);
       if (byDefault.success && LOCAL.test(JSON.stringify(byDefault.data) ?? '')) {
@@ -739,6 +740,16 @@ describe('deploy/kubernetes against the apps', () => {
         w.envFrom = w.envFrom?.filter((f) => !f.secretRef?.name.startsWith('ratewire-connections'));
       },
       /ratewire-worker: DATABASE_URL is not set, and its default names this machine/,
+    ],
+    [
+      'a link to localhost',
+      'settings',
+      (o) => {
+        firstContainer(o, 'Deployment', 'ratewire-worker').env = [
+          { name: 'PUBLIC_BASE_URL', value: 'http://localhost:8000' },
+        ];
+      },
+      /ratewire-worker: PUBLIC_BASE_URL names this machine/,
     ],
     [
       'a wrong probe port',
