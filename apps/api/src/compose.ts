@@ -88,7 +88,11 @@ export function composeApi(deps: ApiDeps, shutdown: Shutdown = new Shutdown(deps
   const stopCacheEvents = watchCacheEvents({ nats, cache, log });
 
   // accounts, sessions (and API keys) are cached per process, dropped on every replica by the feed
-  const changes = new ChangeFeed({ databaseUrl: settings.DATABASE_URL, log });
+  const changes = new ChangeFeed({
+    // LISTEN needs a session of its own: past a transaction-mode pooler, the direct URL
+    databaseUrl: settings.DATABASE_DIRECT_URL ?? settings.DATABASE_URL,
+    log,
+  });
   const accounts = new Accounts({ db, changes, settings });
   // API keys: checked from a cache on the same feed, rate-limited through Redis leases, last uses batched
   const keyLimiter = new KeyRateLimiter({ redis, prefix, limit: settings.API_KEY_RATE_LIMIT, log });

@@ -130,7 +130,12 @@ export function composeWorker(
   const tasks = new RatesRefreshRunner({ db, nats, redis, log, pollers: [cbrPoller, binancePoller] });
   const fetchDay = serveCbrFetchDay(cbr);
 
-  const elector = new LeaderElector({ databaseUrl: settings.DATABASE_URL, log, stopping });
+  const elector = new LeaderElector({
+    // a session-level lock needs a real session: past a transaction-mode pooler, the direct URL
+    databaseUrl: settings.DATABASE_DIRECT_URL ?? settings.DATABASE_URL,
+    log,
+    stopping,
+  });
   elector.onChange((leader) => {
     if (leader) {
       binance.reset();

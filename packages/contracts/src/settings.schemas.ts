@@ -123,6 +123,11 @@ export const commonSettingsSchema = z
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     DATABASE_URL: urlWith(['postgres', 'postgresql'], 'Postgres').default(LOCAL_URLS.DATABASE_URL),
+    /**
+     * A direct Postgres session (not through a transaction-mode pooler such as PgBouncer) for what
+     * needs one: the worker's leader lock, the api's LISTEN connection, and migrations. Unset: DATABASE_URL.
+     */
+    DATABASE_DIRECT_URL: optionalNonEmpty.pipe(urlWith(['postgres', 'postgresql'], 'Postgres').optional()),
     REDIS_URL: urlWith(['redis', 'rediss'], 'Redis').default(LOCAL_URLS.REDIS_URL),
     NATS_URL: z
       .string()

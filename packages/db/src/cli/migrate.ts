@@ -1,5 +1,7 @@
-// pnpm db:migrate [latest|up|down|reset]: runs the migrations against DATABASE_URL
-// (default: the local Postgres of `npm start`), creating the database first when missing.
+// pnpm db:migrate [latest|up|down|reset]: runs the migrations against DATABASE_DIRECT_URL, or
+// DATABASE_URL when it is unset (default: the local Postgres of `npm start`), creating the database
+// first when missing. Migrations want a session of their own (DDL, the migrator's lock), not a
+// transaction-mode pooler, hence the direct URL when there is one.
 import { LOCAL_URLS, commonSettingsSchema } from '@ratewire/contracts';
 import { createLogger, loadSettings } from '@ratewire/runtime';
 
@@ -10,8 +12,9 @@ const settings = loadSettings('migrate', commonSettingsSchema);
 const log = createLogger('migrate', settings.LOG_LEVEL);
 const command = process.argv[2] ?? 'latest';
 
-await ensureDatabase(settings.DATABASE_URL ?? LOCAL_URLS.DATABASE_URL);
-const pool = createPool(settings.DATABASE_URL, { max: 1, applicationName: 'ratewire-migrate' });
+const url = settings.DATABASE_DIRECT_URL ?? settings.DATABASE_URL ?? LOCAL_URLS.DATABASE_URL;
+await ensureDatabase(url);
+const pool = createPool(url, { max: 1, applicationName: 'ratewire-migrate' });
 const db = createDb(pool);
 const migrator = createMigrator(db);
 try {
