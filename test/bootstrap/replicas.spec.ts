@@ -178,12 +178,39 @@ describe('npm start -- --replicas api=3,worker=2,notifier=2', { timeout: 300_000
     expect(pid).toBeGreaterThan(0);
     process.kill(pid, 'SIGKILL');
     await run.waitFor(new RegExp(`api\\.2 \\(pid ${pid}\\) exited with 1: 2 of 3 api replicas run`), 10_000);
+    const failover = performance.now();
     const after = await answeredBy(12);
+    console.log(
+      `[measure] 12 requests through nginx with api.2 killed: ${(performance.now() - failover).toFixed(0)} ms`,
+    );
     expect([...after.keys()].sort()).toEqual([api[0], api[2]].map((p) => `127.0.0.1:${p}`).sort());
 
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(130);
     expect(leftOver()).toEqual([]);
     await expect(fetch(`${nginx}/readyz`)).rejects.toThrow();
+  });
+
+  it('after a kill -9 of the bootstrap, the next start stops the nginx and replicas it left', async () => {
+    const first = runBootstrap(checkout, env, ['start', '--replicas', 'api=2']);
+    run = first;
+    await first.waitFor(/Ctrl-C stops everything/, 240_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(leftOver().filter((p) => /nginx: master/.test(p.cmd))).toHaveLength(1);
+
+    const second = runBootstrap(checkout, env, ['start', '--replicas', 'api=2']);
+    run = second;
+    await second.waitFor(/Ctrl-C stops everything/, 240_000);
+    expect(second.output()).toMatch(/nginx: stopping pid \d+, left running by a previous run/);
+    expect(second.output()).toMatch(/api: stopping pid \d+, left running by a previous run/);
+    const mine = leftOver();
+    expect(mine.filter((p) => /nginx: master/.test(p.cmd))).toHaveLength(1);
+    expect(mine.filter((p) => /apps\/api\/src\/main\.ts/.test(p.cmd))).toHaveLength(2);
+    expect((await fetch(`http://127.0.0.1:${ports['PORT']}/readyz`)).status).toBe(200);
+
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(130);
+    expect(leftOver()).toEqual([]);
   });
 });
