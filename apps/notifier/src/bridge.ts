@@ -4,7 +4,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 
 import { REDIS_NOTIFICATIONS, type NotifierSettings } from '@ratewire/contracts';
-import type { Logger, NatsConnection, Redis } from '@ratewire/runtime';
+import type { Logger, NatsConnection, RedisClient } from '@ratewire/runtime';
 import type { Subscription } from 'nats';
 
 import { createEmitter } from './emitter.ts';
@@ -20,9 +20,9 @@ export interface BridgeDeps {
   settings: Pick<NotifierSettings, 'WS_HISTORY_MAX_LEN' | 'WS_HISTORY_MAX_AGE_MS'>;
   log: Logger;
   /** Commands (the emit script). */
-  redis: Redis;
+  redis: RedisClient;
   /** A connection of its own for SUBSCRIBE `notifications`. */
-  subscriber: Redis;
+  subscriber: RedisClient;
   nats: NatsConnection;
 }
 

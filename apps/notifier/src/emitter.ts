@@ -2,12 +2,12 @@
 // and publishes it, so the published frame's id is its history entry id and no reader can see one
 // without the other.
 import { wsRedis } from '@ratewire/contracts';
-import type { Redis } from '@ratewire/runtime';
+import type { RedisClient } from '@ratewire/runtime';
 
 import type { FrameSpec } from './frames.ts';
 
 /**
- * KEYS[1] history stream, KEYS[2] dedupe key.
+ * KEYS[1] history stream, KEYS[2] dedupe key: both of the frame's channel, so one hash slot.
  * ARGV: pub/sub channel, frame head, frame tail, max entries (~), max age ms, idle ttl ms, dedupe ttl ms.
  * Returns the new id, or false when the dedupe key says this frame was emitted already.
  */
@@ -51,14 +51,14 @@ export interface Emitter {
   emit(frame: FrameSpec, dedupeKey: string, ts?: string): Promise<string | null>;
 }
 
-export function createEmitter(redis: Redis, options: EmitOptions): Emitter {
+export function createEmitter(redis: RedisClient, options: EmitOptions): Emitter {
   if (!('wsEmit' in redis)) redis.defineCommand('wsEmit', { numberOfKeys: 2, lua: EMIT_LUA });
   const command = (redis as unknown as { wsEmit: EmitCommand }).wsEmit.bind(redis);
   return {
     emit(frame, dedupeKey, ts = new Date().toISOString()) {
       return command(
         wsRedis.streamKey(frame.channel),
-        `ws:dedupe:${dedupeKey}`,
+        wsRedis.dedupeKey(frame.channel, dedupeKey),
         wsRedis.pubsubChannel(frame.channel),
         wsRedis.frameHead(frame.channel),
         wsRedis.frameTail(frame.event, frame.data, ts),

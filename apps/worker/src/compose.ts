@@ -10,7 +10,7 @@
 // time), delivers callbacks and, with SMTP_URL, sends the queued mail.
 import { binanceOriginsAgree, type WorkerSettings } from '@ratewire/contracts';
 import { recordFeedMode, type Database } from '@ratewire/db';
-import { Shutdown, errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
+import { Shutdown, errorMessage, type Logger, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 
 import { AlertsConsumer } from './alerts/alerts.consumer.ts';
 import { BinanceClient } from './binance/binance.client.ts';
@@ -33,7 +33,7 @@ export interface WorkerDeps {
   log: Logger;
   db: Database;
   nats: NatsConnection;
-  redis: Redis;
+  redis: RedisClient;
 }
 
 export interface WorkerApp {

@@ -5,7 +5,7 @@ import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 
 import { SUBJECTS } from '@ratewire/contracts';
-import type { NatsConnection, Redis } from '@ratewire/runtime';
+import type { NatsConnection, RedisClient } from '@ratewire/runtime';
 import { fc, hostileJsonValue, jsonText, percentEncode } from '@ratewire/testkit/fuzz';
 import { WebSocket } from 'ws';
 
@@ -13,7 +13,7 @@ export interface TrafficTarget {
   /** `http://127.0.0.1:<port>` */
   apiUrl: string;
   nats: NatsConnection;
-  redis: Redis;
+  redis: RedisClient;
   adminEmail: string;
   adminPassword: string;
 }

@@ -23,6 +23,89 @@ const urlWith = (protocols: readonly string[], what: string) =>
     { message: `expected a ${what} URL (${protocols.map((p) => `${p}://`).join(' or ')})` },
   );
 
+/** A node of a Redis Cluster URL. */
+export interface RedisClusterNode {
+  host: string;
+  port: number;
+}
+
+/** What a `redis+cluster://` URL names: its seed nodes, the credentials every node takes, TLS or not. */
+export interface RedisClusterTarget {
+  nodes: RedisClusterNode[];
+  username: string;
+  password: string;
+  tls: boolean;
+}
+
+/** True for `redis+cluster://…` and `rediss+cluster://…` (a Redis Cluster), false for any other URL. */
+export const isRedisClusterUrl = (url: string): boolean => /^rediss?\+cluster:\/\//i.test(url);
+
+const decodedPart = (part: string) => {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+};
+
+/**
+ * `redis+cluster://[user:password@]host1:port1,host2:port2,…` (`rediss+cluster://` for TLS): the
+ * seed nodes (any of a cluster's nodes; the client learns the rest), each port 6379 when left out.
+ * Throws an Error saying what is wrong. A cluster has only database 0: no path, query or fragment.
+ */
+export function parseRedisClusterUrl(url: string): RedisClusterTarget {
+  const m = /^(rediss?)\+cluster:\/\/(?:([^@/?#]*)@)?([^/?#]*)(\/?)$/i.exec(url.trim());
+  if (!m) {
+    throw new Error(
+      'expected redis+cluster://[user:password@]host1:port1,host2:port2,… (no database, query or fragment)',
+    );
+  }
+  const [, scheme = 'redis', credentials = '', hostList = ''] = m;
+  const colon = credentials.indexOf(':');
+  const nodes = hostList.split(',').map((part) => {
+    const node = part.trim();
+    const hp = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d+))?$/i.exec(node);
+    const host = hp?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '';
+    const hostOk = z.union([z.ipv4(), z.ipv6(), z.hostname()]).safeParse(host).success;
+    const port = hp?.[2] === undefined ? 6379 : Number(hp[2]);
+    if (!hp || !hostOk || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new Error(`expected host:port for every node, got ${JSON.stringify(node)}`);
+    }
+    return { host, port };
+  });
+  return {
+    nodes,
+    username: decodedPart(colon < 0 ? credentials : credentials.slice(0, colon)),
+    password: colon < 0 ? '' : decodedPart(credentials.slice(colon + 1)),
+    tls: scheme.toLowerCase() === 'rediss',
+  };
+}
+
+/** A single Redis (redis://, rediss://) or a Redis Cluster (redis+cluster://, rediss+cluster://). */
+const redisUrl = z.string().superRefine((value, ctx) => {
+  if (isRedisClusterUrl(value)) {
+    try {
+      parseRedisClusterUrl(value);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `a Redis Cluster URL: ${(err as Error).message}` });
+    }
+    return;
+  }
+  let protocol = '';
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    // not a URL: said below
+  }
+  if (protocol !== 'redis:' && protocol !== 'rediss:') {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'expected a Redis URL (redis:// or rediss://), or redis+cluster://host1:port1,host2:port2,… for a Redis Cluster',
+    });
+  }
+});
+
 const intSetting = (min: number, max: number) =>
   z.coerce
     .number({ message: 'expected a whole number' })
@@ -128,7 +211,7 @@ export const commonSettingsSchema = z
      * needs one: the worker's leader lock, the api's LISTEN connection, and migrations. Unset: DATABASE_URL.
      */
     DATABASE_DIRECT_URL: optionalNonEmpty.pipe(urlWith(['postgres', 'postgresql'], 'Postgres').optional()),
-    REDIS_URL: urlWith(['redis', 'rediss'], 'Redis').default(LOCAL_URLS.REDIS_URL),
+    REDIS_URL: redisUrl.default(LOCAL_URLS.REDIS_URL),
     NATS_URL: z
       .string()
       .default(LOCAL_URLS.NATS_URL)
@@ -193,11 +276,11 @@ function connectionChecks(s: ConnectionSettings, ctx: z.RefinementCtx): void {
       message: 'NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE are set together or not at all',
     });
   }
-  if (s.REDIS_TLS_CA_FILE && !s.REDIS_URL.startsWith('rediss://')) {
+  if (s.REDIS_TLS_CA_FILE && !/^rediss(\+cluster)?:\/\//i.test(s.REDIS_URL)) {
     ctx.addIssue({
       code: 'custom',
       path: ['REDIS_TLS_CA_FILE'],
-      message: 'is for TLS connections: REDIS_URL must be a rediss:// URL',
+      message: 'is for TLS connections: REDIS_URL must be a rediss:// (or rediss+cluster://) URL',
     });
   }
 }

@@ -119,10 +119,15 @@ export type WsErrorCode = z.infer<typeof wsErrorCode>;
 /**
  * Redis names shared by the notifier (writer) and the api gateways (readers). Each frame is kept in
  * the channel's capped stream as its tail (`r`: everything after the id) and published whole;
- * the stream entry id is the frame id, so `head + id + tail` is the frame.
+ * the stream entry id is the frame id, so `head + id + tail` is the frame. A channel's keys carry
+ * the channel as their hash tag (`ws:{<channel>}:…`): in a Redis Cluster they share one slot, so
+ * the emit script and the history MULTI touch one node. Pub/sub channels are not keys (classic
+ * PUBLISH reaches every node of a cluster).
  */
 export const wsRedis = {
-  streamKey: (channel: string) => `ws:stream:${channel}`,
+  streamKey: (channel: string) => `ws:{${channel}}:stream`,
+  /** Marks one frame as emitted (`dedupe` names it across retries and replicas). */
+  dedupeKey: (channel: string, dedupe: string) => `ws:{${channel}}:dedupe:${dedupe}`,
   pubsubChannel: (channel: string) => `ws:${channel}`,
   pubsubPrefix: 'ws:',
   frameHead: (channel: string) => `{"type":"event","channel":${JSON.stringify(channel)},"id":"`,

@@ -11,7 +11,7 @@ import {
   createRedis,
   type NatsConnection,
   type NatsConnectionSettings,
-  type Redis,
+  type RedisClient,
   type RedisConnectionSettings,
 } from './connections.ts';
 import { startHealthServer, type Checks, type ReadinessInfo } from './health-server.ts';
@@ -41,7 +41,7 @@ export function bootProcess<S extends z.ZodType<{ LOG_LEVEL: string }>>(
 }
 
 /** A Redis connection named `name`, quit in the 'redis' phase as step `step`. */
-export function connectRedis(proc: BootedProcess<RedisConnectionSettings>, name: string, step = 'client'): Redis {
+export function connectRedis(proc: BootedProcess<RedisConnectionSettings>, name: string, step = 'client'): RedisClient {
   const redis = createRedis(proc.settings, proc.log, name);
   proc.shutdown.add('redis', step, async () => {
     await redis.quit();

@@ -9,20 +9,23 @@ export {
   type HealthSettings,
 } from './boot.ts';
 export {
+  Cluster,
   ConnectionSettingError,
   Redis,
   createNats,
   createRedis,
+  createRedisSubscriber,
   maskUrl,
   natsCheck,
   redisCheck,
   timed,
   type NatsConnection,
   type NatsConnectionSettings,
+  type RedisClient,
   type RedisConnectionSettings,
 } from './connections.ts';
 export { errorMessage, isUnavailableError } from './errors.ts';
-export { ensureConsumerReplicas, ensureStreamReplicas, withReplicasHint } from './jetstream-replicas.ts';
+export { PULL_FAILOVER, ensureConsumerReplicas, ensureStreamReplicas, withReplicasHint } from './jetstream-replicas.ts';
 export { startHealthServer, type Checks, type ReadinessInfo } from './health-server.ts';
 export { createLogger, type Logger } from './logger.ts';
 export {

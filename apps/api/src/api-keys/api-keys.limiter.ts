@@ -15,7 +15,9 @@
 // Redis unavailable (an error, or no answer within `timeoutMs`): the limiter fails open to a bucket
 // of the same size kept in this process (so each replica still limits each key to the limit), logs
 // once, tries Redis again at most once a second, and logs again when Redis answers.
-import type { Logger, Redis } from '@ratewire/runtime';
+import { createHash } from 'node:crypto';
+
+import type { Logger, RedisClient } from '@ratewire/runtime';
 
 const WINDOW_MS = 60_000;
 /** A lease unused this long is given back. */
@@ -53,6 +55,7 @@ local nxt = 0
 if tokens < 1 then nxt = math.ceil((1 - tokens) * window / cap) end
 return {granted, math.floor(tokens), full, nxt}
 `;
+const TAKE_SHA = createHash('sha1').update(TAKE_SCRIPT).digest('hex');
 
 /** What the RateLimit-* headers of one answer say. */
 export interface RateState {
@@ -85,7 +88,7 @@ interface Grant {
 }
 
 export interface KeyRateLimiterDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Prefix of the api's Redis keys. */
   prefix: string;
   /** Requests per minute per key (API_KEY_RATE_LIMIT). */
@@ -117,7 +120,6 @@ export class KeyRateLimiter {
   private readonly refills = new Map<string, Promise<Grant>>();
   /** Buckets kept here while Redis is unavailable. */
   private readonly local = new Map<string, { tokens: number; at: number }>();
-  private sha: string | undefined;
   private redisDownSince: number | null = null;
   private retryRedisAt = 0;
   private readonly sweeper: NodeJS.Timeout;
@@ -279,15 +281,14 @@ export class KeyRateLimiter {
     const key = `${prefix}{rl:${lookup}}`;
     const args = [String(this.limit), String(WINDOW_MS), String(want), String(back)];
     const run = async (): Promise<unknown> => {
-      if (this.sha) {
-        try {
-          return await redis.evalsha(this.sha, 1, key, ...args);
-        } catch (err) {
-          if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-        }
+      try {
+        return await redis.evalsha(TAKE_SHA, 1, key, ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       }
-      this.sha = (await redis.script('LOAD', TAKE_SCRIPT)) as string;
-      return redis.evalsha(this.sha, 1, key, ...args);
+      // EVAL goes to the node that holds the key (in a Redis Cluster, SCRIPT LOAD would go to any
+      // one node) and leaves the script in that node's cache for the next EVALSHA
+      return redis.eval(TAKE_SCRIPT, 1, key, ...args);
     };
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

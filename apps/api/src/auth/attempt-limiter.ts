@@ -3,7 +3,7 @@
 // A blocked attempt is refused before any other work is done.
 import { createHash } from 'node:crypto';
 
-import type { Redis } from '@ratewire/runtime';
+import type { RedisClient } from '@ratewire/runtime';
 
 import { AppError } from '../http/app-error.ts';
 
@@ -40,10 +40,10 @@ export class AttemptLimiter {
   readonly limits: AttemptLimits;
   /** What is counted, for the 429's message ("failed logins"). */
   readonly what: string;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
-  constructor(deps: { redis: Redis; prefix: string; name: string; what: string; limits: AttemptLimits }) {
+  constructor(deps: { redis: RedisClient; prefix: string; name: string; what: string; limits: AttemptLimits }) {
     this.redis = deps.redis;
     this.prefix = `${deps.prefix}${deps.name}:`;
     this.what = deps.what;
@@ -58,8 +58,13 @@ export class AttemptLimiter {
 
   async check(email: string, ip: string): Promise<LimitState> {
     const k = this.keys(email, ip);
-    const res = await this.redis.multi().get(k.email).ttl(k.email).get(k.ip).ttl(k.ip).exec();
-    const val = (i: number) => (res?.[i]?.[1] as string | number | null | undefined) ?? null;
+    // one MULTI per key: the two keys are unrelated (in a Redis Cluster, in different slots)
+    const [byEmail, byIp] = await Promise.all([
+      this.redis.multi().get(k.email).ttl(k.email).exec(),
+      this.redis.multi().get(k.ip).ttl(k.ip).exec(),
+    ]);
+    const res = [...(byEmail ?? []), ...(byIp ?? [])];
+    const val = (i: number) => (res[i]?.[1] as string | number | null | undefined) ?? null;
     const emailCount = Number(val(0) ?? 0);
     const ipCount = Number(val(2) ?? 0);
     let retryAfter = 0;
@@ -78,7 +83,10 @@ export class AttemptLimiter {
   async record(email: string, ip: string): Promise<void> {
     const k = this.keys(email, ip);
     const w = this.limits.windowSeconds;
-    await this.redis.multi().incr(k.email).expire(k.email, w, 'NX').incr(k.ip).expire(k.ip, w, 'NX').exec();
+    await Promise.all([
+      this.redis.multi().incr(k.email).expire(k.email, w, 'NX').exec(),
+      this.redis.multi().incr(k.ip).expire(k.ip, w, 'NX').exec(),
+    ]);
   }
 
   /** Clears the email's counter (a successful login; the IP's keeps counting). */

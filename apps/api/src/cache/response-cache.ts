@@ -7,12 +7,12 @@
 // body is encoded and written, from encoded-body.ts.
 import { createHash, randomBytes } from 'node:crypto';
 
-import { withTimeout, type Logger, type Redis } from '@ratewire/runtime';
+import { withTimeout, type Logger, type RedisClient } from '@ratewire/runtime';
 
 import { encodeBody, type BuiltBody, type EncodedBody } from './encoded-body.ts';
 
 export interface CacheOptions {
-  redis: Redis;
+  redis: RedisClient;
   /** Redis key prefix, e.g. `rw:`. */
   prefix: string;
   log: Logger;
@@ -47,7 +47,7 @@ export class ResponseCache implements FamilyVersions {
   private readonly versions = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<EncodedBody>>();
   private readonly boot = randomBytes(6).toString('base64url');
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly log: Logger;
   private readonly memoryTtlMs: number;

@@ -19,7 +19,7 @@ import {
   type JobRow,
 } from '@ratewire/db';
 import { normalize } from '@ratewire/money';
-import { errorMessage, type Logger, type Redis } from '@ratewire/runtime';
+import { errorMessage, type Logger, type RedisClient } from '@ratewire/runtime';
 
 import { AppError, notFound } from '../http/app-error.ts';
 import { unknownUser } from '../auth/accounts.ts';
@@ -28,7 +28,7 @@ import { SubmitBatcher } from './submit.batcher.ts';
 
 export interface JobsServiceDeps {
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   /** Told after each accepted job so the outbox relay publishes at once. */
   onAccepted: () => void;

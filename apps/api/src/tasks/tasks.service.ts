@@ -2,16 +2,16 @@
 // (tasks.rates-refresh.requested, for the worker) and Redis `notifications` (channel `tasks`).
 import { REDIS_NOTIFICATIONS, SUBJECTS, type TaskDto, type TaskEvent } from '@ratewire/contracts';
 import { findTask, queueTask, type Database } from '@ratewire/db';
-import type { Logger, NatsConnection, Redis } from '@ratewire/runtime';
+import type { Logger, NatsConnection, RedisClient } from '@ratewire/runtime';
 
 import { AppError } from '../http/app-error.ts';
 
 export const RATES_REFRESH = 'rates-refresh';
 
 export class TasksService {
-  private readonly deps: { db: Database; nats: NatsConnection; redis: Redis; log: Logger };
+  private readonly deps: { db: Database; nats: NatsConnection; redis: RedisClient; log: Logger };
 
-  constructor(deps: { db: Database; nats: NatsConnection; redis: Redis; log: Logger }) {
+  constructor(deps: { db: Database; nats: NatsConnection; redis: RedisClient; log: Logger }) {
     this.deps = deps;
   }
 

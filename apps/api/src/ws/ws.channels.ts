@@ -5,7 +5,13 @@
 import { createHash } from 'node:crypto';
 
 import { compareFrameIds, wsRedis } from '@ratewire/contracts';
-import { createRedis, type Logger, type Redis, type RedisConnectionSettings } from '@ratewire/runtime';
+import {
+  createRedisSubscriber,
+  type Logger,
+  type Redis,
+  type RedisClient,
+  type RedisConnectionSettings,
+} from '@ratewire/runtime';
 
 import { textFrame } from './ws.wire.ts';
 
@@ -42,7 +48,7 @@ const MAX_RECOVERY_BUFFER = 10_000;
 export class ChannelHub {
   private readonly states = new Map<string, ChannelState>();
   private readonly subscriber: Redis;
-  private readonly commands: Redis;
+  private readonly commands: RedisClient;
   private readonly log: Logger;
   private connectedOnce = false;
   private closed = false;
@@ -53,17 +59,16 @@ export class ChannelHub {
     /** Where the hub's own subscriber connects (a subscribed connection cannot run commands). */
     connection: RedisConnectionSettings;
     /** The commands connection (history reads). */
-    redis: Redis;
+    redis: RedisClient;
     log: Logger;
   }) {
     const { connection, log } = deps;
     this.commands = deps.redis;
     this.log = log;
-    // resubscribing is ours to do (see onReady): a reconnect must also fetch what it missed
-    this.subscriber = createRedis(connection, log, 'api-ws-sub', {
-      autoResubscribe: false,
-      maxRetriesPerRequest: null,
-    });
+    // resubscribing is ours to do (see onReady): a reconnect must also fetch what it missed. In a
+    // Redis Cluster this is one node's connection, moving to another node when that one is lost
+    // (and 'ready' again, so the gap is filled the same way)
+    this.subscriber = createRedisSubscriber(connection, log, 'api-ws-sub');
     this.subscriber.on('messageBuffer', (channel: Buffer, message: Buffer) => this.onMessage(channel, message));
     this.subscriber.on('ready', () => this.onReady());
   }

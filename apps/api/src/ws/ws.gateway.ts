@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 
 import { WS_LIMITS, type ApiSettings } from '@ratewire/contracts';
 import { jobOwner, type Database } from '@ratewire/db';
-import type { Logger, Redis } from '@ratewire/runtime';
+import type { Logger, RedisClient } from '@ratewire/runtime';
 import { Gauge, type Registry } from 'prom-client';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -36,7 +36,7 @@ export interface WsGatewayDeps {
   settings: ApiSettings;
   log: Logger;
   db: Database;
-  redis: Redis;
+  redis: RedisClient;
   /** The HTTP server whose upgrades to /ws this gateway takes. */
   server: Server;
   accounts: Accounts;

@@ -1,6 +1,6 @@
-// Reads a channel's capped history (`ws:stream:<channel>`) for `since` replays.
+// Reads a channel's capped history (`ws:{<channel>}:stream`) for `since` replays.
 import { compareFrameIds, wsRedis } from '@ratewire/contracts';
-import type { Redis } from '@ratewire/runtime';
+import type { RedisClient } from '@ratewire/runtime';
 
 import { textFrame } from './ws.wire.ts';
 
@@ -12,7 +12,7 @@ export interface Replay {
 }
 
 /** Entries after `since`, and whether any entry after `since` has already been trimmed. */
-export async function readSince(redis: Redis, channel: string, since: string): Promise<Replay> {
+export async function readSince(redis: RedisClient, channel: string, since: string): Promise<Replay> {
   const key = wsRedis.streamKey(channel);
   const results = await redis.multi().xinfo('STREAM', key).xrange(key, `(${since}`, '+').exec();
   if (!results) throw new Error('history read aborted');

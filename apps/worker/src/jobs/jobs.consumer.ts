@@ -5,7 +5,7 @@
 import { REDIS_NOTIFICATIONS, SUBJECTS, type JobResultEvent, type NotificationMessage } from '@ratewire/contracts';
 import type { Database } from '@ratewire/db';
 import { JOBS_CONSUMER, JOBS_STREAM, decodeJobSubmit, ensureJobsConsumer } from '@ratewire/jobs';
-import { errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
+import { PULL_FAILOVER, errorMessage, type Logger, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 import type { ConsumerMessages, JsMsg } from 'nats';
 
 import { processBatch, type FinishedJob, type ProcessorOptions } from './jobs.processor.ts';
@@ -25,7 +25,7 @@ export interface JobsConsumerOptions extends ProcessorOptions {
 export interface JobsConsumerDeps extends JobsConsumerOptions {
   db: Database;
   nats: NatsConnection;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
 }
 
@@ -35,7 +35,7 @@ const decoder = new TextDecoder();
 export class JobsConsumer {
   private readonly db: Database;
   private readonly nc: NatsConnection;
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly log: Logger;
   private readonly options: JobsConsumerOptions;
   private readonly buffer: JsMsg[] = [];
@@ -69,6 +69,8 @@ export class JobsConsumer {
         if (this.stopped) return;
         this.messages = await consumer.consume({
           max_messages: 1000,
+          // a lost NATS node's pending pulls are noticed within seconds
+          ...PULL_FAILOVER,
           callback: (m) => {
             this.buffer.push(m);
             this.kick?.();

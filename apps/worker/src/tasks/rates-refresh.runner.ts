@@ -4,7 +4,7 @@
 // `running` by a leader that died is taken over by the next one.
 import { REDIS_NOTIFICATIONS, SUBJECTS, notificationMessage, taskEvent, type TaskEvent } from '@ratewire/contracts';
 import { claimTask, finishTask, listUnfinishedTasks, type Database } from '@ratewire/db';
-import { errorMessage, type Logger, type NatsConnection, type Redis } from '@ratewire/runtime';
+import { errorMessage, type Logger, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 
 import type { FeedPoller } from '../feeds/feed-poller.ts';
 
@@ -13,7 +13,7 @@ export const RATES_REFRESH_KIND = 'rates-refresh';
 export interface RatesRefreshDeps {
   db: Database;
   nats: NatsConnection;
-  redis: Redis;
+  redis: RedisClient;
   log: Logger;
   pollers: FeedPoller[];
   /** Table sweep while leading (default 5 s). */
