@@ -2,11 +2,21 @@
 // durable consumer with another count is brought to it at start-up (JetStream moves the copies while
 // it keeps serving). When NATS refuses (a single server, fewer cluster nodes than copies) the error
 // is logged naming the setting and the stream or consumer is used as it is, so the work keeps
-// flowing; a create refused for its count says the setting in its error.
+// flowing; a create refused for its count says the setting in its error. And how the apps' pull
+// consumers follow a consumer whose leader moved to another node.
 import type { ConsumerInfo, JetStreamManager, StreamInfo } from 'nats';
 import type { Logger } from 'pino';
 
 import { errorMessage } from './errors.ts';
+
+/**
+ * Pull options for the apps' consumers. A pull request waits at the consumer's leader; when that
+ * node dies the request dies with it, and the client notices only by missing two idle heartbeats.
+ * The client's defaults (30 s requests, 15 s heartbeats) stalled a consumer for half a minute after
+ * a NATS node was lost; with these it pulls again from the new leader within about 2 s, for one
+ * small pull every 5 s while idle.
+ */
+export const PULL_FAILOVER = { expires: 5000, idle_heartbeat: 1000 } as const;
 
 /**
  * Brings an existing stream to `replicas` copies. NATS refusing (a single server, fewer nodes than

@@ -14,6 +14,7 @@ import { announceAlertFirings, claimUnpublishedAlertEvents, expireAlerts, type D
 import { normalize } from '@ratewire/money';
 import {
   MAX_JSON_DEPTH,
+  PULL_FAILOVER,
   WakeLoop,
   decodeMessage,
   ensureConsumerReplicas,
@@ -153,7 +154,7 @@ export class AlertsConsumer {
         const loaded = await this.evaluator.load();
         const consumer = await this.deps.nats.jetstream().consumers.get(ALERT_TICKS_STREAM, ALERT_EVALUATORS);
         if (this.stopped) return;
-        this.messages = await consumer.consume({ max_messages: 1 });
+        this.messages = await consumer.consume({ max_messages: 1, ...PULL_FAILOVER });
         this.deps.log.info({ consumer: ALERT_EVALUATORS, alerts: loaded }, 'evaluating alerts');
         for await (const m of this.messages) await this.handle(m);
         if (this.stopped) return;
