@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     // test/rolling-restart: three api processes behind nginx restarted one by one under live sessions
-    projects: ['apps/*', 'packages/*', 'test', 'test/rolling-restart'],
+    // test/nats-cluster: the job pipeline on a three-node NATS cluster losing the jobs stream's leader
+    projects: ['apps/*', 'packages/*', 'test', 'test/rolling-restart', 'test/nats-cluster'],
   },
 });
