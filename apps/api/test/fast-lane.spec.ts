@@ -7,7 +7,7 @@ import { z } from 'zod';
 
 import { apiSettingsSchema } from '@ratewire/contracts';
 import { generateApiKey, insertApiKey, type ApiKeyRow } from '@ratewire/db';
-import { createLogger, createRedis, parseSettings, type Redis } from '@ratewire/runtime';
+import { createLogger, createRedis, parseSettings, type RedisClient } from '@ratewire/runtime';
 import { createTestDatabase, serviceUrls, waitFor, type TestDatabase } from '@ratewire/testkit';
 
 import { ApiKeyAuth } from '../src/api-keys/api-keys.auth.ts';
@@ -27,7 +27,7 @@ import { rawGet } from './rest-support.ts';
 
 // The fast lane on its own, built from route declarations: what it answers itself and what it
 // hands to the full stack.
-let redis: Redis;
+let redis: RedisClient;
 let server: Server;
 let base: string;
 let cache: ResponseCache;
@@ -204,7 +204,7 @@ describe('FastLane', () => {
 describe('FastLane with API keys', () => {
   const LIMIT = 1000; // a lease of 10 tokens
   let database: TestDatabase;
-  let keyRedis: Redis;
+  let keyRedis: RedisClient;
   let changes: ChangeFeed;
   let limiter: KeyRateLimiter;
   let uses: ApiKeyUses;

@@ -9,7 +9,7 @@ import { WebSocket } from 'ws';
 import { z } from 'zod';
 
 import { WS_LIMITS, wsClientOp, wsServerFrame } from '@ratewire/contracts';
-import { createLogger, createRedis, type Redis } from '@ratewire/runtime';
+import { createLogger, createRedis, type RedisClient } from '@ratewire/runtime';
 import {
   brokenJsonText,
   fc,
@@ -32,7 +32,7 @@ const REDIS_RUNS = runs(300);
 const NATS_RUNS = runs(400);
 
 let f: FuzzApi;
-let redis: Redis;
+let redis: RedisClient;
 
 beforeAll(async () => {
   f = await startFuzzApi();

@@ -3,7 +3,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { apiSettingsSchema, type ApiSettings } from '@ratewire/contracts';
-import { createLogger, createNats, createRedis, parseSettings } from '@ratewire/runtime';
+import { Cluster, createLogger, createNats, createRedis, parseSettings } from '@ratewire/runtime';
 import { createTestDatabase, serviceUrls, type TestDatabase } from '@ratewire/testkit';
 
 import { composeApi, type ApiApp } from '../src/compose.ts';
@@ -117,8 +117,13 @@ export async function startTestApi(
       await api.close();
       await nats.drain();
       if (!shared) {
-        const keys = await redis.keys(`${redisPrefix}*`);
-        if (keys.length) await redis.del(...keys);
+        // each master of a Redis Cluster holds its own slots' keys: ask each, delete one key at a time
+        for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+          const keys = await node.keys(`${redisPrefix}*`);
+          const pipeline = node.pipeline();
+          for (const key of keys) pipeline.del(key);
+          if (keys.length) await pipeline.exec();
+        }
       }
       await redis.quit();
       if (!shared) await database.drop();

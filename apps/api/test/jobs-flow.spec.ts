@@ -1,10 +1,10 @@
 // End to end: HTTP submit → outbox → JetStream → a real worker process → result → signed callback.
 // The job names its own callback_url, so the callback is signed with its owner's webhook secret and
 // carries no token (webhook-callbacks.spec.ts covers EXCHANGE_CALLBACK_URL and rotation).
-import { Redis } from 'ioredis';
 import { connect, type NatsConnection } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { createLogger, createRedis, type RedisClient } from '@ratewire/runtime';
 import { serviceUrls, waitFor, type AppProcess } from '@ratewire/testkit';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 
@@ -26,7 +26,7 @@ let env: JobsEnv;
 let worker: AppProcess;
 let receiver: Receiver;
 let nc: NatsConnection;
-let sub: Redis;
+let sub: RedisClient;
 const events: { subject: string; data: Record<string, unknown> }[] = [];
 const notes: Record<string, unknown>[] = [];
 let user: { id: string; token: string };
@@ -38,7 +38,7 @@ beforeAll(async () => {
   nc.subscribe('jobs.exchange.>', {
     callback: (_err, m) => events.push({ subject: m.subject, data: m.json() }),
   });
-  sub = new Redis(serviceUrls().REDIS_URL);
+  sub = createRedis(serviceUrls().REDIS_URL, createLogger('jobs-flow', 'silent'), 'jobs-flow-sub');
   await sub.subscribe('notifications');
   sub.on('message', (_ch, text: string) => notes.push(JSON.parse(text) as Record<string, unknown>));
   user = await env.user();

@@ -2,14 +2,14 @@
 // a bounded number of entries however many distinct reads arrive between two invalidations.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger, createRedis, type Redis } from '@ratewire/runtime';
+import { createLogger, createRedis, type RedisClient } from '@ratewire/runtime';
 import { startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { ResponseCache } from '../src/cache/response-cache.ts';
 
 const log = createLogger('test', 'silent');
 let server: PrivateServer;
-let redis: Redis;
+let redis: RedisClient;
 
 beforeAll(async () => {
   server = await startPrivateRedis();

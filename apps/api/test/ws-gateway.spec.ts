@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { NatsConnection, Redis } from '@ratewire/runtime';
+import { Cluster, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 import { waitFor, type TestDatabase } from '@ratewire/testkit';
 
 import { sessionToken } from './harness.ts';
@@ -25,7 +25,7 @@ let apiA: WsApi;
 let apiB: WsApi;
 let notifier: Awaited<ReturnType<typeof startNotifier>>;
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let stack: WsStack;
 
 const open = (api: WsApi, query = '', options?: Parameters<typeof WsClient.open>[1]) => stack.open(api, query, options);
@@ -380,7 +380,14 @@ describe('/ws protocol', () => {
 
   it('keeps one Redis subscription per channel per replica, released with the last socket', async () => {
     const channel = 'rates.binance:REFCNTUSDT';
-    const numsub = async () => Number(((await redis.pubsub('NUMSUB', `ws:${channel}`)) as [string, number])[1]);
+    // a Redis Cluster's node counts only the subscribers connected to it: the sum over every node
+    const numsub = async () => {
+      const nodes = redis instanceof Cluster ? redis.nodes('all') : [redis];
+      const counts = await Promise.all(
+        nodes.map(async (node) => Number(((await node.pubsub('NUMSUB', `ws:${channel}`)) as [string, number])[1])),
+      );
+      return counts.reduce((a, b) => a + b, 0);
+    };
     const x = await open(apiA);
     const y = await open(apiA);
     const z = await open(apiB);

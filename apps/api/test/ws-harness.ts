@@ -8,12 +8,17 @@ import {
   createRedis,
   parseSettings,
   type NatsConnection,
-  type Redis,
+  type RedisClient,
 } from '@ratewire/runtime';
 import { createTestDatabase, spawnApp, type AppProcess, type TestDatabase } from '@ratewire/testkit';
 import { WebSocket } from 'ws';
 
-import { startPrivateNats, startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
+import {
+  startFileRedis,
+  startPrivateNats,
+  startPrivateRedis,
+  type PrivateServer,
+} from '@ratewire/testkit/private-servers';
 import { composeApi, type ApiApp } from '../src/compose.ts';
 import type { ApiDeps } from '../src/deps.ts';
 
@@ -178,7 +183,7 @@ export async function natsClient(url: string): Promise<NatsConnection> {
   return createNats([url], createLogger('test', 'silent'), 'ws-test');
 }
 
-export function redisClient(url: string): Redis {
+export function redisClient(url: string): RedisClient {
   return createRedis(url, createLogger('test', 'silent'), 'ws-test');
 }
 
@@ -191,7 +196,7 @@ export interface WsStack {
   /** One replica per entry of `apiEnv`. */
   apis: WsApi[];
   nc: NatsConnection;
-  redis: Redis;
+  redis: RedisClient;
   /** A socket to `api` (the first replica by default); closed with the stack. */
   open(api?: WsApi, query?: string, options?: Parameters<typeof WsClient.open>[1]): Promise<WsClient>;
   close(): Promise<void>;
@@ -202,7 +207,8 @@ export async function startWsStack(
 ): Promise<WsStack> {
   const [database, redisServer, natsServer] = await Promise.all([
     createTestDatabase(),
-    startPrivateRedis(),
+    // the file's own redis-server (in the redis-cluster project: the project's cluster)
+    startFileRedis(),
     startPrivateNats(),
   ]);
   const notifier = await startNotifier(redisServer.url, natsServer.url, options.notifierEnv);

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { wsRedis } from '@ratewire/contracts';
-import type { NatsConnection, Redis } from '@ratewire/runtime';
+import type { NatsConnection, RedisClient } from '@ratewire/runtime';
 import { createTestDatabase, waitFor, type TestDatabase } from '@ratewire/testkit';
 
 import {
@@ -25,7 +25,7 @@ let natsServer: PrivateServer;
 let api: WsApi;
 let notifier: Awaited<ReturnType<typeof startNotifier>>;
 let nc: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 
 const price = (symbol: string, value: string) =>
   JSON.stringify({ ts: new Date().toISOString(), changed: [{ symbol, price: value, previous: null }] });

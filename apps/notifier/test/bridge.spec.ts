@@ -3,17 +3,18 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger, createNats, createRedis, type NatsConnection, type Redis } from '@ratewire/runtime';
+import { wsRedis } from '@ratewire/contracts';
+import { createLogger, createNats, createRedis, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 import { sleep, waitFor } from '@ratewire/testkit';
 
 import type { Bridge } from '../src/bridge.ts';
 import { composeNotifier } from '../src/compose.ts';
-import { startPrivateNats, startPrivateRedis, type PrivateServer } from '@ratewire/testkit/private-servers';
+import { startFileRedis, startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 const log = createLogger('notifier-test', process.env.TEST_LOG_LEVEL ?? 'silent');
 let redisServer: PrivateServer;
 let natsServer: PrivateServer;
-let redis: Redis;
+let redis: RedisClient;
 let nc: NatsConnection;
 const stops: (() => Promise<void>)[] = [];
 
@@ -42,10 +43,11 @@ async function listen(channel: string) {
   return frames;
 }
 
-const stream = async (channel: string) => redis.xrange(`ws:stream:${channel}`, '-', '+');
+const stream = async (channel: string) => redis.xrange(wsRedis.streamKey(channel), '-', '+');
 
 beforeAll(async () => {
-  [redisServer, natsServer] = await Promise.all([startPrivateRedis(), startPrivateNats()]);
+  // the file's own redis-server (in the redis-cluster project: the project's cluster)
+  [redisServer, natsServer] = await Promise.all([startFileRedis(), startPrivateNats()]);
   redis = createRedis(redisServer.url, log, 'test');
   nc = await createNats([natsServer.url], log, 'test');
 });
@@ -122,7 +124,7 @@ describe('notifier bridge', () => {
       { event: 'task.progress', data: { task_id: id, status: 'done', status_text: 'SUCCESS', result: 42 } },
     ]);
     // the history expires when idle, as every channel's does
-    expect(await redis.pttl(`ws:stream:${channel}`)).toBeGreaterThan(0);
+    expect(await redis.pttl(wsRedis.streamKey(channel))).toBeGreaterThan(0);
     // outside tasks stay off channel tasks
     expect(await stream('tasks')).toHaveLength(tasksBefore);
     expect(b.stats()).toMatchObject({ received: 5, emitted: 3, invalid: 2 });
@@ -173,7 +175,7 @@ describe('notifier bridge', () => {
     expect(
       entries.map(([, f]) => (JSON.parse(`{${f[1]!.slice(2)}`) as { data: { price: string } }).data.price),
     ).toEqual(['2']);
-    const ttl = await redis.pttl(`ws:stream:${channel}`);
+    const ttl = await redis.pttl(wsRedis.streamKey(channel));
     expect(ttl).toBeGreaterThan(0);
   });
 });

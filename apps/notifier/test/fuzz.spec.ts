@@ -25,6 +25,7 @@ import {
   taskEvent,
   taskProgressFrameData,
   wsEventFrame,
+  wsRedis,
 } from '@ratewire/contracts';
 import {
   MAX_JSON_DEPTH,
@@ -33,7 +34,7 @@ import {
   createRedis,
   jsonDepth,
   type NatsConnection,
-  type Redis,
+  type RedisClient,
 } from '@ratewire/runtime';
 import { spawnApp, type AppProcess } from '@ratewire/testkit';
 import {
@@ -60,8 +61,8 @@ let natsServer: PrivateServer;
 let notifier: AppProcess;
 let healthUrl: string;
 let nc: NatsConnection;
-let redis: Redis;
-let listener: Redis;
+let redis: RedisClient;
+let listener: RedisClient;
 /** Every frame published on ws:<channel>, in order. */
 const frames: { channel: string; text: string }[] = [];
 
@@ -394,10 +395,10 @@ describe('notifier fuzz: every subject and Redis message it consumes', () => {
     expect(frames.slice(from, at).map((f) => f.channel)).toEqual(['currencies']);
     // every history entry is a frame that was published (nothing refused reached a history)
     const published = new Set(frames.map((f) => `${f.channel} ${(JSON.parse(f.text) as { id: string }).id}`));
-    const keys = await redis.keys('ws:stream:*');
+    const keys = await redis.keys(wsRedis.streamKey('*'));
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) {
-      const channel = key.slice('ws:stream:'.length);
+      const channel = key.slice('ws:{'.length, -'}:stream'.length);
       for (const [id] of await redis.xrange(key, '-', '+')) expect(published.has(`${channel} ${id}`)).toBe(true);
     }
     expect(notifier.output.filter((l) => /"level":"(error|fatal)"|Uncaught|node:internal/.test(l))).toEqual([]);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS, workerSettingsSchema, type AlertTriggeredEvent } from '@ratewire/contracts';
 import type { NewAlert } from '@ratewire/db';
-import { createNats, createRedis, parseSettings, type NatsConnection, type Redis } from '@ratewire/runtime';
+import { createNats, createRedis, parseSettings, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 import { createTestDatabase, serviceUrls, waitFor, type TestDatabase } from '@ratewire/testkit';
 import { insertAlert } from '@ratewire/testkit/alerts';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
@@ -23,7 +23,7 @@ const CBR_PATH = '/scripts/XML_daily.asp';
 let database: TestDatabase;
 let natsServer: PrivateServer;
 let nats: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let replay: ReplayServer;
 let worker: WorkerApp;
 let owner: string;

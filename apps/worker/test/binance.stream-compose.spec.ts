@@ -13,7 +13,7 @@ import {
   parseSettings,
   startHealthServer,
   type NatsConnection,
-  type Redis,
+  type RedisClient,
 } from '@ratewire/runtime';
 import { createTestDatabase, serviceUrls, waitFor, type TestDatabase } from '@ratewire/testkit';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
@@ -26,7 +26,7 @@ import { testLog } from './support.ts';
 let database: TestDatabase;
 let natsServer: PrivateServer;
 let nats: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let replay: ReplayServer;
 let server: StreamServer;
 

@@ -9,7 +9,7 @@ import { SUBJECTS, workerSettingsSchema } from '@ratewire/contracts';
 import { insertUserWithConfirmation } from '@ratewire/db';
 import { ensureJobsStream } from '@ratewire/jobs';
 import { startMailbox } from '@ratewire/mailbox';
-import { createNats, createRedis, parseSettings, type NatsConnection, type Redis } from '@ratewire/runtime';
+import { createNats, createRedis, parseSettings, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 import { createTestDatabase, serviceUrls, waitFor, type TestDatabase } from '@ratewire/testkit';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
@@ -22,7 +22,7 @@ import { testLog } from './support.ts';
 let database: TestDatabase;
 let natsServer: PrivateServer;
 let nats: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 let receiver: Receiver;
 
 beforeAll(async () => {

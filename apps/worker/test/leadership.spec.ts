@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { REDIS_NOTIFICATIONS, SUBJECTS, type NotificationMessage, type TaskEvent } from '@ratewire/contracts';
-import { createRedis, type NatsConnection, type Redis } from '@ratewire/runtime';
+import { createRedis, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 import {
   createTestDatabase,
   serviceUrls,
@@ -19,7 +19,7 @@ import { collect, connectNats, testLog } from './support.ts';
 let database: TestDatabase;
 let replay: ReplayServer;
 let nats: NatsConnection;
-let redis: Redis;
+let redis: RedisClient;
 const workers: AppProcess[] = [];
 
 const polled = (w: AppProcess, feed: 'cbr' | 'binance') =>

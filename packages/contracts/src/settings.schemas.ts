@@ -62,14 +62,15 @@ export function parseRedisClusterUrl(url: string): RedisClusterTarget {
   }
   const [, scheme = 'redis', credentials = '', hostList = ''] = m;
   const colon = credentials.indexOf(':');
-  const nodes = hostList.split(',').map((part) => {
+  const nodes = hostList.split(',').map((part, index) => {
     const node = part.trim();
     const hp = /^(\[[0-9a-f:.]+\]|[^:[\]]+)(?::(\d+))?$/i.exec(node);
     const host = hp?.[1]?.replace(/^\[(.*)\]$/, '$1') ?? '';
     const hostOk = z.union([z.ipv4(), z.ipv6(), z.hostname()]).safeParse(host).success;
     const port = hp?.[2] === undefined ? 6379 : Number(hp[2]);
     if (!hp || !hostOk || !Number.isInteger(port) || port < 1 || port > 65535) {
-      throw new Error(`expected host:port for every node, got ${JSON.stringify(node)}`);
+      // the node is named by its place, not its text: a misplaced password must not be printed
+      throw new Error(`node ${index + 1} is not host:port (a host name or IP address, a port from 1 to 65535)`);
     }
     return { host, port };
   });

@@ -5,6 +5,7 @@ import {
   LOCAL_URLS,
   apiSettingsSchema,
   notifierSettingsSchema,
+  parseRedisClusterUrl,
   workerSettingsSchema,
 } from '@ratewire/contracts';
 
@@ -159,6 +160,51 @@ describe('operational settings', () => {
 });
 
 describe('connection settings', () => {
+  it('takes a Redis Cluster URL: seed nodes, credentials for every node, TLS with rediss+cluster://', () => {
+    const REDIS_URL = 'rediss+cluster://app:s%40cret@10.0.0.1:7000,redis-b:7001,[::1]:7002,redis-c';
+    expect(parseSettings(notifierSettingsSchema, { REDIS_URL }).REDIS_URL).toBe(REDIS_URL);
+    expect(parseRedisClusterUrl(REDIS_URL)).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b', port: 7001 },
+        { host: '::1', port: 7002 },
+        { host: 'redis-c', port: 6379 },
+      ],
+      username: 'app',
+      password: 's@cret',
+      tls: true,
+    });
+    expect(
+      parseSettings(notifierSettingsSchema, { REDIS_URL, REDIS_TLS_CA_FILE: '/etc/ca.pem' }).REDIS_TLS_CA_FILE,
+    ).toBe('/etc/ca.pem');
+  });
+
+  it('names REDIS_URL for a Redis Cluster URL that is not one, never printing its password', () => {
+    for (const REDIS_URL of [
+      'redis+cluster://',
+      'redis+cluster://a:7000,,b:7001',
+      'redis+cluster://a:7000,b:70000',
+      'redis+cluster://a:7000/1',
+      'redis+cluster://a:7000?x=1',
+      'redis+cluster://user:hunter2,a:7000',
+      'redis+sentinel://a:26379',
+    ]) {
+      let message = '';
+      try {
+        parseSettings(notifierSettingsSchema, { REDIS_URL });
+      } catch (err) {
+        message = err instanceof SettingsError ? err.issues.map((i) => `${i.key}: ${i.message}`).join('; ') : '';
+      }
+      expect(message, REDIS_URL).toMatch(/^REDIS_URL: .*(Redis Cluster|redis\+cluster)/);
+      expect(message).not.toContain('hunter2');
+    }
+    expect(
+      errorKeys(() =>
+        parseSettings(notifierSettingsSchema, { REDIS_URL: 'redis+cluster://a:7000', REDIS_TLS_CA_FILE: '/ca.pem' }),
+      ),
+    ).toEqual(['REDIS_TLS_CA_FILE']);
+  });
+
   it('takes credentials in REDIS_URL and NATS_URL', () => {
     const s = parseSettings(notifierSettingsSchema, {
       REDIS_URL: 'rediss://app:s3cret@redis:6380',
@@ -166,6 +212,18 @@ describe('connection settings', () => {
     });
     expect(s.REDIS_URL).toBe('rediss://app:s3cret@redis:6380');
     expect(s.NATS_URL).toEqual(['nats://app:s3cret@nats-1:4222', 'nats://app:s3cret@nats-2:4222']);
+  });
+
+  it('NATS_STREAM_REPLICAS: 1 by default, 1 to 5 for every app; another value names the key', () => {
+    expect(parseSettings(apiSettingsSchema, {}).NATS_STREAM_REPLICAS).toBe(1);
+    expect(parseSettings(workerSettingsSchema, { NATS_STREAM_REPLICAS: '3' }).NATS_STREAM_REPLICAS).toBe(3);
+    expect(parseSettings(notifierSettingsSchema, { NATS_STREAM_REPLICAS: '5' }).NATS_STREAM_REPLICAS).toBe(5);
+    for (const bad of ['0', '6', '2.5', 'three']) {
+      expect(
+        errorKeys(() => parseSettings(workerSettingsSchema, { NATS_STREAM_REPLICAS: bad })),
+        bad,
+      ).toEqual(['NATS_STREAM_REPLICAS']);
+    }
   });
 
   it('names NATS_URL when its URLs carry different credentials', () => {

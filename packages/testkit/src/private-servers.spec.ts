@@ -9,7 +9,7 @@ import { Writable } from 'node:stream';
 import { nkeys as untypedNkeys } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createLogger, createNats, createRedis, maskUrl, redisCheck, type Redis } from '@ratewire/runtime';
+import { createLogger, createNats, createRedis, maskUrl, redisCheck, type RedisClient } from '@ratewire/runtime';
 
 import { startPrivateNats, startPrivateRedis, type PrivateServer } from './private-servers.ts';
 
@@ -39,7 +39,7 @@ let natsUser: PrivateServer;
 let natsNkey: PrivateServer;
 let dir: string;
 const user = nkeys.createUser();
-const clients: Redis[] = [];
+const clients: RedisClient[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rw-auth-'));
@@ -143,6 +143,9 @@ describe('maskUrl', () => {
     expect(maskUrl('rediss://:pw@redis:6380')).toBe('rediss://:***@redis:6380');
     expect(maskUrl('nats://s3cr3t-token@nats:4222')).toBe('nats://***@nats:4222');
     expect(maskUrl('nats://nats:4222')).toBe('nats://nats:4222');
+    expect(maskUrl('redis+cluster://app:p%40w@a:7000,b:7001')).toBe('redis+cluster://app:***@a:7000,b:7001');
+    expect(maskUrl('rediss+cluster://:pw@a:7000')).toBe('rediss+cluster://:***@a:7000');
+    expect(maskUrl('redis+cluster://a:7000,b:7001')).toBe('redis+cluster://a:7000,b:7001');
   });
 });
 
