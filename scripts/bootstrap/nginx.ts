@@ -4,6 +4,7 @@
 // compose stack (infra/nginx/ratewire-http.conf and ratewire-proxy.conf, included by the rendered
 // infra/nginx/local.conf.template). Works on nginx >= 1.22.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   chownSync,
@@ -129,7 +130,15 @@ function render(options: NginxOptions): Rendered {
     mkdirSync(tempDir, { recursive: true });
     chownSync(tempDir, worker.uid, worker.gid);
     if (!userCanReach(worker, tempDir, true)) {
-      privateTemp = mkdtempSync(join(tmpdir(), 'ratewire-nginx-'));
+      // named after `dir`, so that the next start from `dir` clears what an nginx killed with its
+      // bootstrap (kill -9) left; a fresh name should that one be taken by someone else meanwhile
+      privateTemp = join(tmpdir(), `ratewire-nginx-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`);
+      rmSync(privateTemp, { recursive: true, force: true });
+      try {
+        mkdirSync(privateTemp, { mode: 0o700 });
+      } catch {
+        privateTemp = mkdtempSync(join(tmpdir(), 'ratewire-nginx-'));
+      }
       chmodSync(privateTemp, 0o700);
       chownSync(privateTemp, worker.uid, worker.gid);
       tempDir = privateTemp;

@@ -1,7 +1,8 @@
 // `npm start -- --replicas …`: the argument's checks, then a real run from a fresh checkout with three
 // api replicas behind Debian's nginx, two workers and two notifiers, as real processes on ports of
 // their own.
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -55,6 +56,8 @@ describe('--replicas', () => {
     );
   });
 });
+
+const isRoot = process.getuid?.() === 0;
 
 interface WorkerReady {
   feeds?: { binance?: { leader?: boolean } };
@@ -197,6 +200,9 @@ describe('npm start -- --replicas api=3,worker=2,notifier=2', { timeout: 300_000
     await first.waitFor(/Ctrl-C stops everything/, 240_000);
     first.child.kill('SIGKILL');
     await first.exited;
+    const leftTemp = /proxy_temp_path (\S+)\/proxy;/.exec(
+      readFileSync(join(checkout, '.data', 'nginx', 'nginx.conf'), 'utf8'),
+    )![1]!;
     expect(leftOver().filter((p) => /nginx: master/.test(p.cmd))).toHaveLength(1);
 
     const second = runBootstrap(checkout, env, ['start', '--replicas', 'api=2']);
@@ -209,8 +215,17 @@ describe('npm start -- --replicas api=3,worker=2,notifier=2', { timeout: 300_000
     expect(mine.filter((p) => /apps\/api\/src\/main\.ts/.test(p.cmd))).toHaveLength(2);
     expect((await fetch(`http://127.0.0.1:${ports['PORT']}/readyz`)).status).toBe(200);
 
+    // as root, the nginx workers' temp dir lies outside the 0700 checkout: the one the killed run left
+    // was taken over, and is gone after the stop
+    const temp = /proxy_temp_path (\S+)\/proxy;/.exec(
+      readFileSync(join(checkout, '.data', 'nginx', 'nginx.conf'), 'utf8'),
+    )![1]!;
+    expect(temp).toBe(leftTemp);
+    expect(existsSync(temp)).toBe(true);
+
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(130);
     expect(leftOver()).toEqual([]);
+    if (isRoot) expect(existsSync(temp)).toBe(false);
   });
 });
