@@ -132,6 +132,27 @@ async function streamLeader(): Promise<string> {
   });
 }
 
+/** The apps' connections to `node` (their connection names start with ratewire-). */
+async function appConnections(node: PrivateNatsNode): Promise<string[]> {
+  const res = await fetch(`${node.monitorUrl}/connz`);
+  const { connections = [] } = (await res.json()) as { connections?: { name?: string }[] };
+  return connections.map((c) => c.name ?? '').filter((name) => name.startsWith('ratewire-'));
+}
+
+/**
+ * Moves the jobs stream's leadership until it sits on a node some app is connected to, so that
+ * killing the leader also takes connections away (and the reconnects are checked, not left to chance).
+ */
+async function leaderWithApps(): Promise<PrivateNatsNode> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const leader = cluster.node(await streamLeader());
+    if ((await appConnections(leader)).length) return leader;
+    await nc.request(`$JS.API.STREAM.LEADER.STEPDOWN.${JOBS_STREAM}`, undefined, { timeout: 5000 }).catch(() => null);
+    await waitFor(async () => (await streamLeader()) !== leader.name, { what: 'another stream leader' });
+  }
+  throw new Error('the jobs stream never led from a node with an app connected');
+}
+
 async function doneJobs(): Promise<number> {
   const row = await database.db
     .selectFrom('exchange_jobs')
@@ -147,6 +168,9 @@ describe('exchange jobs on a three-node NATS cluster', () => {
     expect(stream.config.num_replicas).toBe(3);
     expect(stream.cluster?.replicas).toHaveLength(2);
     expect((await jsm.consumers.info(JOBS_STREAM, JOBS_CONSUMER)).config.num_replicas).toBe(3);
+
+    const target = await leaderWithApps();
+    console.log(`[measure] jobs stream leader ${target.name} serves ${(await appConnections(target)).join(', ')}`);
 
     const bearer = await token();
     const started = performance.now();
@@ -169,6 +193,7 @@ describe('exchange jobs on a three-node NATS cluster', () => {
         ids.push(String(((await res.json()) as { job_id: string }).job_id));
         if (ids.length === KILL_AT) {
           outage.killing = (async () => {
+            // the leader still (nothing has moved it since), unless an election came in between
             const node = cluster.node(await streamLeader());
             outage.node = node;
             at.kill = since();
@@ -247,6 +272,7 @@ describe('exchange jobs on a three-node NATS cluster', () => {
 
     // every process still runs, and is ready on Postgres, Redis and NATS
     await cluster.ready();
+    const reconnected: string[] = [];
     for (const { name, proc, readyUrl } of apps) {
       expect(proc.child.exitCode, `${name} exited`).toBeNull();
       expect(proc.child.signalCode, `${name} was killed`).toBeNull();
@@ -264,7 +290,9 @@ describe('exchange jobs on a three-node NATS cluster', () => {
       const lastReconnect = statuses.findLastIndex((l) => l.includes('"nats":"reconnect"'));
       expect(lastReconnect, `${name} reconnected after its last disconnect`).toBeGreaterThanOrEqual(lastDisconnect);
       console.log(`[measure] ${name}: ${lastDisconnect >= 0 ? 'lost its node and reconnected' : 'kept its node'}`);
+      if (lastDisconnect >= 0) reconnected.push(name);
     }
+    expect(reconnected.length, 'some app was connected to the killed node').toBeGreaterThan(0);
   });
 });
 
