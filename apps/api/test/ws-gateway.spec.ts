@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { wsRedis } from '@ratewire/contracts';
 import { Cluster, type NatsConnection, type RedisClient } from '@ratewire/runtime';
 import { waitFor, type TestDatabase } from '@ratewire/testkit';
 
@@ -186,6 +187,12 @@ describe('notifier → /ws on two api replicas', () => {
     const c = await open(apiA);
     // channel tasks: 250 notifications overflow the history cap of 100 (trimmed by whole nodes)
     for (let i = 0; i < 250; i++) await notify({ task_id: randomUUID(), status: 'queued' });
+    // the notifier has emitted them all (a busy machine may still be at it when the publishes return)
+    const added = async () => {
+      const info = (await redis.xinfo('STREAM', wsRedis.streamKey('tasks'))) as unknown[];
+      return Number(info[info.indexOf('entries-added') + 1]);
+    };
+    await waitFor(async () => (await added()) >= 250, { what: '250 frames in the tasks history', timeoutMs: 30_000 });
     await c.subscribe('tasks');
     await c.barrier();
     const from = c.frames.length;
