@@ -1,7 +1,8 @@
 // A Redis or a JetStream-enabled NATS server of a test's own (never the shared ones), for tests that
 // stop a server to make an outage, depend on a stream's whole contents, or publish on fixed channel
 // names other suites must not see, or that require credentials (`auth`); and a Redis Cluster of a
-// test's own (`startPrivateRedisCluster`), with failovers on demand. Import as
+// test's own (`startPrivateRedisCluster`), with failovers on demand; and a three-node JetStream
+// cluster (`startPrivateNatsCluster`) whose nodes are killed and started again one by one. Import as
 // `@ratewire/testkit/private-servers`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
