@@ -226,18 +226,6 @@ describe('connection settings', () => {
     }
   });
 
-  it('NATS_STREAM_REPLICAS: 1 by default, 1 to 5 for every app; another value names the key', () => {
-    expect(parseSettings(apiSettingsSchema, {}).NATS_STREAM_REPLICAS).toBe(1);
-    expect(parseSettings(workerSettingsSchema, { NATS_STREAM_REPLICAS: '3' }).NATS_STREAM_REPLICAS).toBe(3);
-    expect(parseSettings(notifierSettingsSchema, { NATS_STREAM_REPLICAS: '5' }).NATS_STREAM_REPLICAS).toBe(5);
-    for (const bad of ['0', '6', '2.5', 'three']) {
-      expect(
-        errorKeys(() => parseSettings(workerSettingsSchema, { NATS_STREAM_REPLICAS: bad })),
-        bad,
-      ).toEqual(['NATS_STREAM_REPLICAS']);
-    }
-  });
-
   it('names NATS_URL when its URLs carry different credentials', () => {
     const NATS_URL = 'nats://app:one@nats-1:4222,nats://nats-2:4222';
     for (const schema of [apiSettingsSchema, workerSettingsSchema, notifierSettingsSchema]) {
