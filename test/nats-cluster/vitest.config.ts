@@ -15,6 +15,9 @@ export default defineProject({
   root: fileURLToPath(new URL('../..', import.meta.url)),
   test: {
     ...shared,
+    // where the include patterns are looked for: without it the root run (vitest.config.ts at the
+    // repository's root) found no file of this project at all
+    dir: fileURLToPath(new URL('../..', import.meta.url)),
     include: ['test/nats-cluster/*.spec.ts'],
     testTimeout: 300_000,
     hookTimeout: 120_000,

@@ -46,6 +46,9 @@ export default defineProject({
   test: {
     ...shared,
     // the list above, not the shared globs
+    // where the include patterns are looked for: without it the root run (vitest.config.ts at the
+    // repository's root) found no file of this project at all
+    dir: fileURLToPath(new URL('../..', import.meta.url)),
     include: files,
     globalSetup: ['test/redis-cluster/global-setup.ts'],
     setupFiles: ['test/redis-cluster/setup.ts'],
