@@ -152,7 +152,7 @@ function render(options: NginxOptions): Rendered {
       USER: userLine,
       TEMP_DIR: tempDir,
       LISTEN: `${host.includes(':') ? `[${host}]` : host}:${options.port}`,
-      SERVERS: upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=2s;`).join('\n'),
+      SERVERS: upstreams.map((u) => `    server ${u} max_fails=0;`).join('\n'),
     }),
   );
   return { conf, privateTemp };
