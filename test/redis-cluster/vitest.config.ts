@@ -50,8 +50,9 @@ export default defineProject({
     // repository's root) found no file of this project at all
     dir: fileURLToPath(new URL('../..', import.meta.url)),
     include: files,
-    globalSetup: ['test/redis-cluster/global-setup.ts'],
-    setupFiles: ['test/redis-cluster/setup.ts'],
+    // absolute: the root run resolves these against this directory, a run from here against root
+    globalSetup: [fileURLToPath(new URL('global-setup.ts', import.meta.url))],
+    setupFiles: [fileURLToPath(new URL('setup.ts', import.meta.url))],
     // one cluster for the project: its files one at a time, in one worker (each file still isolated)
     pool: 'forks',
     poolOptions: { forks: { singleFork: true } },
