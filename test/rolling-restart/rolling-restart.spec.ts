@@ -72,7 +72,7 @@ let passed = false;
 // URL names it (the gateway reads only `token` from the query).
 const NativeWebSocket = globalThis.WebSocket;
 class CountingWebSocket extends NativeWebSocket {
-  constructor(url: string | URL, protocols?: string | string[]) {
+  constructor(url: string | URL, protocols?: ConstructorParameters<typeof NativeWebSocket>[1]) {
     super(url, protocols);
     const client = clients[Number(new URL(String(url)).searchParams.get('client'))];
     this.addEventListener('message', (msg: MessageEvent) => {
