@@ -12,6 +12,7 @@ import { JOBS_CONSUMER, JOBS_STREAM } from '../../packages/jobs/src/index.ts';
 import { createLogger, createNats, type NatsConnection } from '../../packages/runtime/src/index.ts';
 import { startReceiver, type Receiver } from '../../packages/testkit/src/callback-receiver.ts';
 import {
+  FEEDS_OUT_OF_REACH,
   createTestDatabase,
   freePort,
   spawnApp,
@@ -76,11 +77,7 @@ beforeAll(async () => {
     PORT: String(apiPort),
     PUBLIC_BASE_URL: apiUrl,
     SHUTDOWN_DRAIN_MS: '0',
-    CBR_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_STREAM: 'off',
-    CBR_POLL_INTERVAL_MS: '86400000',
-    BINANCE_POLL_INTERVAL_MS: '86400000',
+    ...FEEDS_OUT_OF_REACH,
     EXCHANGE_CALLBACK_URL: receiver.url,
     EXCHANGE_CALLBACK_TOKEN: CALLBACK_TOKEN,
     CALLBACK_ALLOWED_HOSTS: '127.0.0.1',

@@ -6,7 +6,15 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { SUBJECTS } from '@ratewire/contracts';
-import { createTestDatabase, spawnApp, waitFor, type AppProcess, type TestDatabase } from '@ratewire/testkit';
+import {
+  FEEDS_OUT_OF_REACH,
+  createTestDatabase,
+  killApps,
+  spawnApp,
+  waitFor,
+  type AppProcess,
+  type TestDatabase,
+} from '@ratewire/testkit';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 import { ALERT_EVALUATORS, ALERT_TICKS_STREAM } from '../src/alerts/alerts.consumer.ts';
@@ -31,8 +39,7 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await Promise.all(workers.map((w) => w.exited));
+  await killApps(workers);
   await nc?.close();
   await nats?.close();
   await database?.drop();
@@ -44,11 +51,7 @@ const spawn = async () => {
     NATS_URL: nats.url,
     HEALTH_PORT: '0',
     LOG_LEVEL: 'info',
-    CBR_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_STREAM: 'off',
-    CBR_POLL_INTERVAL_MS: '86400000',
-    BINANCE_POLL_INTERVAL_MS: '86400000',
+    ...FEEDS_OUT_OF_REACH,
     ALERTS_ACK_WAIT_MS: '3000',
   });
   workers.push(w);

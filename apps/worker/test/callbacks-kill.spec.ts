@@ -4,7 +4,15 @@
 // worker had in flight (at most CALLBACK_CONCURRENCY) are sent twice; none is lost.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createTestDatabase, spawnApp, waitFor, type AppProcess, type TestDatabase } from '@ratewire/testkit';
+import {
+  FEEDS_OUT_OF_REACH,
+  createTestDatabase,
+  killApps,
+  spawnApp,
+  waitFor,
+  type AppProcess,
+  type TestDatabase,
+} from '@ratewire/testkit';
 import { startReceiver, type Receiver } from '@ratewire/testkit/callback-receiver';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
@@ -27,8 +35,7 @@ beforeAll(async () => {
   receiver.delayMs = HOLD_MS;
 });
 afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await Promise.all(workers.map((w) => w.exited));
+  await killApps(workers);
   await receiver?.stop();
   await nats?.close();
   await database?.drop();
@@ -40,11 +47,7 @@ const spawn = async () => {
     NATS_URL: nats.url,
     HEALTH_PORT: '0',
     LOG_LEVEL: 'info',
-    CBR_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_STREAM: 'off',
-    CBR_POLL_INTERVAL_MS: '86400000',
-    BINANCE_POLL_INTERVAL_MS: '86400000',
+    ...FEEDS_OUT_OF_REACH,
     EXCHANGE_CALLBACK_TOKEN: 'kill-test-token',
     CALLBACK_CONCURRENCY: String(CONCURRENCY),
     // the lease of a claimed row is this + 5 s: the second worker resends the killed one's rows after it

@@ -6,7 +6,15 @@ import { createConnection, createServer, type AddressInfo, type Server, type Soc
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createTestDatabase, spawnApp, waitFor, type AppProcess, type TestDatabase } from '@ratewire/testkit';
+import {
+  FEEDS_OUT_OF_REACH,
+  createTestDatabase,
+  killApps,
+  spawnApp,
+  waitFor,
+  type AppProcess,
+  type TestDatabase,
+} from '@ratewire/testkit';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
 
 interface ProxiedSession {
@@ -84,8 +92,7 @@ beforeAll(async () => {
   proxy = await startPgProxy(database.url);
 });
 afterAll(async () => {
-  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
-  await Promise.all(workers.map((w) => w.exited));
+  await killApps(workers);
   await proxy?.close();
   await nats?.close();
   await database?.drop();
@@ -96,9 +103,7 @@ function spawn(env: Record<string, string>): AppProcess {
     NATS_URL: nats.url,
     HEALTH_PORT: '0',
     LOG_LEVEL: 'info',
-    CBR_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_BASE_URL: 'http://127.0.0.1:9',
-    BINANCE_STREAM: 'off',
+    ...FEEDS_OUT_OF_REACH,
     ...env,
   });
   workers.push(w);

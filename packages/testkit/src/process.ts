@@ -85,3 +85,22 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * A worker's feed settings for tests that are not about the feeds: both feeds out of reach (a port
+ * nothing listens on), no Binance stream, a day between polls, so the worker fetches nothing.
+ */
+export const FEEDS_OUT_OF_REACH: Readonly<Record<string, string>> = {
+  CBR_BASE_URL: 'http://127.0.0.1:9',
+  BINANCE_BASE_URL: 'http://127.0.0.1:9',
+  BINANCE_STREAM: 'off',
+  CBR_POLL_INTERVAL_MS: '86400000',
+  BINANCE_POLL_INTERVAL_MS: '86400000',
+};
+
+/** Kills (SIGKILL) every one of these processes still running and waits until all have ended. */
+export async function killApps(procs: Iterable<AppProcess | undefined>): Promise<void> {
+  const list = [...procs].filter((p): p is AppProcess => p !== undefined);
+  for (const p of list) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  await Promise.all(list.map((p) => p.exited));
+}
