@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   WsClient,
+  idsIncrease,
   natsClient,
   startNotifier,
   startWsApi,
@@ -75,17 +76,6 @@ afterAll(async () => {
 });
 
 const priceOf = (f: Frame) => Number((f.data as { price: string }).price);
-
-/** Ids in strictly increasing order (`<ms>-<seq>`, compared as numbers). */
-const idsIncrease = (frames: Frame[]) =>
-  frames.every((f, i) => {
-    if (i === 0) return true;
-    const [am, as] = String(frames[i - 1]!.id)
-      .split('-')
-      .map(BigInt);
-    const [bm, bs] = String(f.id).split('-').map(BigInt);
-    return bm! > am! || (bm === am && bs! > as!);
-  });
 
 async function open(since?: string): Promise<WsClient> {
   const c = await WsClient.open(api.wsUrl);

@@ -10,10 +10,10 @@ import { waitFor, type TestDatabase } from '@ratewire/testkit';
 import { sessionToken } from './harness.ts';
 import {
   WsClient,
+  idsIncrease,
   startNotifier,
   startWsApi,
   startWsStack,
-  type Frame,
   type PrivateServer,
   type WsApi,
   type WsStack,
@@ -48,16 +48,6 @@ const binance = (symbol: string, price: string) => ({
 const publish = (subject: string, payload: unknown) =>
   nc.publish(subject, typeof payload === 'string' ? payload : JSON.stringify(payload));
 const notify = (message: unknown) => redis.publish('notifications', JSON.stringify(message));
-
-const idsIncrease = (frames: Frame[]) =>
-  frames.every((f, i) => {
-    if (i === 0) return true;
-    const [am, as] = String(frames[i - 1]!.id)
-      .split('-')
-      .map(BigInt);
-    const [bm, bs] = String(f.id).split('-').map(BigInt);
-    return bm! > am! || (bm === am && bs! > as!);
-  });
 
 async function metric(api: WsApi, name: string): Promise<number> {
   const text = await (await fetch(`${api.url}/metrics`)).text();

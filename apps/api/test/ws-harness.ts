@@ -89,6 +89,17 @@ export async function startNotifier(redisUrl: string, natsUrl: string, env: Reco
 
 export type Frame = Record<string, unknown> & { type: string };
 
+/** Frames whose ids (Redis stream ids, `<ms>-<seq>`) strictly increase, compared as numbers. */
+export const idsIncrease = (frames: Frame[]): boolean =>
+  frames.every((f, i) => {
+    if (i === 0) return true;
+    const [am, as] = String(frames[i - 1]!.id)
+      .split('-')
+      .map(BigInt);
+    const [bm, bs] = String(f.id).split('-').map(BigInt);
+    return bm! > am! || (bm === am && bs! > as!);
+  });
+
 /** A /ws client that keeps every frame it got, in order. */
 export class WsClient {
   readonly ws: WebSocket;
