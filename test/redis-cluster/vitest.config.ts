@@ -1,8 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
-import { defineProject } from 'vitest/config';
-
-import { project } from '../../vitest.shared.ts';
+import { systemProject } from '../../vitest.shared.ts';
 
 // The Redis-facing tests of the api, notifier and worker again, on a real Redis Cluster (3 masters,
 // 3 replicas) that globalSetup starts once; setup.ts points REDIS_URL at it in each test file (and
@@ -39,22 +37,10 @@ const files = [
   'test/redis-cluster/ws-failover.spec.ts',
 ];
 
-const shared = project('redis-cluster').test;
-
-export default defineProject({
-  root: fileURLToPath(new URL('../..', import.meta.url)),
-  test: {
-    ...shared,
-    // the list above, not the shared globs
-    // where the include patterns are looked for: without it the root run (vitest.config.ts at the
-    // repository's root) found no file of this project at all
-    dir: fileURLToPath(new URL('../..', import.meta.url)),
-    include: files,
-    // absolute: the root run resolves these against this directory, a run from here against root
-    globalSetup: [fileURLToPath(new URL('global-setup.ts', import.meta.url))],
-    setupFiles: [fileURLToPath(new URL('setup.ts', import.meta.url))],
-    // one cluster for the project: its files one at a time, in one worker (each file still isolated)
-    pool: 'forks',
-    poolOptions: { forks: { singleFork: true } },
-  },
+export default systemProject('redis-cluster', files, {
+  globalSetup: [fileURLToPath(new URL('global-setup.ts', import.meta.url))],
+  setupFiles: [fileURLToPath(new URL('setup.ts', import.meta.url))],
+  // one cluster for the project: its files one at a time, in one worker (each file still isolated)
+  pool: 'forks',
+  poolOptions: { forks: { singleFork: true } },
 });
