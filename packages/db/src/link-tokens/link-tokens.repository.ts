@@ -1,5 +1,6 @@
 // link_tokens: the single-use tokens mailed in links (confirm an address, reset a password). A token
-// is 32 random bytes, base64url; only its SHA-256 is stored, with its purpose, the address it was
+// is 32 random bytes, base64url, never starting with '-' (a command line would read it as an
+// option: `ratewire confirm -x…`); only its SHA-256 is stored, with its purpose, the address it was
 // sent to, an expiry and a used or voided mark. Issuing one voids the earlier unused ones of that
 // purpose; consuming one is a single conditional UPDATE, so two clicks cannot both succeed.
 import { createHash, randomBytes } from 'node:crypto';
@@ -25,6 +26,14 @@ export function linkTokenHash(token: string): Buffer | null {
   return createHash('sha256').update(token).digest();
 }
 
+/** 32 random bytes, base64url; drawn again when the first character is '-' (1 in 64). */
+export function newLinkToken(): string {
+  for (;;) {
+    const token = randomBytes(32).toString('base64url');
+    if (!token.startsWith('-')) return token;
+  }
+}
+
 /**
  * A new token for `userId` (mailed to `email`), valid for its purpose's TTL; every earlier unused
  * token of that purpose is voided in the same transaction. Returns the token: it exists only in
@@ -34,7 +43,7 @@ export async function issueLinkToken(
   db: Database,
   link: { userId: string; purpose: LinkPurpose; email: string },
 ): Promise<{ token: string; expiresAt: Date }> {
-  const token = randomBytes(32).toString('base64url');
+  const token = newLinkToken();
   const hash = linkTokenHash(token)!;
   const ttl = LINK_TOKEN_TTL_SECONDS[link.purpose];
   const row = await db.transaction().execute(async (trx) => {
