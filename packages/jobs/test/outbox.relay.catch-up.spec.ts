@@ -2,11 +2,8 @@
 // as soon as the connection is back, not after a round waits out its publish-ack timeout. A server
 // of this file's own (it is stopped), and a publish-ack timeout far longer than a catch-up takes,
 // so a round that waits for it shows up as a failed round after NATS is back.
-import { randomUUID } from 'node:crypto';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SUBJECTS } from '@ratewire/contracts';
 import { createLogger, createNats, type NatsConnection } from '@ratewire/runtime';
 import { createTestDatabase, sleep, waitFor, type TestDatabase } from '@ratewire/testkit';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
@@ -14,6 +11,7 @@ import type { JetStreamManager } from 'nats';
 
 import { JOBS_STREAM } from '../src/jobs.stream.ts';
 import { OutboxRelay } from '../src/outbox.relay.ts';
+import { submitRows, unpublishedRows } from './outbox-rows.ts';
 
 const PUBLISH_TIMEOUT_MS = 30_000;
 
@@ -25,22 +23,8 @@ let relay: OutboxRelay;
 const logLines: string[] = [];
 const log = createLogger('outbox-catch-up-test', 'info', { write: (line: string) => void logLines.push(line) });
 
-async function submit(n: number): Promise<void> {
-  const ids = Array.from({ length: n }, () => randomUUID());
-  await database.db
-    .insertInto('outbox')
-    .values(ids.map((id) => ({ subject: SUBJECTS.jobsSubmit, msg_id: id, payload: JSON.stringify({ job_id: id }) })))
-    .execute();
-}
-
-async function unpublished(): Promise<number> {
-  const row = await database.db
-    .selectFrom('outbox')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('published_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
+const submit = (n: number) => submitRows(database.db, n);
+const unpublished = () => unpublishedRows(database.db);
 
 /** Rounds that failed for another reason than finding the connection not back yet (a wait for acks). */
 const failedRounds = (lines: string[]) =>

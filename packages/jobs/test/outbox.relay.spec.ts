@@ -1,10 +1,7 @@
 // The outbox relay against a real Postgres (a database of this file's own) and a JetStream of its own
 // (the stream name is fixed, and this file stops the server to make an outage).
-import { randomUUID } from 'node:crypto';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SUBJECTS } from '@ratewire/contracts';
 import { createLogger, createNats, type NatsConnection } from '@ratewire/runtime';
 import { createTestDatabase, sleep, waitFor, type TestDatabase } from '@ratewire/testkit';
 import { startPrivateNats, type PrivateServer } from '@ratewire/testkit/private-servers';
@@ -13,6 +10,7 @@ import type { JetStreamManager } from 'nats';
 import { decodeJobSubmit } from '../src/jobs.messages.ts';
 import { JOBS_STREAM } from '../src/jobs.stream.ts';
 import { OutboxRelay } from '../src/outbox.relay.ts';
+import { submitRows, unpublishedRows } from './outbox-rows.ts';
 
 let database: TestDatabase;
 let server: PrivateServer;
@@ -22,24 +20,8 @@ let relay: OutboxRelay;
 const logLines: string[] = [];
 const log = createLogger('outbox-relay-test', 'info', { write: (line: string) => void logLines.push(line) });
 
-/** Outbox rows as a submit writes them; returns the job ids. */
-async function submit(n: number): Promise<string[]> {
-  const ids = Array.from({ length: n }, () => randomUUID());
-  await database.db
-    .insertInto('outbox')
-    .values(ids.map((id) => ({ subject: SUBJECTS.jobsSubmit, msg_id: id, payload: JSON.stringify({ job_id: id }) })))
-    .execute();
-  return ids;
-}
-
-async function unpublished(): Promise<number> {
-  const row = await database.db
-    .selectFrom('outbox')
-    .select((eb) => eb.fn.countAll<string>().as('n'))
-    .where('published_at', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
-}
+const submit = (n: number) => submitRows(database.db, n);
+const unpublished = () => unpublishedRows(database.db);
 
 const streamMessages = async () => (await jsm.streams.info(JOBS_STREAM)).state.messages;
 
