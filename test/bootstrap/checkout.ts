@@ -10,12 +10,15 @@ import {
   readFileSync,
   readdirSync,
   readlinkSync,
+  rmSync,
   symlinkSync,
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { externalDataDir } from '../../scripts/bootstrap/services.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -86,6 +89,22 @@ export function processesIn(dirs: string[]): { pid: number; ppid: number; cmd: s
     if (dirs.some((d) => cmd.includes(d) || cwd.startsWith(d))) out.push({ pid: Number(entry), ppid, cmd: cmd.trim() });
   }
   return out;
+}
+
+/** What a bootstrap run in `checkout` left running: in the checkout or in its data directory elsewhere. */
+export const processesOf = (checkout: string) => processesIn([checkout, externalDataDir(checkout)]);
+
+/** Kills whatever a run in `checkout` left running and removes the checkout and its data directory. */
+export function discardCheckout(checkout: string): void {
+  for (const p of processesOf(checkout)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  rmSync(checkout, { recursive: true, force: true });
+  rmSync(externalDataDir(checkout), { recursive: true, force: true });
 }
 
 export interface Run {

@@ -1,6 +1,6 @@
 // `npm start` as a newcomer runs it: from a fresh copy of this checkout inside a 0700 directory (as
 // root, the Postgres service user cannot enter it), on ports of its own, as real processes.
-import { chmodSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 
@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { externalDataDir } from '../../scripts/bootstrap/services.ts';
 
-import { copyCheckout, isolatedEnv, isolatedPorts, processesIn, runBootstrap, type Run } from './checkout.ts';
+import {
+  copyCheckout,
+  discardCheckout,
+  isolatedEnv,
+  isolatedPorts,
+  processesOf,
+  runBootstrap,
+  type Run,
+} from './checkout.ts';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -19,7 +27,7 @@ describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_0
   let ports: Record<string, number>;
 
   const start = (command = 'start'): Run => runBootstrap(checkout, env, [command]);
-  const leftOver = () => processesIn([checkout, externalDataDir(checkout)]);
+  const leftOver = () => processesOf(checkout);
   const stop = async (run: Run) => {
     run.child.kill('SIGINT');
     return run.exited;
@@ -33,15 +41,7 @@ describe('npm start from a fresh checkout in a 0700 directory', { timeout: 240_0
   });
 
   afterAll(() => {
-    for (const p of leftOver()) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    rmSync(checkout, { recursive: true, force: true });
-    rmSync(externalDataDir(checkout), { recursive: true, force: true });
+    discardCheckout(checkout);
   });
 
   it('is ready, with Postgres data where its service user can reach them, and Ctrl-C leaves nothing', async () => {

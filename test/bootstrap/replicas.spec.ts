@@ -1,20 +1,20 @@
 // `npm start -- --replicas …`: the argument's checks, then a real run from a fresh checkout with three
 // api replicas behind Debian's nginx, two workers and two notifiers, as real processes on ports of
 // their own.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { parseReplicas, planReplicas } from '../../scripts/bootstrap/replicas.ts';
-import { externalDataDir } from '../../scripts/bootstrap/services.ts';
 
 import {
   copyCheckout,
   freePortRange,
   isolatedEnv,
   isolatedPorts,
-  processesIn,
+  discardCheckout,
+  processesOf,
   runBootstrap,
   type Run,
 } from './checkout.ts';
@@ -69,7 +69,7 @@ describe('npm start -- --replicas api=3,worker=2,notifier=2', { timeout: 300_000
   let env: NodeJS.ProcessEnv;
   let ports: Record<string, number>;
   let run: Run | undefined;
-  const leftOver = () => processesIn([checkout, externalDataDir(checkout)]);
+  const leftOver = () => processesOf(checkout);
 
   beforeAll(async () => {
     checkout = copyCheckout('rw-replicas-');
@@ -83,15 +83,7 @@ describe('npm start -- --replicas api=3,worker=2,notifier=2', { timeout: 300_000
 
   afterAll(() => {
     run?.child.kill('SIGKILL');
-    for (const p of leftOver()) {
-      try {
-        process.kill(p.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-    rmSync(checkout, { recursive: true, force: true });
-    rmSync(externalDataDir(checkout), { recursive: true, force: true });
+    discardCheckout(checkout);
   });
 
   it('balances over three api replicas behind nginx, elects one feed leader, reports a replica that exits, and Ctrl-C leaves nothing', async () => {
